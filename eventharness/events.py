@@ -1,0 +1,214 @@
+"""What travels: records on the wire, messages a scenario sends, events it observes.
+
+* :class:`Record` is the transport-level unit: bytes and headers, as a broker delivers them.
+  Transports produce and consume records and know nothing else.
+* :class:`Message` is what a test publishes: a value (dict, str or bytes), key, headers.
+* :class:`Event` is one message seen or sent, decoded and correlated, on a scenario's timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+CORRELATION_HEADER = "correlation-id"
+TRACEPARENT_HEADER = "traceparent"
+MESSAGE_ID_HEADER = "message-id"
+TYPE_HEADER = "event-type"
+
+Direction = Literal["in", "out"]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a broker put a record: Kafka partition/offset, or an AMQP delivery tag."""
+
+    partition: int | None = None
+    offset: int | None = None
+    delivery_tag: int | None = None
+
+    def __str__(self) -> str:
+        if self.partition is not None:
+            return f"p{self.partition}@{self.offset}"
+        if self.delivery_tag is not None:
+            return f"#{self.delivery_tag}"
+        return "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One message on the wire.
+
+    ``headers`` values are bytes (Kafka) or already-decoded header values (AMQP).
+    ``properties`` carries broker metadata that is not a header: for AMQP ``correlation_id``,
+    ``message_id``, ``content_type``, ``exchange``, ``routing_key``; for Kafka ``topic``.
+    """
+
+    value: bytes
+    key: bytes | None = None
+    headers: Mapping[str, bytes] = field(default_factory=dict)
+    properties: Mapping[str, str] = field(default_factory=dict)
+    partition: int | None = None
+    position: Position = Position()
+    broker_time: float | None = None  # epoch seconds, as the broker stamped it
+    received: float = 0.0  # time.monotonic() when the client handed it to us
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a scenario or a stub publishes. ``value`` dicts/lists are sent as JSON."""
+
+    value: Any
+    key: str | bytes | None = None
+    headers: Mapping[str, str | bytes] = field(default_factory=dict)
+    partition: int | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    """One message seen (``direction='in'``) or sent (``'out'``) by a scenario."""
+
+    channel: str
+    value: Any
+    raw: bytes
+    key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    type: str | None = None
+    correlation_id: str | None = None
+    message_id: str | None = None
+    traceparent: str | None = None
+    position: Position = Position()
+    broker_time: float | None = None
+    received: float = 0.0
+    direction: Direction = "in"
+    decode_error: str | None = None
+
+    @property
+    def trace_id(self) -> str | None:
+        return trace_id_of(self.traceparent)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """Look up ``value.a.b``, ``key``, ``headers.x`` or ``type`` on this event."""
+        return lookup(self, path, default)
+
+    def summary(self) -> str:
+        return f"{self.type or '-'} key={self.key or '-'}"
+
+
+_MISSING = object()
+
+
+def lookup(event: Event, path: str, default: Any = None) -> Any:
+    """Resolve a dotted path against an event: ``value.order.id``, ``key``, ``headers.h``.
+
+    A path that does not start with one of the event's fields is taken relative to ``value``.
+    List items are addressed by index: ``value.lines.0.sku``.
+    """
+    head, _, rest = path.partition(".")
+    if head in ("key", "type", "channel", "correlation_id", "message_id", "traceparent"):
+        root: Any = getattr(event, head)
+        if not rest:
+            return root
+    elif head == "headers":
+        return event.headers.get(rest, default) if rest else event.headers
+    elif head == "value":
+        root = event.value
+    else:
+        root, rest = event.value, path
+    found = dig(root, rest) if rest else root
+    return default if found is _MISSING else found
+
+
+def dig(obj: Any, path: str) -> Any:
+    """Follow a dotted path through dicts and lists; the module sentinel when absent."""
+    for part in path.split("."):
+        if isinstance(obj, Mapping):
+            if part not in obj:
+                return _MISSING
+            obj = obj[part]
+        elif isinstance(obj, list | tuple) and part.lstrip("-").isdigit():
+            index = int(part)
+            if not -len(obj) <= index < len(obj):
+                return _MISSING
+            obj = obj[index]
+        else:
+            return _MISSING
+    return obj
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def new_correlation_id() -> str:
+    """32 lowercase hex digits: a valid W3C trace id, so the traceparent carries it too."""
+    return uuid.uuid4().hex
+
+
+def make_traceparent(trace_id: str) -> str:
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    if not traceparent:
+        return None
+    parts = traceparent.strip().split("-")
+    if len(parts) >= 4 and len(parts[1]) == 32:
+        return parts[1]
+    return None
+
+
+def encode_value(value: Any) -> bytes:
+    """bytes as they are, str as UTF-8, anything else as compact JSON."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def encode_key(key: str | bytes | None) -> bytes | None:
+    if key is None or isinstance(key, bytes):
+        return key
+    return str(key).encode()
+
+
+def decode_text(data: bytes | str | None) -> str | None:
+    if data is None or isinstance(data, str):
+        return data
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data.hex()
+
+
+def decode_value(raw: bytes) -> tuple[Any, str | None]:
+    """JSON when it parses, else text, else the bytes; with a reason when not JSON."""
+    if not raw:
+        return None, None
+    try:
+        return json.loads(raw), None
+    except UnicodeDecodeError:
+        return raw, f"not UTF-8 text ({len(raw)} bytes: {preview(raw)})"
+    except ValueError:
+        text = raw.decode()
+        return text, None
+
+
+def preview(raw: bytes, limit: int = 32) -> str:
+    head = raw[:limit]
+    return head.hex(" ") + (" …" if len(raw) > limit else "")
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+def header_text(headers: Mapping[str, Any], name: str) -> str | None:
+    value = headers.get(name)
+    return decode_text(value) if value is not None else None

@@ -1,0 +1,80 @@
+"""Broker fixtures shared by the whole suite.
+
+Real brokers are found or started here: embedded Kafka (Tansu) is started once per session on a
+free port and stopped by its pid; RabbitMQ is the local one (``EH_AMQP_URL`` overrides it).
+Outside CI a missing broker skips the tests that need it, with the reason; under ``CI=true`` it
+fails them, so a broken machine can never pass as green.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+AMQP_URL = os.environ.get("EH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def broker_missing(what: str, remedy: str) -> None:
+    message = f"{what} is not available: {remedy}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_url() -> Iterator[str]:
+    """A session-wide embedded Kafka (Tansu): ``kafka://127.0.0.1:PORT``."""
+    try:
+        from eventharness.embedded import EmbeddedKafka
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        broker_missing("embedded Kafka", f"pip install 'eventharness[embedded]' ({exc})")
+        raise
+    broker = EmbeddedKafka()
+    try:
+        url = broker.start()
+    except Exception as exc:
+        broker_missing("embedded Kafka", str(exc))
+        raise
+    try:
+        yield url
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """The local RabbitMQ, checked once per session."""
+    from eventharness.channels import parse_broker_url
+
+    url = parse_broker_url(AMQP_URL)
+    host, port = url.hosts[0]
+    if not _reachable(host, port):
+        broker_missing(
+            f"RabbitMQ at {url}",
+            "start it with `rabbitmq-server -detached` or set EH_AMQP_URL",
+        )
+    return AMQP_URL
+
+
+@pytest.fixture
+def memory_url() -> str:
+    """A fresh, private in-memory broker for each test."""
+    return f"memory://t-{uuid.uuid4().hex[:12]}"
+
+
+def unique(prefix: str) -> str:
+    """A name no other test (or earlier run) uses: topics, exchanges, queues, groups."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
