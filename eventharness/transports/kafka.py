@@ -1,0 +1,503 @@
+"""Kafka transport over aiokafka: ``kafka://host:port[,host:port]`` and ``kafkas://``.
+
+Publishing waits for the broker's acknowledgement (``acks="all"``); the idempotent producer is
+off because some Kafka-compatible brokers (Tansu) cannot grant producer ids.
+
+Subscriptions come in two kinds (see :mod:`eventharness.transports.base`):
+
+* **Observer** (``group=None``): a consumer with no group that ``assign()``s every partition of
+  the topic and starts at the end offsets read inside :meth:`KafkaTransport.subscribe`; nothing
+  is committed, no group exists, so services' consumer groups never notice it. A topic that
+  does not exist yet is watched: when it appears, its partitions are read from their beginning
+  (everything in a topic created after arming was published after arming). Partitions added to
+  a watched topic later are picked up the same way, from their beginning. The topic list is
+  refreshed every ``0.25 s`` while the topic is missing and every ``2 s`` once it exists.
+* **Worker** (``group="name"``): a member of consumer group ``name`` with auto-commit. Where
+  the group has no committed offset, a partition starts where an observer would: at the end
+  offset read when ``subscribe`` was called, or at the beginning for partitions created later.
+  So a worker receives everything published after ``subscribe`` returns, even though a group's
+  first assignment may take seconds (Tansu: about 5 s). Committed offsets always win.
+
+URL options (query parameters, or keyword options of :class:`KafkaTransport`): ``connect_timeout``
+(seconds, default 10), ``acks``, ``linger_ms``, ``max_batch_size``, ``max_request_size`` (default
+16 MiB), ``client_id``, ``cafile``, ``certfile``, ``keyfile``, ``sasl_mechanism`` (``PLAIN``,
+``SCRAM-SHA-256``, ``SCRAM-SHA-512``; credentials from the URL's user and password).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Self, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    ConsumerStoppedError,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    NoBrokersAvailable,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    UnknownTopicOrPartitionError,
+)
+
+from eventharness.channels import BrokerURL
+from eventharness.errors import BrokerError, BrokerUnavailable, ChannelError, ChannelNotFound
+from eventharness.events import Position, Record
+from eventharness.transports.base import TransportBase
+
+__all__ = ["KafkaSubscription", "KafkaTransport", "client_config", "producer_config"]
+
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+DEFAULT_MAX_REQUEST_SIZE = 16 * 1024 * 1024
+FETCH_MAX_BYTES = 64 * 1024 * 1024
+MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024
+MISSING_TOPIC_REFRESH_S = 0.25
+TOPIC_REFRESH_S = 2.0
+_GETMANY_MAX_RECORDS = 10_000
+_CLOSE_TIMEOUT_S = 5.0
+_TOPIC_EXISTS = 36
+_UNKNOWN_TOPIC = 3
+_UNREACHABLE = (
+    KafkaConnectionError,
+    NoBrokersAvailable,
+    NodeNotReadyError,
+    KafkaTimeoutError,
+    RequestTimedOutError,
+    OSError,
+    TimeoutError,
+)
+
+T = TypeVar("T")
+
+
+def client_config(url: BrokerURL, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Connection keyword arguments shared by aiokafka producers, consumers and admin clients.
+
+    Pure: maps the URL (hosts, TLS, SASL) and options to aiokafka's names, building an SSL
+    context for ``kafkas://`` (``cafile``/``certfile``/``keyfile`` from params or options).
+    """
+    options = options or {}
+
+    def opt(name: str) -> Any:
+        value = options.get(name)
+        return value if value is not None else url.param(name)
+
+    config: dict[str, Any] = {"bootstrap_servers": url.bootstrap}
+    client_id = opt("client_id")
+    if client_id:
+        config["client_id"] = str(client_id)
+    mechanism = opt("sasl_mechanism")
+    if mechanism is not None:
+        mechanism = str(mechanism).upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise ChannelError(
+                f"broker URL {url}: sasl_mechanism={mechanism!r} is not supported; "
+                f"use one of {', '.join(SASL_MECHANISMS)}"
+            )
+        if url.username is None or url.password is None:
+            raise ChannelError(
+                f"broker URL {url}: sasl_mechanism={mechanism} needs a user and password "
+                "in the URL, e.g. kafka://user:password@host:9092?sasl_mechanism=PLAIN"
+            )
+        config["sasl_mechanism"] = mechanism
+        config["sasl_plain_username"] = url.username
+        config["sasl_plain_password"] = url.password
+    if url.tls:
+        context = ssl.create_default_context(cafile=opt("cafile"))
+        certfile = opt("certfile")
+        if certfile:
+            context.load_cert_chain(certfile, keyfile=opt("keyfile"))
+        config["ssl_context"] = context
+        config["security_protocol"] = "SASL_SSL" if mechanism else "SSL"
+    else:
+        config["security_protocol"] = "SASL_PLAINTEXT" if mechanism else "PLAINTEXT"
+    return config
+
+
+def producer_config(url: BrokerURL, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Producer settings on top of :func:`client_config`: acks, batching, request size."""
+    options = options or {}
+
+    def opt(name: str, default: Any) -> Any:
+        value = options.get(name)
+        if value is None:
+            value = url.param(name)
+        return default if value is None else value
+
+    acks: Any = opt("acks", "all")
+    if acks not in ("all", -1, 0, 1):
+        if str(acks) not in ("-1", "0", "1"):
+            raise ChannelError(f"broker URL {url}: acks={acks!r} must be all, 0, 1 or -1")
+        acks = int(acks)
+    return {
+        "acks": acks,
+        "enable_idempotence": False,
+        "linger_ms": int(opt("linger_ms", 0)),
+        "max_batch_size": int(opt("max_batch_size", 16384)),
+        "max_request_size": int(opt("max_request_size", DEFAULT_MAX_REQUEST_SIZE)),
+    }
+
+
+class KafkaTransport(TransportBase):
+    """A connection to a Kafka cluster: one producer, a lazy admin client, subscriptions."""
+
+    def __init__(self, url: BrokerURL | str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._client = client_config(self.url, options)
+        self._producer_settings = producer_config(self.url, options)
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._subscriptions: set[KafkaSubscription] = set()
+        self._admin_lock = asyncio.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(**self._client, **self._producer_settings)
+        await self._start(producer, "connect")
+        self._producer = producer
+
+    async def aclose(self) -> None:
+        subscriptions, self._subscriptions = list(self._subscriptions), set()
+        for subscription in subscriptions:
+            await subscription.aclose()
+        producer, self._producer = self._producer, None
+        admin, self._admin = self._admin, None
+        if producer is not None:
+            await _quietly(producer.stop())
+        if admin is not None:
+            await _quietly(admin.close())
+
+    async def _start(self, client: Any, doing: str) -> None:
+        """Start an aiokafka client within the connect timeout; close it on any failure."""
+        start = client.start()
+        try:
+            await asyncio.wait_for(start, self.timeout)
+        except BaseException as exc:
+            closing = client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop()
+            await _quietly(closing)
+            if isinstance(exc, (*_UNREACHABLE, KafkaError)):
+                raise self._unavailable(doing, exc) from exc
+            raise
+
+    def _unavailable(self, doing: str, exc: BaseException) -> BrokerUnavailable:
+        if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+            why = f"no answer within {self.timeout:g} s"
+        else:
+            why = f"{type(exc).__name__}: {exc}"
+        return BrokerUnavailable(
+            f"cannot {doing} to Kafka at {self.url} ({why}). Start one with `eventharness up`, "
+            "or check the address (and connect_timeout)."
+        )
+
+    def _require_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise BrokerError(f"Kafka transport for {self.url} is not connected; call connect()")
+        return self._producer
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        async with self._admin_lock:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(**self._client)
+                await self._start(admin, "connect an admin client")
+                self._admin = admin
+            return self._admin
+
+    async def _call(self, what: str, operation: Awaitable[T]) -> T:
+        """Run a broker operation, mapping client exceptions to eventharness errors."""
+        try:
+            return await operation
+        except UnknownTopicOrPartitionError as exc:
+            raise ChannelNotFound(f"{what} on {self.url}: {exc}") from exc
+        except _UNREACHABLE as exc:
+            raise BrokerUnavailable(
+                f"{what}: Kafka at {self.url} did not answer ({type(exc).__name__}: {exc}). "
+                "Check that the broker is running."
+            ) from exc
+        except KafkaError as exc:
+            raise BrokerError(f"{what} on {self.url} failed: {type(exc).__name__}: {exc}") from exc
+
+    # -- publishing --------------------------------------------------------------------------
+
+    async def publish(self, address: str, record: Record) -> Position:
+        producer = self._require_producer()
+        headers = [(name, bytes(value)) for name, value in record.headers.items()]
+        try:
+            metadata = await producer.send_and_wait(
+                address,
+                value=record.value,
+                key=record.key,
+                partition=record.partition,
+                headers=headers or None,
+            )
+        except KafkaTimeoutError as exc:
+            if address not in producer.client.cluster.topics():
+                raise ChannelNotFound(
+                    f"topic {address!r} does not exist on {self.url} and was not created "
+                    "automatically; create it first (e.g. create_channel)"
+                ) from exc
+            raise BrokerUnavailable(
+                f"publish to {address!r}: Kafka at {self.url} did not acknowledge in time"
+            ) from exc
+        except _UNREACHABLE as exc:
+            raise BrokerUnavailable(
+                f"publish to {address!r}: Kafka at {self.url} is unreachable ({exc})"
+            ) from exc
+        except KafkaError as exc:
+            raise BrokerError(
+                f"publish to {address!r} on {self.url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        return Position(partition=metadata.partition, offset=metadata.offset)
+
+    # -- subscribing -------------------------------------------------------------------------
+
+    async def subscribe(
+        self, address: str, *, group: str | None = None, consume_queue: bool = False
+    ) -> KafkaSubscription:
+        if consume_queue:
+            raise ChannelError(
+                f"consume_queue is an AMQP option; Kafka topic {address!r} on {self.url} is "
+                "read with an observer (no group) or a worker (group=...)"
+            )
+        admin = await self._admin_client()
+        consumer = AIOKafkaConsumer(
+            **self._client,
+            group_id=group,
+            enable_auto_commit=group is not None,
+            auto_offset_reset="earliest",
+            fetch_max_bytes=FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+            fetch_max_wait_ms=100,
+            metadata_max_age_ms=int(TOPIC_REFRESH_S * 1000),
+        )
+        await self._start(consumer, "subscribe")
+        subscription = KafkaSubscription(
+            self,
+            address,
+            consumer,
+            group=group,
+            partitions=lambda: self._partitions(admin, address),
+        )
+        try:
+            await self._call(f"subscribe to topic {address!r}", subscription.arm())
+        except BaseException:
+            await subscription.aclose()
+            raise
+        self._subscriptions.add(subscription)
+        return subscription
+
+    async def _partitions(self, admin: AIOKafkaAdminClient, topic: str) -> set[int]:
+        """The topic's partition ids; empty when it does not exist. Never creates it."""
+        topics = await asyncio.wait_for(admin.describe_topics(), self.timeout)
+        for entry in topics:
+            if entry["topic"] == topic and entry["error_code"] == 0:
+                return {p["partition"] for p in entry["partitions"]}
+        return set()
+
+    def _forget(self, subscription: KafkaSubscription) -> None:
+        self._subscriptions.discard(subscription)
+
+    # -- admin -------------------------------------------------------------------------------
+
+    async def create_channel(self, address: str, *, partitions: int = 1) -> None:
+        admin = await self._admin_client()
+        replication = int(self.options.get("replication_factor") or 1)
+        response = await self._call(
+            f"create topic {address!r}",
+            admin.create_topics([NewTopic(address, partitions, replication)]),
+        )
+        for topic, code, message in _topic_errors(response):
+            if topic == address and code not in (0, _TOPIC_EXISTS):
+                raise BrokerError(
+                    f"create topic {address!r} on {self.url} failed: error {code} {message or ''}"
+                )
+        # Topic creation is asynchronous on a cluster: wait until metadata shows it.
+        deadline = time.monotonic() + self.timeout
+        while not await self._call(f"describe topic {address!r}", self._partitions(admin, address)):
+            if time.monotonic() >= deadline:
+                raise BrokerError(
+                    f"topic {address!r} on {self.url} was created but did not appear in "
+                    f"metadata within {self.timeout:g} s"
+                )
+            await asyncio.sleep(0.05)
+
+    async def delete_channel(self, address: str) -> None:
+        admin = await self._admin_client()
+        response = await self._call(f"delete topic {address!r}", admin.delete_topics([address]))
+        for topic, code, _message in _topic_errors(response):
+            if topic == address and code not in (0, _UNKNOWN_TOPIC):
+                raise BrokerError(f"delete topic {address!r} on {self.url} failed: error {code}")
+
+
+class KafkaSubscription:
+    """An armed stream of records from one topic; iterate it, then :meth:`aclose` it.
+
+    One reader at a time: iterate it from a single task.
+    """
+
+    def __init__(
+        self,
+        transport: KafkaTransport,
+        topic: str,
+        consumer: AIOKafkaConsumer,
+        *,
+        group: str | None,
+        partitions: Callable[[], Awaitable[set[int]]],
+    ) -> None:
+        self.topic = topic
+        self.group = group
+        self._transport = transport
+        self._consumer = consumer
+        self._partitions = partitions
+        self._known: set[int] = set()
+        self._anchors: dict[TopicPartition, int] = {}
+        self._pending: deque[Record] = deque()
+        self._next_refresh = 0.0
+        self._closed = False
+
+    async def arm(self) -> None:
+        """Fix the starting offsets: the end of every partition that exists now."""
+        self._known = await self._partitions()
+        tps = [TopicPartition(self.topic, p) for p in sorted(self._known)]
+        if tps:
+            self._anchors = await self._consumer.end_offsets(tps)
+        if self.group is None:
+            self._consumer.assign(tps)
+            for tp in tps:
+                self._consumer.seek(tp, self._anchors[tp])
+            for tp in tps:
+                position = await self._consumer.position(tp)
+                if position != self._anchors[tp]:  # pragma: no cover - a broken client
+                    raise BrokerError(f"observer of {self.topic!r}: {tp} is at {position}")
+        else:
+            self._consumer.subscribe([self.topic], listener=_AnchoredStart(self))
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        delay = TOPIC_REFRESH_S if self._known else MISSING_TOPIC_REFRESH_S
+        self._next_refresh = time.monotonic() + delay
+
+    async def _refresh(self) -> None:
+        """Observer: assign partitions that appeared since arming, from their beginning."""
+        current = await self._partitions()
+        new = current - self._known
+        if new:
+            consumer = self._consumer
+            kept = {tp: await consumer.position(tp) for tp in consumer.assignment()}
+            added = [TopicPartition(self.topic, p) for p in sorted(new)]
+            beginnings = await consumer.beginning_offsets(added)
+            consumer.assign([*kept, *added])
+            for tp, offset in [*kept.items(), *beginnings.items()]:
+                consumer.seek(tp, offset)
+            self._known |= new
+        self._schedule_refresh()
+
+    async def start_offset(self, tp: TopicPartition) -> int:
+        """Worker: where a partition without a committed offset starts."""
+        if tp in self._anchors:
+            return self._anchors[tp]
+        beginnings = await self._consumer.beginning_offsets([tp])
+        return int(beginnings[tp])
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Record:
+        while not self._pending:
+            if self._closed:
+                raise StopAsyncIteration
+            try:
+                await self._fill()
+            except (ConsumerStoppedError, asyncio.InvalidStateError) as exc:
+                if self._closed:
+                    raise StopAsyncIteration from exc
+                raise BrokerError(f"subscription to {self.topic!r} stopped: {exc}") from exc
+        return self._pending.popleft()
+
+    async def _fill(self) -> None:
+        now = time.monotonic()
+        if self.group is None and now >= self._next_refresh:
+            await self._transport._call(f"watch topic {self.topic!r}", self._refresh())
+        wait_s = max(0.0, self._next_refresh - time.monotonic()) if self.group is None else 1.0
+        if self.group is None and not self._consumer.assignment():
+            # An observer of a topic that does not exist yet: nothing to read until it appears.
+            await asyncio.sleep(wait_s)
+            return
+        batches = await self._transport._call(
+            f"read topic {self.topic!r}",
+            self._consumer.getmany(
+                timeout_ms=max(1, int(wait_s * 1000)), max_records=_GETMANY_MAX_RECORDS
+            ),
+        )
+        if batches:
+            received = time.monotonic()
+            self._pending.extend(_records(batches.values(), received))
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._pending.clear()
+        self._transport._forget(self)
+        await _quietly(self._consumer.stop())
+
+
+class _AnchoredStart(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Worker partitions without a committed offset start where an observer would."""
+
+    def __init__(self, subscription: KafkaSubscription) -> None:
+        self._subscription = subscription
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self._subscription._consumer
+        for tp in assigned:
+            if await consumer.committed(tp) is None:
+                consumer.seek(tp, await self._subscription.start_offset(tp))
+
+
+def _records(batches: Iterable[list[Any]], received: float) -> Iterable[Record]:
+    for batch in batches:
+        for message in batch:
+            headers = {name: bytes(value or b"") for name, value in message.headers or ()}
+            timestamp = message.timestamp
+            yield Record(
+                value=message.value if message.value is not None else b"",
+                key=message.key,
+                headers=headers,
+                properties={"topic": message.topic},
+                partition=message.partition,
+                position=Position(partition=message.partition, offset=message.offset),
+                broker_time=timestamp / 1000 if timestamp is not None and timestamp >= 0 else None,
+                received=received,
+            )
+
+
+def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
+    """(topic, error code, message) from a CreateTopics/DeleteTopics response of any version."""
+    entries = getattr(response, "topic_errors", None)
+    if entries is None:
+        entries = getattr(response, "topic_error_codes", [])
+    result = []
+    for entry in entries:
+        topic, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        result.append((topic, int(code), message))
+    return result
+
+
+async def _quietly(closing: Awaitable[Any]) -> None:
+    """Close a client; a failure to close must not hide the error that got us here."""
+    with contextlib.suppress(Exception, asyncio.TimeoutError):
+        await asyncio.wait_for(closing, _CLOSE_TIMEOUT_S)
