@@ -736,20 +736,21 @@ class MemoryTransport(TransportBase):
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"<MemoryTransport {self.url}>"
+        return f"<MemoryTransport memory://{self.broker.name}>"
 
     async def connect(self) -> None:
         self._closed = False
 
     async def aclose(self) -> None:
         self._closed = True
-        subscriptions, self._subscriptions = self._subscriptions, set()
-        for sub in subscriptions:
+        for sub in list(self._subscriptions):
             sub.close()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise UsageError(f"transport for {self.url} is closed; open a new one or connect()")
+            raise UsageError(
+                f"transport for memory://{self.broker.name} is closed; open a new one or connect()"
+            )
 
     async def publish(self, address: str, record: Record) -> Position:
         self._check_open()
