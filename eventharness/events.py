@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -101,6 +101,7 @@ class Event:
 
 
 _MISSING = object()
+MISSING: Any = _MISSING  # "no such field", distinct from a field holding None
 
 
 def lookup(event: Event, path: str, default: Any = None) -> Any:
@@ -212,3 +213,53 @@ def monotonic() -> float:
 def header_text(headers: Mapping[str, Any], name: str) -> str | None:
     value = headers.get(name)
     return decode_text(value) if value is not None else None
+
+
+Decoder = Callable[[bytes], tuple[Any, str | None]]
+
+
+def event_from_record(
+    channel: str,
+    record: Record,
+    *,
+    decoder: Decoder | None = None,
+    direction: Direction = "in",
+    payload_field: str = "correlation_id",
+) -> Event:
+    """Decode a record into an event: value, type, correlation id, message id, trace context."""
+    value, error = (decoder or decode_value)(record.value)
+    headers = {name: decode_text(raw) or "" for name, raw in record.headers.items()}
+    props = record.properties
+    event_type = None
+    message_id = headers.get(MESSAGE_ID_HEADER) or props.get("message_id")
+    correlation = headers.get(CORRELATION_HEADER) or props.get("correlation_id")
+    if isinstance(value, Mapping):
+        kind = value.get("type")
+        event_type = kind if isinstance(kind, str) else None
+        if correlation is None:
+            found = value.get(payload_field)
+            correlation = None if found is None else str(found)
+        if message_id is None:
+            found = value.get("event_id")
+            message_id = None if found is None else str(found)
+    if event_type is None:
+        event_type = headers.get(TYPE_HEADER) or props.get("type")
+    traceparent = headers.get(TRACEPARENT_HEADER)
+    if correlation is None:
+        correlation = trace_id_of(traceparent)
+    return Event(
+        channel=channel,
+        value=value,
+        raw=record.value,
+        key=decode_text(record.key),
+        headers=headers,
+        type=event_type,
+        correlation_id=correlation,
+        message_id=message_id,
+        traceparent=traceparent,
+        position=record.position,
+        broker_time=record.broker_time,
+        received=record.received or time.monotonic(),
+        direction=direction,
+        decode_error=error,
+    )

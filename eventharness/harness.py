@@ -1,0 +1,141 @@
+"""The harness: named broker connections, the shared collector, schemas, and scenarios.
+
+    async with Harness({"kafka": "kafka://127.0.0.1:9092", "rabbit": "amqp://..."}) as h:
+        async with h.scenario("order ships") as s:
+            ...
+
+Broker values may be URLs or ready transport objects (inject, don't patch: a test can hand in
+any object that honours :class:`~eventharness.transports.base.Transport`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from eventharness.channels import BrokerURL, Channel, parse_broker_url, parse_channel
+from eventharness.collector import Collector
+from eventharness.correlation import Correlation
+from eventharness.errors import BrokerError, UsageError
+from eventharness.events import Decoder, encode_value
+from eventharness.result import ScenarioResult
+from eventharness.scenario import Scenario
+from eventharness.transports.base import Transport, make_transport
+
+DEFAULT_WITHIN = 10.0
+
+
+class Harness:
+    def __init__(
+        self,
+        brokers: Mapping[str, str | BrokerURL | Transport] | None = None,
+        *,
+        correlation: Correlation | Mapping[str, str] | None = None,
+        schemas: Any = None,
+        within: float = DEFAULT_WITHIN,
+        connect_timeout: float = 10.0,
+        decoder: Decoder | None = None,
+    ) -> None:
+        self.brokers: dict[str, Transport] = {}
+        for name, spec in (brokers or {"memory": "memory://"}).items():
+            if isinstance(spec, str | BrokerURL):
+                url = parse_broker_url(spec) if isinstance(spec, str) else spec
+                self.brokers[name] = make_transport(url, connect_timeout=connect_timeout)
+            else:
+                self.brokers[name] = spec
+        if isinstance(correlation, Correlation):
+            self.correlation = correlation
+        else:
+            self.correlation = Correlation(rules=dict(correlation or {}))
+        self.within = within
+        self.schemas = _schema_store(schemas)
+        self.decoder = decoder
+        self.results: list[ScenarioResult] = []
+        self.collector = Collector(
+            self.brokers, correlation=self.correlation, decoder=self._decode
+        )
+        self._validators: dict[Any, Any] = {}
+        self._connected = False
+
+    async def __aenter__(self) -> Harness:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def connect(self) -> None:
+        """Connect every broker at once; on any failure close the others and raise it."""
+        results = await asyncio.gather(
+            *(t.connect() for t in self.brokers.values()), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await self.aclose()
+            raise errors[0]
+        self._connected = True
+
+    async def aclose(self) -> None:
+        await self.collector.aclose()
+        for transport in self.brokers.values():
+            with contextlib.suppress(BrokerError, OSError, RuntimeError):
+                await transport.aclose()
+        self._connected = False
+
+    # -- scenarios -------------------------------------------------------------------------
+
+    def scenario(self, name: str, **options: Any) -> Scenario:
+        """A new scenario with a fresh correlation id. Use it with ``async with``."""
+        return Scenario(self, name, **options)
+
+    def channel(self, text: str) -> Channel:
+        return parse_channel(text, known_brokers=self.brokers)
+
+    def transport(self, broker: str) -> Transport:
+        try:
+            return self.brokers[broker]
+        except KeyError:
+            raise UsageError(f"no broker named {broker!r}") from None
+
+    # -- payloads and schemas --------------------------------------------------------------
+
+    def validator(self, spec: Any) -> Any:
+        """A schema validator for ``spec`` (subject name, schema dict or Validator), cached."""
+        cache_key = spec if isinstance(spec, str) else id(spec)
+        found = self._validators.get(cache_key)
+        if found is None:
+            from eventharness.schemas import as_validator
+
+            found = as_validator(spec, self.schemas)
+            self._validators[cache_key] = found
+        return found
+
+    def encode(self, value: Any, schema: Any = None) -> bytes:
+        return encode_value(value)
+
+    def _decode(self, raw: bytes) -> tuple[Any, str | None]:
+        if self.decoder is not None:
+            return self.decoder(raw)
+        if raw[:1] == b"\x00" and self.schemas is not None:
+            from eventharness.schemas import decode_payload
+
+            return decode_payload(raw, getattr(self.schemas, "by_id", None))
+        from eventharness.events import decode_value
+
+        return decode_value(raw)
+
+
+def _schema_store(spec: Any) -> Any:
+    if spec is None or hasattr(spec, "validator"):
+        return spec
+    from eventharness.schemas import LocalSchemaStore
+
+    return LocalSchemaStore(spec)
