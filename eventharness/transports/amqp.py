@@ -4,7 +4,8 @@ Addresses:
 
 * ``exchange/routing-key`` publishes to ``exchange`` with that routing key; as a subscription
   address the part after ``/`` is a binding pattern (topic exchanges: ``*`` one word, ``#`` any
-  number). ``exchange`` alone subscribes with ``#``.
+  number). ``exchange`` alone subscribes with ``#``. A pattern with ``=`` binds to a headers
+  exchange: ``ex/format=pdf&type=report`` (add ``x-match=any`` to match any one of them).
 * ``/queue`` publishes to ``queue`` through the default exchange. Subscribing to it takes the
   messages off the queue, so it needs ``consume_queue=True``.
 
@@ -18,6 +19,8 @@ Mapping a :class:`~eventharness.events.Record` onto AMQP:
 * ``properties`` ``correlation_id``, ``message_id``, ``content_type`` and ``type`` become the AMQP
   properties of that name. Received records carry those that are set, plus ``exchange`` and
   ``routing_key``; ``broker_time`` is the ``timestamp`` property when the sender set one.
+  A record published without a ``message_id`` gets a random one (aio-pika's client needs it to
+  match returned messages).
 
 Subscriptions:
 
@@ -50,6 +53,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aio_pika
 import aiormq
@@ -117,7 +121,7 @@ class AmqpTransport(TransportBase):
         if self._connection is not None:
             return
         if self._closed:
-            raise BrokerError(f"the transport for {self.url} is closed; open a new one")
+            raise UsageError(f"the transport for {self.url} is closed; open a new one")
         timeout = self.timeout
         last: BaseException | None = None
         try:
@@ -179,7 +183,7 @@ class AmqpTransport(TransportBase):
     def _live_connection(self) -> AbstractConnection:
         if self._connection is None:
             state = "closed" if self._closed else "not connected; call connect() first"
-            raise BrokerError(f"the transport for {self.url} is {state}")
+            raise UsageError(f"the transport for {self.url} is {state}")
         return self._connection
 
     async def aclose(self) -> None:
@@ -260,6 +264,11 @@ class AmqpTransport(TransportBase):
                 "instead ('exchange/pattern'), or, if consuming the queue is what you want, "
                 "pass consume_queue=True (in a scenario file: `collect_queue: true`)"
             )
+        if exchange and consume_queue:
+            raise UsageError(
+                f"consume_queue=True applies to '/queue' addresses, not to route {address!r}; "
+                f"use group='queue-name' to consume from a named queue bound to {exchange!r}"
+            )
         channel = await self._channel(publisher_confirms=False)
         try:
             if not exchange:
@@ -276,7 +285,7 @@ class AmqpTransport(TransportBase):
                 else:
                     queue = await self._worker_queue(channel, group)
                     no_ack = False
-                await queue.bind(exchange, routing_key=pattern or "#")
+                await queue.bind(exchange, **_binding(pattern if "/" in address else "#"))
             if not no_ack:
                 await channel.set_qos(prefetch_count=self.prefetch)
             subscription = AmqpSubscription(self, channel, queue.name, address, no_ack=no_ack)
@@ -508,6 +517,20 @@ def split_address(address: str) -> tuple[str, str]:
             "(or a pattern when subscribing) or '/queue'"
         )
     return exchange, rest
+
+
+def _binding(pattern: str) -> dict[str, Any]:
+    """A routing-key pattern, or ``name=value&x-match=any`` for a headers exchange."""
+    if "=" not in pattern:
+        return {"routing_key": pattern}
+    pairs = parse_qsl(pattern, keep_blank_values=True)
+    arguments: dict[str, Any] = {"x-match": "all", **dict(pairs)}
+    if arguments["x-match"] not in ("all", "any"):
+        raise ChannelError(
+            f"headers binding {pattern!r}: x-match must be 'all' or 'any', "
+            f"got {arguments['x-match']!r}"
+        )
+    return {"routing_key": "", "arguments": arguments}
 
 
 def _properties(record: Record) -> spec.Basic.Properties:
