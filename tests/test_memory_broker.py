@@ -281,7 +281,7 @@ async def test_redeclaring_with_another_type_is_refused(transport: MemoryTranspo
 
 
 async def test_strict_broker_refuses_undeclared_exchanges(memory_url: str) -> None:
-    async with MemoryTransport(memory_url + "?auto_declare=false") as strict:
+    async with MemoryTransport(memory_url + "?declare_exchanges=false") as strict:
         with pytest.raises(ChannelNotFound, match="no exchange 'nope'"):
             await strict.publish("nope/a", rec(1))
         await strict.create_channel("yes/")

@@ -26,9 +26,9 @@ Addresses with ``/`` are **exchange routes**, ``exchange/routing-key``:
 * Exchange types ``direct``, ``topic`` (``*`` one word, ``#`` zero or more), ``fanout`` and
   ``headers``. An exchange used before it was declared is declared as a ``topic`` exchange;
   declare others first with ``create_channel("name/", exchange_type="fanout")`` or
-  :meth:`MemoryBroker.declare_exchange`. With ``?auto_declare=false`` in the URL (or the option
-  ``auto_declare=False``) publishing to an undeclared exchange raises ChannelNotFound instead, as
-  RabbitMQ does.
+  :meth:`MemoryBroker.declare_exchange`. With ``?declare_exchanges=false`` in the URL (or the
+  option ``declare_exchanges=False``, named as in the AMQP transport) publishing to an undeclared
+  exchange raises ChannelNotFound instead, as RabbitMQ does.
 * A headers exchange binds with a query string: ``subscribe("ex/format=pdf&type=report")``;
   ``x-match=any`` in it matches any one header instead of all of them.
 * An observer gets its own queue bound with the pattern, removed when it closes. A worker
@@ -459,9 +459,9 @@ class MemoryBroker:
     async methods are thin wrappers. Use :func:`get_broker` to share one by name.
     """
 
-    def __init__(self, name: str = "default", *, auto_declare: bool = True) -> None:
+    def __init__(self, name: str = "default", *, declare_exchanges: bool = True) -> None:
         self.name = name
-        self.auto_declare = auto_declare
+        self.declare_exchanges = declare_exchanges
         self._topics: dict[str, _Topic] = {}
         self._exchanges: dict[str, _Exchange] = {}
         self._queues: dict[str, _Queue] = {}
@@ -536,10 +536,10 @@ class MemoryBroker:
     def _exchange(self, name: str, *, publishing: bool) -> _Exchange:
         exchange = self._exchanges.get(name)
         if exchange is None:
-            if publishing and not self.auto_declare:
+            if publishing and not self.declare_exchanges:
                 raise ChannelNotFound(
                     f"memory://{self.name} has no exchange {name!r}; declare it first with "
-                    f"create_channel({name + '/'!r}, exchange_type=...) or enable auto_declare"
+                    f"create_channel({name + '/'!r}, exchange_type=...) or enable declare_exchanges"
                 )
             exchange = self._exchanges[name] = _Exchange(name, "topic")
         return exchange
@@ -719,7 +719,7 @@ def reset_broker(name: str = "default") -> None:
 class MemoryTransport(TransportBase):
     """The Transport for ``memory://NAME`` URLs. ``connect`` is instant; nothing can be down.
 
-    Options: ``auto_declare`` (default true; also ``?auto_declare=false`` in the URL) — whether
+    Options: ``declare_exchanges`` (default true; also ``?declare_exchanges=false``) — whether
     publishing to an undeclared exchange declares it as a topic exchange or raises
     ChannelNotFound. It applies to the named broker, so the last transport opened decides.
     """
@@ -729,9 +729,9 @@ class MemoryTransport(TransportBase):
         if self.url.kind != "memory":
             raise ChannelError(f"MemoryTransport needs a memory:// URL, got {self.url}")
         self.broker = get_broker(self.url.hosts[0][0] if self.url.hosts else "default")
-        auto = options.get("auto_declare", self.url.param("auto_declare"))
+        auto = options.get("declare_exchanges", self.url.param("declare_exchanges"))
         if auto is not None:
-            self.broker.auto_declare = str(auto).lower() not in ("0", "false", "no")
+            self.broker.declare_exchanges = str(auto).lower() not in ("0", "false", "no")
         self._subscriptions: set[MemorySubscription] = set()
         self._closed = False
 
