@@ -1,0 +1,2 @@
+"""Example systems that eventharness scenarios run against (not part of the eventharness
+package)."""

@@ -1,0 +1,100 @@
+"""Kafka plumbing shared by the services: topics, producer, consumer group and its readiness.
+
+A consumer-group member is only useful once the group coordinator has given it partitions;
+with some brokers (Tansu) that takes several seconds after start. :class:`Assignment` records
+when that happens, so a service can announce "ready" only then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+log = logging.getLogger(__name__)
+
+PARTITIONS = 4  # what Tansu creates on first produce; the same here so both paths agree
+_TOPIC_EXISTS = 36
+
+
+async def ensure_topics(bootstrap: str, *topics: str) -> None:
+    """Create ``topics`` if missing, so the group is assigned their partitions at its first join
+    (a topic created after subscribing is only noticed at the next metadata refresh)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="shop-admin")
+    await admin.start()
+    try:
+        response = await admin.create_topics(
+            [NewTopic(name, PARTITIONS, 1) for name in dict.fromkeys(topics)]
+        )
+    finally:
+        await admin.close()
+    for topic, code, message in response.topic_errors:
+        if code not in (0, _TOPIC_EXISTS):
+            log.warning("could not create topic %s (error %s: %s)", topic, code, message)
+
+
+def producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    # No idempotence: Tansu cannot issue producer ids. acks=all: a record is only "sent" once the
+    # broker has it.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+    )
+
+
+def consumer(bootstrap: str, group: str, client_id: str) -> AIOKafkaConsumer:
+    # Offsets are committed after each record is handled (at-least-once). A new group starts at
+    # the beginning of the topic so that nothing produced before its first join is skipped.
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+
+
+class Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tracks the partitions a group member owns; ``ready`` is set at the first assignment that
+    covers every subscribed topic."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = set(topics)
+        self.partitions: set[TopicPartition] = set()
+        self.ready = asyncio.Event()
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.partitions -= set(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.partitions |= set(assigned)
+        log.info("assigned %s", describe(self.partitions))
+        if self.topics <= {tp.topic for tp in self.partitions}:
+            self.ready.set()
+
+
+def describe(partitions: set[TopicPartition]) -> str:
+    return "[" + ",".join(f"{tp.topic}-{tp.partition}" for tp in sorted(partitions)) + "]"
+
+
+def decode(value: bytes | None) -> dict[str, Any] | None:
+    """A JSON object, or None (logged) for anything else: a bad message must not stop a service."""
+    try:
+        event = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        log.warning("skipping undecodable message (%s): %r", exc, (value or b"")[:200])
+        return None
+    if not isinstance(event, dict):
+        log.warning("skipping message that is not a JSON object: %r", (value or b"")[:200])
+        return None
+    return event
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode()

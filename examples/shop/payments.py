@@ -1,0 +1,161 @@
+"""payments: authorises or declines each order.
+
+Consumes ``OrderPlaced`` from the orders topic (consumer group ``<prefix>-payments``) and
+publishes, keyed by order id, ``PaymentAuthorized`` when ``total <= 1000`` or
+``PaymentDeclined`` (``reason: "limit exceeded"``) otherwise. Headers ``correlation-id`` and
+``traceparent`` are carried over. Faults (FAULT=...): reorder, drop, slow, bad-schema,
+lost-correlation — see README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from examples.shop import kafka_io, propagation
+from examples.shop.runner import announce_ready, main, until_stopped
+from examples.shop.settings import Settings
+
+log = logging.getLogger("payments")
+
+Order = tuple[dict[str, Any], list[tuple[str, bytes]]]  # the event and the headers to send with it
+
+
+def decide(order: dict[str, Any], limit: float) -> dict[str, Any]:
+    """The payment event for one order."""
+    amount = order["total"]
+    if amount <= limit:
+        return {
+            "type": "PaymentAuthorized",
+            "order_id": order["order_id"],
+            "amount": amount,
+            "payment_id": f"pay-{uuid.uuid4().hex[:12]}",
+        }
+    return {
+        "type": "PaymentDeclined",
+        "order_id": order["order_id"],
+        "amount": amount,
+        "reason": "limit exceeded",
+    }
+
+
+def valid_order(order: dict[str, Any]) -> bool:
+    total = order.get("total")
+    return (
+        isinstance(order.get("order_id"), str)
+        and isinstance(total, int | float)
+        and not isinstance(total, bool)
+    )
+
+
+@dataclass
+class Payments:
+    settings: Settings
+    producer: AIOKafkaProducer
+    seen: int = 0
+    held: dict[bytes, tuple[Order, asyncio.Task[None]]] = field(default_factory=dict)
+
+    @property
+    def faults(self) -> frozenset[str]:
+        return self.settings.faults
+
+    async def handle(self, record: ConsumerRecord) -> None:
+        order = kafka_io.decode(record.value)
+        if order is None or order.get("type") != "OrderPlaced":
+            return
+        if not valid_order(order):
+            log.warning("skipping OrderPlaced without order_id/numeric total: %r", order)
+            return
+        self.seen += 1
+        if "drop" in self.faults and self.seen % self.settings.drop_every == 0:
+            log.info("order %s dropped (FAULT=drop)", order["order_id"])
+            return
+        headers: list[tuple[str, bytes]] = []
+        if "lost-correlation" not in self.faults:
+            context = propagation.context_from_kafka(record.headers)
+            headers = propagation.kafka_headers(propagation.child_context(context))
+        if "reorder" in self.faults:
+            await self._reorder(record.key or b"", (order, headers))
+        else:
+            await self.pay((order, headers))
+
+    async def pay(self, item: Order) -> None:
+        order, headers = item
+        if "slow" in self.faults:
+            await asyncio.sleep(self.settings.slow_seconds)
+        payment = decide(order, self.settings.payment_limit)
+        if "bad-schema" in self.faults:
+            payment["amount"] = str(payment["amount"])
+        await self.producer.send_and_wait(
+            self.settings.payments_topic,
+            kafka_io.encode(payment),
+            key=payment["order_id"].encode(),
+            headers=headers,
+        )
+        log.info("order %s -> %s", payment["order_id"], payment["type"])
+
+    async def _reorder(self, key: bytes, item: Order) -> None:
+        """FAULT=reorder: hold an order until the next order with the same record key arrives,
+        then pay the newer one first; an order left alone is paid after REORDER_WINDOW s."""
+        pending = self.held.pop(key, None)
+        if pending is None:
+            self.held[key] = (item, asyncio.create_task(self._release(key, item)))
+            return
+        earlier, timer = pending
+        timer.cancel()
+        await self.pay(item)
+        await self.pay(earlier)
+
+    async def _release(self, key: bytes, item: Order) -> None:
+        await asyncio.sleep(self.settings.reorder_window)
+        if key in self.held and self.held[key][0] is item:
+            del self.held[key]
+            await self.pay(item)
+
+    async def aclose(self) -> None:
+        for _, timer in self.held.values():
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    group = settings.group("payments")
+    await kafka_io.ensure_topics(
+        settings.kafka_bootstrap, settings.orders_topic, settings.payments_topic
+    )
+    producer = kafka_io.producer(settings.kafka_bootstrap, "payments")
+    consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments")
+    assignment = kafka_io.Assignment([settings.orders_topic])
+    async with contextlib.AsyncExitStack() as stack:
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+        consumer.subscribe([settings.orders_topic], listener=assignment)
+        payments = Payments(settings, producer)
+        stack.push_async_callback(payments.aclose)
+
+        async def consume() -> None:
+            async for record in consumer:
+                await payments.handle(record)
+                await consumer.commit()
+
+        async def ready() -> None:
+            await assignment.ready.wait()
+            announce_ready(
+                f"payments ready group={group} "
+                f"partitions={kafka_io.describe(assignment.partitions)}"
+            )
+
+        await until_stopped(stop, consume(), ready())
+
+
+if __name__ == "__main__":
+    main("payments", serve)
