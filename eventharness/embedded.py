@@ -32,6 +32,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import signal
 import socket
 import struct
@@ -50,6 +51,7 @@ __all__ = ["EmbeddedKafka", "kafka_metadata_ok"]
 _LOG_TAIL_LINES = 30
 _STOP_GRACE_S = 5.0
 _AUTO_PORT_ATTEMPTS = 3
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LIVE: weakref.WeakSet[EmbeddedKafka] = weakref.WeakSet()
 
 
@@ -64,6 +66,7 @@ class EmbeddedKafka:
         self._port: int | None = None
         self._log_path = Path(log_path) if log_path is not None else None
         self._log_file: IO[bytes] | None = None
+        self._owns_log = False
         self._process: subprocess.Popen[bytes] | None = None
         self._command: list[str] = []
 
@@ -101,7 +104,7 @@ class EmbeddedKafka:
             try:
                 self._launch(binary, port, deadline)
             except BrokerUnavailable:
-                self.stop()
+                self._terminate()  # keeps the log: the error points at it
                 # An auto-picked port can be taken between picking and binding: try another.
                 if attempt + 1 >= attempts or time.monotonic() >= deadline:
                     raise
@@ -125,6 +128,7 @@ class EmbeddedKafka:
             fd, name = tempfile.mkstemp(prefix=f"eventharness-tansu-{port}-", suffix=".log")
             os.close(fd)
             self._log_path = Path(name)
+            self._owns_log = True
         self._log_file = open(self._log_path, "ab")  # noqa: SIM115 - closed in stop()
         try:
             self._process = subprocess.Popen(
@@ -133,6 +137,7 @@ class EmbeddedKafka:
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, "NO_COLOR": "1"},
             )
         except OSError as exc:
             raise self._failure(f"could not run the broker binary: {exc}") from exc
@@ -175,7 +180,17 @@ class EmbeddedKafka:
         )
 
     def stop(self) -> None:
-        """Stop the broker: SIGTERM to its pid, then SIGKILL after a grace period. Idempotent."""
+        """Stop the broker: SIGTERM to its pid, then SIGKILL after a grace period. Idempotent.
+
+        A log file this instance created itself is removed; one passed as ``log_path`` is kept.
+        """
+        self._terminate()
+        if self._owns_log and self._log_path is not None:
+            with contextlib.suppress(OSError):
+                self._log_path.unlink()
+            self._log_path = None
+
+    def _terminate(self) -> None:
         process, self._process = self._process, None
         if process is not None:
             _LIVE.discard(self)
@@ -276,7 +291,7 @@ def _tail(path: Path | None, lines: int = _LOG_TAIL_LINES) -> str:
         text = path.read_text(errors="replace")
     except OSError as exc:
         return f"    (log unreadable: {exc})"
-    kept = text.splitlines()[-lines:]
+    kept = _ANSI.sub("", text).splitlines()[-lines:]
     return "\n".join(f"    {line}" for line in kept) if kept else "    (log is empty)"
 
 
