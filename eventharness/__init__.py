@@ -1,6 +1,15 @@
-"""eventharness: test event-driven systems on Kafka, RabbitMQ or in memory."""
+"""eventharness: test event-driven systems on Kafka, RabbitMQ or in memory.
+
+    import eventharness as eh
+
+    async with eh.Harness({"kafka": "kafka://127.0.0.1:9092"}) as h:
+        async with h.scenario("order ships") as s:
+            pay = s.expect("kafka:payments", type="PaymentAuthorized", within=5)
+            await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-1"})
+"""
 
 from eventharness.channels import BrokerURL, Channel, parse_broker_url, parse_channel
+from eventharness.correlation import Correlation
 from eventharness.errors import (
     BrokerError,
     BrokerUnavailable,
@@ -14,10 +23,18 @@ from eventharness.errors import (
     UsageError,
 )
 from eventharness.events import Event, Message, Position, Record
+from eventharness.expectations import Expectation
+from eventharness.harness import Harness
+from eventharness.matchers import Matcher
+from eventharness.probes import ProbeResult, command, http_get
+from eventharness.result import FAILURE_KINDS, Failure, ScenarioResult
+from eventharness.scenario import Facts, Scenario
+from eventharness.transports.base import Subscription, Transport, open_transport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FAILURE_KINDS",
     "BrokerError",
     "BrokerURL",
     "BrokerUnavailable",
@@ -25,16 +42,30 @@ __all__ = [
     "ChannelError",
     "ChannelNotFound",
     "ConfigError",
+    "Correlation",
     "Event",
     "EventHarnessError",
+    "Expectation",
+    "Facts",
+    "Failure",
+    "Harness",
+    "Matcher",
     "Message",
     "MissingDependency",
     "Position",
+    "ProbeResult",
     "Record",
+    "Scenario",
     "ScenarioFailed",
     "ScenarioFileError",
+    "ScenarioResult",
+    "Subscription",
+    "Transport",
     "UsageError",
     "__version__",
+    "command",
+    "http_get",
+    "open_transport",
     "parse_broker_url",
     "parse_channel",
 ]

@@ -34,7 +34,7 @@ from eventharness.events import (
     monotonic,
     new_correlation_id,
 )
-from eventharness.expectations import Absence, Expectation, InOrder, KeyOrder
+from eventharness.expectations import Absence, Expectation, InOrder, KeyOrder, identity
 from eventharness.matchers import Matcher
 from eventharness.probes import Probe, describe_probe, run_probe
 from eventharness.result import Failure, ScenarioResult
@@ -522,16 +522,18 @@ class Scenario:
             if found is not None:
                 self._failures.append(found)
         self._duplicates()
-        failed_steps = {f.step for f in self._failures}
+        if self._failures:  # checks read events of steps that did not hold: only noise now
+            if self._checks:
+                names = ", ".join(label for label, _ in self._checks)
+                self._failures[-1] = _append_detail(
+                    self._failures[-1], f"checks not run after this failure: {names}"
+                )
+            return
         facts = Facts(self)
         for label, fn in self._checks:
             try:
                 ok = fn(facts)
-            except LookupError as exc:
-                if not failed_steps:
-                    self._failures.append(Failure("consistency", label, f"cannot check: {exc}"))
-                continue
-            except AssertionError as exc:
+            except (LookupError, AssertionError) as exc:
                 self._failures.append(Failure("consistency", label, str(exc) or "check failed"))
                 continue
             except Exception as exc:
@@ -547,12 +549,7 @@ class Scenario:
         for event in self.events:
             if event.direction != "in":
                 continue
-            identity = (
-                (event.channel, "id", event.message_id)
-                if event.message_id
-                else (event.channel, "payload", event.key, event.raw)
-            )
-            first = seen.setdefault(identity, event)
+            first = seen.setdefault(identity(event), event)
             if first is event:
                 continue
             owner = next((e for e in self._expectations if event in e.matched), None)
