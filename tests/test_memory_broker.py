@@ -286,6 +286,12 @@ async def test_strict_broker_refuses_undeclared_exchanges(memory_url: str) -> No
             await strict.publish("nope/a", rec(1))
         await strict.create_channel("yes/")
         await strict.publish("yes/a", rec(1))
+        with pytest.raises(ChannelNotFound, match="no queue 'jobs'"):
+            await strict.publish("/jobs", rec(1))
+        with pytest.raises(ChannelNotFound, match="no queue 'jobs'"):
+            await strict.subscribe("/jobs", consume_queue=True)
+        await strict.create_channel("/jobs")
+        await strict.publish("/jobs", rec(1))
     reset_broker(strict.broker.name)
 
 

@@ -36,7 +36,9 @@ Addresses with ``/`` are **exchange routes**, ``exchange/routing-key``:
   one queue compete (round-robin). A queue keeps collecting while it has no consumer; records a
   closing consumer had not read go back to the queue.
 * ``/queue`` is the default exchange: publishing puts the record in queue ``queue`` (declared on
-  first use); ``subscribe("/queue", consume_queue=True)`` takes records off it.
+  first use; with ``declare_exchanges=false`` a missing queue raises ChannelNotFound, as a
+  mandatory publish to RabbitMQ does); ``subscribe("/queue", consume_queue=True)`` takes
+  records off it.
 
 Delivered records carry ``received=time.monotonic()`` of their delivery, ``broker_time`` of their
 publication, the publisher's headers and properties unchanged, plus ``topic`` or ``exchange`` and
@@ -550,6 +552,17 @@ class MemoryBroker:
             queue = self._queues[name] = _Queue(name, auto_delete=auto_delete)
         return queue
 
+    def _named_queue(self, name: str, address: str) -> _Queue:
+        """The queue of a ``/queue`` address: declared on first use unless the broker is strict."""
+        if not name:
+            raise ChannelError("address '/' names no queue; write '/queue-name'")
+        if name not in self._queues and not self.declare_exchanges:
+            raise ChannelNotFound(
+                f"memory://{self.name} has no queue {name!r} (channel {address!r}); create it "
+                f"with create_channel('/{name}') or enable declare_exchanges"
+            )
+        return self._queue(name)
+
     def _drop_queue(self, queue: _Queue) -> None:
         for exchange, _ in queue.bindings:
             exchange.unbind(queue)
@@ -574,7 +587,7 @@ class MemoryBroker:
             queued = Record(
                 record.value, record.key, dict(record.headers), properties, None, Position(), now
             )
-            self._queue(routing_key).put(queued)
+            self._named_queue(routing_key, address).put(queued)
             return Position()
         exchange = self._exchange(exchange_name, publishing=True)
         queues = exchange.route(routing_key, record.headers)
@@ -618,7 +631,7 @@ class MemoryBroker:
                     "feeds it instead ('exchange/pattern'), or, if consuming the queue is what "
                     "you want, ask for it: subscribe(address, consume_queue=True)"
                 )
-            self._consume(self._queue(pattern), sub)
+            self._consume(self._named_queue(pattern, address), sub)
             return sub
         if consume_queue:
             raise UsageError(

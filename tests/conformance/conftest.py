@@ -80,6 +80,13 @@ class BrokerUnderTest:
         self._cleanup.append(f"{name}/")
         return Channel(publish=f"{name}/orders.created", observe=f"{name}/orders.*", name=name)
 
+    async def queue(self) -> str:
+        """A fresh queue on the default exchange: its ``/queue`` address."""
+        address = f"/{unique('eh-queue')}"
+        await self.transport.create_channel(address)
+        self._cleanup.append(address)
+        return address
+
     def unused_name(self) -> str:
         name = unique("eh-missing")
         self._cleanup.append(f"{name}/" if self.routes else name)

@@ -14,9 +14,10 @@ from collections import Counter
 import anyio
 import pytest
 
-from eventharness.errors import ChannelNotFound
+from eventharness.errors import ChannelNotFound, UsageError
 from eventharness.events import CORRELATION_HEADER, Record, header_text
 from tests.conformance.conftest import (
+    DEADLINE_S,
     BrokerUnderTest,
     collect,
     collect_until,
@@ -164,3 +165,39 @@ async def test_unknown_channel(broker: BrokerUnderTest) -> None:
     sub = await broker.transport.subscribe(f"{name}/#" if broker.routes else name)
     await broker.transport.publish(address, record(1))
     assert seqs(await collect(sub, 1)) == [1]
+
+
+async def test_queue_consumers_compete(broker: BrokerUnderTest) -> None:
+    if not broker.routes:
+        pytest.skip("topics have no queues: /queue addresses are for exchange-routed brokers")
+    address = await broker.queue()
+    consumers = [await broker.transport.subscribe(address, consume_queue=True) for _ in range(2)]
+    n = 100
+    for i in range(n):
+        await broker.transport.publish(address, record(i))
+    shares: list[list[int]] = [[], []]
+    all_in = anyio.Event()
+
+    async def consume(index: int) -> None:
+        async for rec in consumers[index]:
+            shares[index].append(payload(rec)["seq"])
+            if sum(map(len, shares)) >= n:
+                all_in.set()
+
+    with anyio.fail_after(DEADLINE_S):
+        async with anyio.create_task_group() as tg:
+            for index in range(2):
+                tg.start_soon(consume, index)
+            await all_in.wait()
+            tg.cancel_scope.cancel()
+    assert sorted(shares[0] + shares[1]) == list(range(n)), "each record exactly once"
+    assert all(shares), f"both consumers get records (round-robin): {list(map(len, shares))}"
+    assert all(share == sorted(share) for share in shares), "a queue keeps publish order"
+
+
+async def test_observing_a_queue_needs_consume_queue(broker: BrokerUnderTest) -> None:
+    if not broker.routes:
+        pytest.skip("topics have no queues: /queue addresses are for exchange-routed brokers")
+    address = await broker.queue()
+    with pytest.raises(UsageError, match="consume_queue=True"):
+        await broker.transport.subscribe(address)
