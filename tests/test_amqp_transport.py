@@ -306,20 +306,34 @@ async def test_exchange_deleted_under_the_publisher_then_keep_working(
 
 async def test_declare_exchanges_option(amqp_url: str) -> None:
     name = unique("eh-auto")
+    other = unique("eh-auto")
     async with AmqpTransport(amqp_url, declare_exchanges=True) as t:
         try:
-            await t.publish(f"{name}/a.b", Record(b"first"))
-            sub = await t.subscribe(f"{name}/a.*")  # would raise if the exchange were missing
-            await t.publish(f"{name}/a.c", Record(b"second"))
-            assert [r.value for r in await take(sub, 1)] == [b"second"]
+            sub = await t.subscribe(f"{name}/a.*")  # declares the exchange, then binds
+            await t.publish(f"{name}/a.c", Record(b"seen"))
+            assert [r.value for r in await take(sub, 1)] == [b"seen"]
+            await t.publish(f"{other}/a.b", Record(b"declared on publish"))
+            await (await t.subscribe(f"{other}/#")).aclose()  # exists now
         finally:
             await t.delete_channel(name)
+            await t.delete_channel(other)
+    async with AmqpTransport(amqp_url + "?declare_exchanges=false") as t:
+        with pytest.raises(ChannelNotFound):
+            await t.subscribe(f"{unique('eh-missing')}/#")
 
 
 async def test_subscribe_to_missing_exchange(transport: AmqpTransport) -> None:
     missing = unique("eh-missing")
     with pytest.raises(ChannelNotFound, match=missing):
         await transport.subscribe(f"{missing}/#")
+    doomed = unique("eh-doomed")
+    await transport.create_channel(doomed)  # known to the transport ...
+    await transport.subscribe(f"{doomed}/#")
+    other = AmqpTransport(transport.url)
+    async with other:
+        await other.delete_channel(doomed)  # ... and deleted by someone else
+    with pytest.raises(ChannelNotFound, match=doomed):
+        await transport.subscribe(f"{doomed}/#")
 
 
 async def test_other_exchange_types_and_headers_binding(transport: AmqpTransport) -> None:

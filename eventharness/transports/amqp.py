@@ -6,7 +6,8 @@ Addresses:
   address the part after ``/`` is a binding pattern (topic exchanges: ``*`` one word, ``#`` any
   number). ``exchange`` alone subscribes with ``#``. A pattern with ``=`` binds to a headers
   exchange: ``ex/format=pdf&type=report`` (add ``x-match=any`` to match any one of them).
-* ``/queue`` publishes to ``queue`` through the default exchange. Subscribing to it takes the
+* ``/queue`` publishes to ``queue`` through the default exchange (a missing queue raises
+  ChannelNotFound: the broker returns the message). Subscribing to it takes the
   messages off the queue, so it needs ``consume_queue=True``.
 
 Mapping a :class:`~eventharness.events.Record` onto AMQP:
@@ -37,9 +38,10 @@ Workers and queue consumers ack each message when it is handed to the iterator, 
 of ``prefetch`` (default 1000) unacknowledged messages.
 
 Options (keyword arguments or URL query parameters): ``connect_timeout`` (seconds, default 10),
-``declare_exchanges`` (publishing to a missing exchange declares it as a topic exchange instead
-of failing), ``exchange_durable`` (default true; for exchanges the harness declares),
-``prefetch``, ``queue_durable``, ``queue_auto_delete``, ``cafile`` (``amqps://``).
+``declare_exchanges`` (publishing or subscribing to a missing exchange declares it as a topic
+exchange instead of raising ChannelNotFound), ``exchange_durable`` (default true: exchanges the
+harness declares survive a broker restart, as services usually declare theirs), ``prefetch``,
+``queue_durable``, ``queue_auto_delete``, ``cafile`` (``amqps://``).
 
 The connection is not a self-healing one: a broker that goes away fails the calls in flight and
 ends subscriptions with an error, so a test sees the outage instead of a silent gap.
@@ -269,16 +271,14 @@ class AmqpTransport(TransportBase):
                 f"consume_queue=True applies to '/queue' addresses, not to route {address!r}; "
                 f"use group='queue-name' to consume from a named queue bound to {exchange!r}"
             )
+        if exchange and exchange not in self._exchanges:
+            await self._ensure_exchange(exchange)  # declares it with declare_exchanges=true
         channel = await self._channel(publisher_confirms=False)
         try:
             if not exchange:
                 queue = await self._declare_queue(channel, pattern, passive=True, address=address)
                 no_ack = False
             else:
-                try:
-                    await channel.get_exchange(exchange, ensure=True)
-                except aiormq.exceptions.ChannelNotFoundEntity as exc:
-                    raise ChannelNotFound(self._missing_exchange(exchange)) from exc
                 if group is None:
                     queue = await channel.declare_queue(exclusive=True, auto_delete=True)
                     no_ack = True
@@ -293,6 +293,9 @@ class AmqpTransport(TransportBase):
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 await channel.close()
+            if isinstance(exc, aiormq.exceptions.ChannelNotFoundEntity) and exchange:
+                self._exchanges.discard(exchange)  # deleted since the transport last looked
+                raise ChannelNotFound(self._missing_exchange(exchange)) from exc
             if isinstance(exc, aiormq.exceptions.AMQPError):
                 raise BrokerError(
                     f"subscribing to {address!r} on {self.url} failed: {_reason(exc)}"
