@@ -239,7 +239,14 @@ def _walk_record(
         fname = field["name"]
         where = f"{path}.{fname}" if fname.isidentifier() else f"{path}[{fname!r}]"
         if fname not in value:
-            if "default" not in field and not _accepts_null(field["type"], named):
+            if "default" in field:
+                for problem in _walk(field["default"], field["type"], where, named):
+                    yield SchemaViolation(
+                        where,
+                        "avro:default",
+                        f"field is missing and its default cannot be written ({problem.message})",
+                    )
+            elif not _accepts_null(field["type"], named):
                 yield SchemaViolation(where, "required", "field is missing and has no default")
             continue
         yield from _walk(value[fname], field["type"], where, named)

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eventharness.events import decode_value, encode_value, preview
+from eventharness.events import encode_value, preview
 from eventharness.schemas import avro
 from eventharness.schemas.validators import AvroValidator, JsonSchemaValidator
 
@@ -68,7 +68,7 @@ def decode_payload(raw: bytes, resolver: Resolver | None = None) -> tuple[Any, s
     """
     schema_id = schema_id_of(raw)
     if schema_id is None:
-        return decode_value(raw)
+        return _decode_plain(raw)
     body = raw[_HEADER.size :]
     where = f"Confluent wire format, schema id {schema_id}"
     if resolver is None:
@@ -93,3 +93,20 @@ def decode_payload(raw: bytes, resolver: Resolver | None = None) -> tuple[Any, s
             f"{where}: payload is not valid {what} for that schema: {exc} "
             f"({len(raw)} bytes: {preview(raw)})"
         )
+
+
+def _decode_plain(raw: bytes) -> tuple[Any, str | None]:
+    """JSON when it parses, else the text; bytes that are not UTF-8 come back with a reason."""
+    if not raw:
+        return None, None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return (
+            raw,
+            f"not UTF-8 text and not in a schema wire format ({len(raw)} bytes: {preview(raw)})",
+        )
+    try:
+        return json.loads(text), None
+    except ValueError:
+        return text, None
