@@ -248,7 +248,8 @@ async def test_topic_exchange_wildcards(transport: MemoryTransport) -> None:
 
 
 async def test_undeclared_exchange_is_a_topic_exchange(transport: MemoryTransport) -> None:
-    await transport.publish("fresh/a.b", rec(1))
+    assert await transport.publish("fresh/a.b", rec(1)) == Position(delivery_tag=1)
+    assert await transport.publish("fresh/a.b", rec(2)) == Position(delivery_tag=2)
     assert transport.broker.exchange_type("fresh") == "topic"
 
 

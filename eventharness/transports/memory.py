@@ -43,7 +43,9 @@ Addresses with ``/`` are **exchange routes**, ``exchange/routing-key``:
 Delivered records carry ``received=time.monotonic()`` of their delivery, ``broker_time`` of their
 publication, the publisher's headers and properties unchanged, plus ``topic`` or ``exchange`` and
 ``routing_key`` properties; positions are ``Position(partition, offset)`` for topics and
-``Position(delivery_tag=n)`` (counted per subscription) for queues.
+``Position(delivery_tag=n)`` (counted per subscription) for queues. Publishing through an
+exchange returns ``Position(delivery_tag=n)`` too, n counting the broker's exchange publishes
+(like a publisher-confirm sequence number).
 """
 
 from __future__ import annotations
@@ -467,6 +469,7 @@ class MemoryBroker:
         self._topics: dict[str, _Topic] = {}
         self._exchanges: dict[str, _Exchange] = {}
         self._queues: dict[str, _Queue] = {}
+        self._confirms = itertools.count(1)  # publish sequence: the "publisher confirm" tag
 
     def __repr__(self) -> str:
         return (
@@ -588,7 +591,7 @@ class MemoryBroker:
                 record.value, record.key, dict(record.headers), properties, None, Position(), now
             )
             self._named_queue(routing_key, address).put(queued)
-            return Position()
+            return Position(delivery_tag=next(self._confirms))
         exchange = self._exchange(exchange_name, publishing=True)
         queues = exchange.route(routing_key, record.headers)
         if queues:
@@ -602,7 +605,7 @@ class MemoryBroker:
             )
             for queue in queues:
                 queue.put(queued)
-        return Position()
+        return Position(delivery_tag=next(self._confirms))
 
     def subscribe(
         self, address: str, *, group: str | None = None, consume_queue: bool = False
