@@ -50,8 +50,12 @@ class SchemaNotFound(ConfigError, RegistryError):
 
 
 def redact(url: httpx.URL) -> str:
+    """The URL as safe to show: a password becomes ``***``."""
     if url.password:
-        url = url.copy_with(password="***")
+        plain = str(url.copy_with(username=None, password=None))
+        scheme, _, rest = plain.partition("://")
+        user = quote(url.username, safe="")
+        return f"{scheme}://{user}:***@{rest}".rstrip("/")
     return str(url).rstrip("/")
 
 
