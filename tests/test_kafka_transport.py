@@ -321,3 +321,47 @@ async def test_aclose_ends_iteration_and_is_idempotent(kafka_url: str) -> None:
     assert await asyncio.wait_for(reader, DEADLINE_S) == []
     with pytest.raises(StopAsyncIteration):
         await anext(sub)
+
+
+@pytest.mark.kafka
+async def test_worker_of_a_topic_created_later_reads_it_from_the_start(
+    kafka: KafkaTransport,
+) -> None:
+    topic = unique("late-work")
+    worker = await kafka.subscribe(topic, group=unique("grp"))  # the topic does not exist yet
+    for i in range(3):
+        await kafka.publish(topic, Record(value=str(i).encode()))  # the first auto-creates it
+    got = await take(worker, 3, GROUP_DEADLINE_S)
+    assert sorted(r.value for r in got) == [b"0", b"1", b"2"]
+
+
+@pytest.mark.kafka
+async def test_two_workers_of_one_group_share_each_record_once(kafka: KafkaTransport) -> None:
+    topic = unique("share")
+    group = unique("grp")
+    await kafka.create_channel(topic, partitions=4)
+    first = await kafka.subscribe(topic, group=group)
+    second = await kafka.subscribe(topic, group=group)
+    n = 40
+    for i in range(n):
+        await kafka.publish(topic, Record(value=str(i).encode(), key=f"k{i}".encode()))
+    shares: dict[str, list[int]] = {"first": [], "second": []}
+    everything = asyncio.Event()
+
+    async def consume(name: str, sub: KafkaSubscription) -> None:
+        async for record in sub:
+            shares[name].append(int(record.value))
+            if sum(map(len, shares.values())) >= n:
+                everything.set()
+
+    tasks = [
+        asyncio.create_task(consume("first", first)),
+        asyncio.create_task(consume("second", second)),
+    ]
+    try:
+        await asyncio.wait_for(everything.wait(), GROUP_DEADLINE_S * 2)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert sorted(shares["first"] + shares["second"]) == list(range(n)), shares

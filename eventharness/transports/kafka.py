@@ -469,14 +469,18 @@ class _AnchoredStart(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _records(batches: Iterable[list[Any]], received: float) -> Iterable[Record]:
     for batch in batches:
+        if not batch:
+            continue
+        properties = {"topic": batch[0].topic}  # read-only Mapping, shared by the batch
         for message in batch:
-            headers = {name: bytes(value or b"") for name, value in message.headers or ()}
+            raw_headers = message.headers
             timestamp = message.timestamp
+            value = message.value
             yield Record(
-                value=message.value if message.value is not None else b"",
+                value=value if value is not None else b"",
                 key=message.key,
-                headers=headers,
-                properties={"topic": message.topic},
+                headers={name: v or b"" for name, v in raw_headers} if raw_headers else {},
+                properties=properties,
                 partition=message.partition,
                 position=Position(partition=message.partition, offset=message.offset),
                 broker_time=timestamp / 1000 if timestamp is not None and timestamp >= 0 else None,
