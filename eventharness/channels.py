@@ -56,6 +56,8 @@ class BrokerURL:
 
     @property
     def bootstrap(self) -> str:
+        if self.scheme == "memory":
+            return self.hosts[0][0] if self.hosts else "default"
         return ",".join(f"{h}:{p}" for h, p in self.hosts)
 
     def _render(self, password: str | None) -> str:

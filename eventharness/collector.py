@@ -75,9 +75,14 @@ class Collector:
         decoder = self._decoder
         try:
             async for record in sub:
-                event = event_from_record(
-                    name, record, decoder=decoder, payload_field=payload_field
-                )
+                try:
+                    event = event_from_record(
+                        name, record, decoder=decoder, payload_field=payload_field
+                    )
+                except Exception as exc:  # a decoder bug must not stop collection
+                    event = Event(channel=name, value=record.value, raw=record.value,
+                                  received=record.received,
+                                  decode_error=f"cannot decode: {type(exc).__name__}: {exc}")
                 self.route(event)
         except asyncio.CancelledError:
             raise

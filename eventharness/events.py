@@ -189,15 +189,16 @@ def decode_text(data: bytes | str | None) -> str | None:
 
 
 def decode_value(raw: bytes) -> tuple[Any, str | None]:
-    """JSON when it parses, else text, else the bytes; with a reason when not JSON."""
+    """JSON when it parses, else UTF-8 text, else the bytes with a reason. Never raises."""
     if not raw:
         return None, None
     try:
-        return json.loads(raw), None
+        text = raw.decode()
     except UnicodeDecodeError:
         return raw, f"not UTF-8 text ({len(raw)} bytes: {preview(raw)})"
+    try:
+        return json.loads(text), None
     except ValueError:
-        text = raw.decode()
         return text, None
 
 

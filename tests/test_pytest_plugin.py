@@ -1,0 +1,67 @@
+"""The pytest plugin as users meet it: a test file run by pytest, outcomes and output asserted."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+
+TEST_FILE = '''
+import pytest
+import eventharness as eh
+
+async def test_passes(harness):
+    async with harness.scenario("echo") as s:
+        s.expect_none("kafka:payments", during=0.05)
+        await s.publish("kafka:orders", {"type": "OrderPlaced"})
+    assert set(harness.brokers) == {"kafka", "rabbit", "memory"}
+
+async def test_fails_with_timeline(harness):
+    async with harness.scenario("nothing comes") as s:
+        s.expect("kafka:payments", type="PaymentAuthorized", within=0.1, name="pay")
+        await s.publish("kafka:orders", {"type": "OrderPlaced"}, key="o-1")
+
+@pytest.mark.eventharness(brokers={"only": "memory://marked"}, within=0.05)
+async def test_marker_sets_brokers(harness):
+    assert list(harness.brokers) == ["only"]
+    assert harness.within == 0.05
+'''
+
+
+def test_fixture_marker_and_failure_output(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_flow=TEST_FILE)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "eventharness: brokers kafka, rabbit, memory*",
+        "*scenario 'nothing comes' failed in*",
+        "*→ kafka:orders*OrderPlaced*key=o-1*",
+        "*test_flow.py:*",
+    ])
+    out = result.stdout.str()
+    assert "✗ [timeout] pay: kafka:payments [type=PaymentAuthorized]: expected an event " \
+        "within 0.1s, nothing matched" in out
+    assert "Traceback" not in out
+
+
+def test_broker_option_and_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "eventharness_brokers =\n    kafka=memory://from-ini\n")
+    pytester.makepyfile(test_opts='''
+async def test_brokers(harness):
+    assert sorted(harness.brokers) == ["kafka", "rabbit"]
+''')
+    result = pytester.runpytest("--eh-broker", "rabbit=memory://from-cli")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["eventharness: brokers kafka=memory://from-ini, "
+                                 "rabbit=memory://from-cli"])
+
+
+def test_bad_broker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_x="async def test_x(harness):\n    pass\n")
+    result = pytester.runpytest("--eh-broker", "kafka")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*'kafka' is not NAME=URL*"])
