@@ -421,3 +421,10 @@ async def test_wrong_password_is_a_clear_error(amqp_url: str) -> None:
     message = str(info.value)
     assert "refused the login of user 'guest'" in message
     assert "not-the-password" not in message
+
+
+async def test_tls_against_a_plain_port_is_a_clear_error(amqp_url: str) -> None:
+    url = amqp_url.replace("amqp://", "amqps://", 1)
+    with pytest.raises(BrokerUnavailable, match="TLS settings") as info:
+        await AmqpTransport(url, connect_timeout=5).connect()
+    assert "amqps://guest:***@" in str(info.value)

@@ -608,5 +608,7 @@ def _is_refusal(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:  # includes aiormq's connection errors
+        return exc.strerror
     text = str(exc.args[0]) if exc.args else ""
     return text or type(exc).__name__
