@@ -160,7 +160,9 @@ class _Differ:
                 if lost:
                     self.add(
                         path,
-                        "type:narrowed" if w_types & r_types else "type:changed",
+                        "type:narrowed"
+                        if any(_accepts(w_types, t) for t in r_types)
+                        else "type:changed",
                         f"the writer may send {', '.join(lost)}; the reader accepts "
                         f"{', '.join(sorted(r_types))}",
                     )
