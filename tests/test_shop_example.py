@@ -6,9 +6,9 @@ takes ~5 s, so starting them one test at a time would cost that for each) and wa
 their "ready" lines. The happy-path tests share one complete system; each FAULT test gets the
 one service that acts on the fault, used by that test alone, and stops it at the end.
 
-Negative observations are made deterministic instead of timed: order ids are chosen so that the
-records compared share a partition (same key → same partition → offsets give the order), and a
-later "sentinel" event proves that an earlier one was handled.
+Negative observations are made deterministic instead of timed: orders that are compared share
+a key, so payments handles them in order and their payments share a partition (offsets give the
+order), and a later "sentinel" event proves that an earlier one was handled.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.partitioner import murmur2
 
 from tests.conftest import unique
 
@@ -250,21 +249,13 @@ def stop_cleanly(shop: Shop) -> None:
 # --- observing the brokers directly --------------------------------------------------------
 
 
-def partition_of(key: str) -> int:
-    return int((murmur2(key.encode()) & 0x7FFFFFFF) % PARTITIONS)
+def new_ids(count: int) -> list[str]:
+    return [f"o-{uuid.uuid4().hex[:10]}" for _ in range(count)]
 
 
-def order_ids_on_one_partition(count: int) -> list[str]:
-    """``count`` fresh order ids whose records (keyed by order id) share a partition."""
-    first = f"o-{uuid.uuid4().hex[:10]}"
-    ids = [first]
-    for _ in range(10_000):
-        if len(ids) == count:
-            return ids
-        candidate = f"o-{uuid.uuid4().hex[:10]}"
-        if partition_of(candidate) == partition_of(first):
-            ids.append(candidate)
-    raise AssertionError("could not find order ids on one partition")
+def customer() -> str:
+    """A key for several orders: their payments share it, so one partition holds them in order."""
+    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def order(order_id: str, total: float) -> dict[str, Any]:
@@ -463,9 +454,10 @@ async def test_order_over_the_limit_is_declined_and_never_shipped(
     fleet: Fleet, amqp_url: str
 ) -> None:
     shop = fleet.happy
-    # Both orders share an orders key and their payments a partition, so payments and shipping
-    # handle the declined one first: the sentinel's shipment proves it produced none.
-    declined, sentinel = order_ids_on_one_partition(2)
+    # Both orders share a key, so payments and then shipping handle the declined one first:
+    # the sentinel's shipment proves the declined order produced none.
+    declined, sentinel = new_ids(2)
+    key = customer()
     async with (
         kafka_reader(shop.bootstrap, shop.payments) as payments,
         shipments(amqp_url, shop.exchange) as shipped,
@@ -474,7 +466,7 @@ async def test_order_over_the_limit_is_declined_and_never_shipped(
             shop.bootstrap,
             shop.orders,
             [order(declined, 5000), order(sentinel, 10)],
-            key=f"cust-{uuid.uuid4().hex[:6]}",
+            key=key,
             headers={"correlation-id": "c-declined"},
         )
         first, second = await records(payments, {declined, sentinel}, 2)
@@ -485,6 +477,8 @@ async def test_order_over_the_limit_is_declined_and_never_shipped(
             "reason": "limit exceeded",
         }
         assert headers_of(first)["correlation-id"] == "c-declined"
+        assert first.key == second.key == key.encode()
+        assert (first.partition, first.offset) < (second.partition, second.offset)
         assert json.loads(second.value)["type"] == "PaymentAuthorized"
 
         [shipment] = await messages(shipped, {declined, sentinel}, 1)
@@ -492,6 +486,16 @@ async def test_order_over_the_limit_is_declined_and_never_shipped(
 
     answer = await view_until(shop, declined, status_is("declined"))
     assert answer.json()["total"] == 5000
+
+
+async def test_orders_with_one_key_are_paid_in_publish_order(fleet: Fleet) -> None:
+    shop = fleet.happy
+    ids, key = new_ids(5), customer()
+    async with kafka_reader(shop.bootstrap, shop.payments) as payments:
+        await publish(shop.bootstrap, shop.orders, [order(i, 1) for i in ids], key=key)
+        got = await records(payments, set(ids), len(ids))
+    assert [json.loads(r.value)["order_id"] for r in got] == ids
+    assert {(r.key, r.partition) for r in got} == {(key.encode(), got[0].partition)}
 
 
 async def test_view_health_and_unknown_order(fleet: Fleet) -> None:
@@ -526,23 +530,22 @@ def test_unknown_fault_exits_2_naming_the_valid_values(module: str) -> None:
 
 async def test_fault_reorder_swaps_two_orders_with_the_same_key(fleet: Fleet) -> None:
     shop = fleet.faulty["reorder"]
-    first, second = order_ids_on_one_partition(2)
+    first, second = new_ids(2)
+    key = customer()
     async with kafka_reader(shop.bootstrap, shop.payments) as payments:
-        await publish(
-            shop.bootstrap, shop.orders, [order(first, 1), order(second, 2)], key="cust-1"
-        )
+        await publish(shop.bootstrap, shop.orders, [order(first, 1), order(second, 2)], key=key)
         a, b = await records(payments, {first, second}, 2)
-    assert (a.partition, json.loads(a.value)["order_id"]) == (b.partition, second)
-    assert json.loads(b.value)["order_id"] == first
+    assert [json.loads(r.value)["order_id"] for r in (a, b)] == [second, first]
+    assert a.key == b.key == key.encode() and a.partition == b.partition
     assert a.offset < b.offset
     stop_cleanly(shop)
 
 
 async def test_fault_drop_drops_every_nth_order(fleet: Fleet) -> None:
     shop = fleet.faulty["drop"]  # DROP_EVERY=2: the 2nd order it sees is dropped
-    ids = order_ids_on_one_partition(3)
+    ids = new_ids(3)
     async with kafka_reader(shop.bootstrap, shop.payments) as payments:
-        await publish(shop.bootstrap, shop.orders, [order(i, 5) for i in ids], key="cust-2")
+        await publish(shop.bootstrap, shop.orders, [order(i, 5) for i in ids], key=customer())
         got = await records(payments, set(ids), 2)
     assert [json.loads(r.value)["order_id"] for r in got] == [ids[0], ids[2]]
     assert "dropped (FAULT=drop)" in shop.services["payments"].wait_for(ids[1], 5)

@@ -1,10 +1,11 @@
 """payments: authorises or declines each order.
 
 Consumes ``OrderPlaced`` from the orders topic (consumer group ``<prefix>-payments``) and
-publishes, keyed by order id, ``PaymentAuthorized`` when ``total <= 1000`` or
-``PaymentDeclined`` (``reason: "limit exceeded"``) otherwise. Headers ``correlation-id`` and
-``traceparent`` are carried over. Faults (FAULT=...): reorder, drop, slow, bad-schema,
-lost-correlation — see README.md.
+publishes ``PaymentAuthorized`` when ``total <= 1000`` or ``PaymentDeclined``
+(``reason: "limit exceeded"``) otherwise. A payment keeps its order's record key (the order id
+when the order has none), so everything about one key stays in one partition, in order.
+Headers ``correlation-id`` and ``traceparent`` are carried over. Faults (FAULT=...): reorder,
+drop, slow, bad-schema, lost-correlation — see README.md.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from examples.shop.settings import Settings
 
 log = logging.getLogger("payments")
 
-Order = tuple[dict[str, Any], list[tuple[str, bytes]]]  # the event and the headers to send with it
+# An order to pay: the event, the key and the headers its payment is sent with.
+Order = tuple[dict[str, Any], bytes, list[tuple[str, bytes]]]
 
 
 def decide(order: dict[str, Any], limit: float) -> dict[str, Any]:
@@ -80,13 +82,14 @@ class Payments:
         if "lost-correlation" not in self.faults:
             context = propagation.context_from_kafka(record.headers)
             headers = propagation.kafka_headers(propagation.child_context(context))
+        key = record.key or order["order_id"].encode()
         if "reorder" in self.faults:
-            await self._reorder(record.key or b"", (order, headers))
+            await self._reorder(key, (order, key, headers))
         else:
-            await self.pay((order, headers))
+            await self.pay((order, key, headers))
 
     async def pay(self, item: Order) -> None:
-        order, headers = item
+        order, key, headers = item
         if "slow" in self.faults:
             await asyncio.sleep(self.settings.slow_seconds)
         payment = decide(order, self.settings.payment_limit)
@@ -95,13 +98,13 @@ class Payments:
         await self.producer.send_and_wait(
             self.settings.payments_topic,
             kafka_io.encode(payment),
-            key=payment["order_id"].encode(),
+            key=key,
             headers=headers,
         )
         log.info("order %s -> %s", payment["order_id"], payment["type"])
 
     async def _reorder(self, key: bytes, item: Order) -> None:
-        """FAULT=reorder: hold an order until the next order with the same record key arrives,
+        """FAULT=reorder: hold an order until the next order with the same key arrives,
         then pay the newer one first; an order left alone is paid after REORDER_WINDOW s."""
         pending = self.held.pop(key, None)
         if pending is None:
