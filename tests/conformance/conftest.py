@@ -14,6 +14,7 @@ is deleted when the test ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ BROKERS = [
     pytest.param("kafka", id="kafka", marks=pytest.mark.kafka),
     pytest.param("amqp", id="amqp", marks=pytest.mark.amqp),
 ]
+ROUTED = [p for p in BROKERS if p.values[0] in ("memory-exchange", "amqp")]
 URL_FIXTURES = {
     "memory-topic": "memory_url",
     "memory-exchange": "memory_url",
@@ -117,7 +119,20 @@ def broker_url(request: pytest.FixtureRequest) -> tuple[str, str]:
 
 @pytest.fixture
 async def broker(broker_url: tuple[str, str]) -> AsyncIterator[BrokerUnderTest]:
-    kind, url = broker_url
+    async with _under_test(*broker_url) as under_test:
+        yield under_test
+
+
+@pytest.fixture(params=ROUTED)
+async def routed_broker(request: pytest.FixtureRequest) -> AsyncIterator[BrokerUnderTest]:
+    """Only the brokers with exchanges and queues (memory-exchange, RabbitMQ)."""
+    kind: str = request.param
+    async with _under_test(kind, request.getfixturevalue(URL_FIXTURES[kind])) as under_test:
+        yield under_test
+
+
+@contextlib.asynccontextmanager
+async def _under_test(kind: str, url: str) -> AsyncIterator[BrokerUnderTest]:
     transport = await open_transport(url)
     under_test = BrokerUnderTest(kind, url, transport, routes=kind in ("memory-exchange", "amqp"))
     try:
@@ -132,9 +147,6 @@ async def broker(broker_url: tuple[str, str]) -> AsyncIterator[BrokerUnderTest]:
         from eventharness.transports.memory import reset_broker
 
         reset_broker(transport.url.hosts[0][0])
-
-
-# -- helpers ---------------------------------------------------------------------------------
 
 
 def record(seq: int, *, key: str | None = None, **fields: Any) -> Record:

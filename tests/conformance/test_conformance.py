@@ -167,9 +167,8 @@ async def test_unknown_channel(broker: BrokerUnderTest) -> None:
     assert seqs(await collect(sub, 1)) == [1]
 
 
-async def test_queue_consumers_compete(broker: BrokerUnderTest) -> None:
-    if not broker.routes:
-        pytest.skip("topics have no queues: /queue addresses are for exchange-routed brokers")
+async def test_queue_consumers_compete(routed_broker: BrokerUnderTest) -> None:
+    broker = routed_broker  # queues exist only where exchanges route
     address = await broker.queue()
     consumers = [await broker.transport.subscribe(address, consume_queue=True) for _ in range(2)]
     n = 100
@@ -195,9 +194,8 @@ async def test_queue_consumers_compete(broker: BrokerUnderTest) -> None:
     assert all(share == sorted(share) for share in shares), "a queue keeps publish order"
 
 
-async def test_observing_a_queue_needs_consume_queue(broker: BrokerUnderTest) -> None:
-    if not broker.routes:
-        pytest.skip("topics have no queues: /queue addresses are for exchange-routed brokers")
+async def test_observing_a_queue_needs_consume_queue(routed_broker: BrokerUnderTest) -> None:
+    broker = routed_broker  # queues exist only where exchanges route
     address = await broker.queue()
     with pytest.raises(UsageError, match="consume_queue=True"):
         await broker.transport.subscribe(address)
