@@ -26,6 +26,7 @@ from eventharness.events import (
     MESSAGE_ID_HEADER,
     TRACEPARENT_HEADER,
     Event,
+    Message,
     Record,
     encode_key,
     is_missing,
@@ -359,8 +360,16 @@ class Scenario:
         schema: Any = None,
         partition: int | None = None,
     ) -> Event:
-        """Publish one message stamped with the scenario's correlation id and trace context."""
+        """Publish one message stamped with the scenario's correlation id and trace context.
+
+        ``value`` may be a :class:`~eventharness.events.Message`, whose key, headers and
+        partition are used unless given here."""
         self._require_entered()
+        if isinstance(value, Message):
+            key = value.key if key is None else key
+            headers = {**value.headers, **(headers or {})}
+            partition = value.partition if partition is None else partition
+            value = value.value
         parsed = self.harness.channel(channel)
         out_headers: dict[str, str | bytes] = {
             CORRELATION_HEADER: self.correlation_id,

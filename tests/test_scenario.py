@@ -330,3 +330,19 @@ class http_server:
         self.server.server_close()
 
 
+
+
+async def test_publish_takes_a_message_and_stamps_correlation(
+    h: eh.Harness, system: MemoryTransport
+) -> None:
+    observer = await system.subscribe("in")
+    async with h.scenario("message") as s:
+        s.expect_none("k:never", during=0.01)
+        sent = await s.publish("k:in", eh.Message({"a": 1}, key="k1", headers={"x": "1"}))
+    record = await observer.__aiter__().__anext__()
+    await observer.aclose()
+    assert record.key == b"k1" and json.loads(record.value) == {"a": 1}
+    assert record.headers["x"] == b"1"
+    assert record.headers["correlation-id"].decode() == s.correlation_id
+    assert record.headers["traceparent"].decode().split("-")[1] == s.correlation_id
+    assert sent.direction == "out" and sent.key == "k1"
