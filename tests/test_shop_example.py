@@ -37,6 +37,8 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from examples.shop.orders_view import ReadModel
+from examples.shop.propagation import child_context
 from tests.conftest import unique
 
 pytestmark = [pytest.mark.kafka, pytest.mark.amqp]
@@ -523,6 +525,44 @@ def test_unknown_fault_exits_2_naming_the_valid_values(module: str) -> None:
     assert "'explode'" in result.stderr
     assert "valid values" in result.stderr and "stale-view" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unreachable_kafka_exits_1_with_a_one_line_cause() -> None:
+    env = {**os.environ, "KAFKA_BOOTSTRAP": f"127.0.0.1:{_free_port()}", "FAULT": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.shop.payments"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "payments failed:" in result.stderr and env["KAFKA_BOOTSTRAP"] in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_read_model_status_only_moves_forward() -> None:
+    model = ReadModel()
+    for event in [
+        {"type": "ShipmentScheduled", "order_id": "o-1", "shipment_id": "s", "amount": 3},
+        {"type": "OrderPlaced", "order_id": "o-1", "total": 3},
+        {"type": "PaymentAuthorized", "order_id": "o-1", "amount": 3, "payment_id": "p"},
+    ]:
+        assert model.apply(event)
+    assert model.orders["o-1"] == {"order_id": "o-1", "status": "shipped", "total": 3, "amount": 3}
+    assert not model.apply({"type": "Refunded", "order_id": "o-1"})
+    assert not model.apply({"type": "OrderPlaced", "total": 1})
+
+
+def test_trace_context_keeps_the_trace_id_and_mints_a_span() -> None:
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    child = child_context({"correlation-id": "c-1", "traceparent": parent})
+    version, trace_id, span_id, flags = child["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert span_id != "00f067aa0ba902b7" and len(span_id) == 16
+    assert child["correlation-id"] == "c-1"
+    assert child_context({"traceparent": "garbage"}) == {"traceparent": "garbage"}
 
 
 # --- each FAULT, seen on the wire ----------------------------------------------------------

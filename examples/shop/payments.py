@@ -133,12 +133,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     await kafka_io.ensure_topics(
         settings.kafka_bootstrap, settings.orders_topic, settings.payments_topic
     )
-    producer = kafka_io.producer(settings.kafka_bootstrap, "payments")
-    consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments")
     assignment = kafka_io.Assignment([settings.orders_topic])
     async with contextlib.AsyncExitStack() as stack:
+        producer = kafka_io.producer(settings.kafka_bootstrap, "payments")
         await producer.start()
         stack.push_async_callback(producer.stop)
+        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments")
         await consumer.start()
         stack.push_async_callback(consumer.stop)
         consumer.subscribe([settings.orders_topic], listener=assignment)

@@ -47,7 +47,18 @@ async def _run(name: str, serve: Serve, settings: Settings) -> int:
     try:
         await serve(settings, stop)
     except Exception as exc:
-        logging.getLogger(name).exception("%s failed: %s", name, exc)
+        log = logging.getLogger(name)
+        cause = (
+            str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+        )
+        log.error(
+            "%s failed: %s (check KAFKA_BOOTSTRAP=%s and AMQP_URL; LOG_LEVEL=DEBUG shows the "
+            "traceback)",
+            name,
+            cause,
+            settings.kafka_bootstrap,
+        )
+        log.debug("traceback", exc_info=exc)
         return 1
     logging.getLogger(name).info("stopped")
     return 0

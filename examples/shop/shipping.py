@@ -55,13 +55,13 @@ async def handle(record: ConsumerRecord, exchange: AbstractExchange, settings: S
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     group = settings.group("shipping")
     await kafka_io.ensure_topics(settings.kafka_bootstrap, settings.payments_topic)
-    consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "shipping")
     assignment = kafka_io.Assignment([settings.payments_topic])
     async with contextlib.AsyncExitStack() as stack:
         connection = await amqp_io.connect(settings.amqp_url)
         stack.push_async_callback(connection.close)
         channel = await connection.channel(publisher_confirms=True)
         exchange = await amqp_io.shipping_exchange(channel, settings.shipping_exchange)
+        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "shipping")
         await consumer.start()
         stack.push_async_callback(consumer.stop)
         consumer.subscribe([settings.payments_topic], listener=assignment)
