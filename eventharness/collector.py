@@ -97,6 +97,11 @@ class Collector:
 
     def route(self, event: Event) -> None:
         routes = self._routes
+        if not self.correlation.rules:  # the common case: one lookup by the event's own id
+            sink = routes.get(event.correlation_id) if event.correlation_id else None
+            if sink is not None:
+                sink(event)
+                return
         for value in self.correlation.candidates(event):
             sink = routes.get(value)
             if sink is not None:

@@ -24,6 +24,15 @@ Verdict = Literal["pending", "met", "failed"]
 Judgement = tuple[Verdict, Failure | None]
 
 
+@dataclass(eq=False, slots=True)
+class _Tally:
+    window: tuple[float | None, float | None]
+    seen: int = 0
+    in_window: int = 0
+    early: list[Event] = field(default_factory=list)
+    late: list[Event] = field(default_factory=list)
+
+
 @dataclass(eq=False)
 class Expectation:
     """A positive expectation: ``count`` (or ``at_least``/``at_most``) matching events in time."""
@@ -41,6 +50,8 @@ class Expectation:
     matched: list[Event] = field(default_factory=list)
     schema_errors: list[tuple[Event, list[Any]]] = field(default_factory=list)
     negative: bool = False
+    _tally: _Tally | None = field(default=None, repr=False)
+    _distinct: set[tuple[Any, ...]] = field(default_factory=set, repr=False)
 
     # -- counting --------------------------------------------------------------------------
 
@@ -59,6 +70,8 @@ class Expectation:
         if event.channel != self.channel or not self.matcher.matches(event):
             return False
         self.matched.append(event)
+        if self.count is not None or self.at_most is not None:
+            self._distinct.add(identity(event))
         if self.validator is not None:
             problems = self.validator.validate(event.value)
             if event.decode_error:
@@ -102,45 +115,58 @@ class Expectation:
                 tuple(lines),
             )
         start = self.window_start(started)
-        if start is not None and self.after is not None:
-            early = [ev for ev in self.matched if ev.received < start]
-            if early:
-                ev = early[0]
-                return "failed", Failure(
-                    "ordering",
-                    self.name,
-                    f"{self.describe()} arrived at t={ev.received - started:.3f}s, before "
-                    f"{self.after.name!r} (t={start - started:.3f}s) which it must follow",
-                )
         deadline = self.deadline(started)
-        if start is None or deadline is None:
-            in_window: list[Event] = []
-            late: list[Event] = []
-        else:
-            in_window = [ev for ev in self.matched if ev.received <= deadline]
-            late = [ev for ev in self.matched if ev.received > deadline]
+        tally = self._count(start, deadline)
+        if tally.early:
+            ev = tally.early[0]
+            assert self.after is not None and start is not None
+            return "failed", Failure(
+                "ordering",
+                self.name,
+                f"{self.describe()} arrived at t={ev.received - started:.3f}s, before "
+                f"{self.after.name!r} (t={start - started:.3f}s) which it must follow",
+            )
         most = self.most
-        if most is not None and len(self.matched) > most:
-            distinct = {identity(ev) for ev in self.matched}  # duplicates are judged apart
-            if len(distinct) > most:
-                return "failed", Failure(
-                    "unexpected",
-                    self.name,
-                    f"{self.describe()}: expected at most {most} event(s), got {len(distinct)}",
-                    tuple(_event_line(ev, started) for ev in self.matched[: most + 3]),
-                )
-        if len(in_window) >= self.needed:
+        if most is not None and len(self._distinct) > most:  # duplicates are judged apart
+            return "failed", Failure(
+                "unexpected",
+                self.name,
+                f"{self.describe()}: expected at most {most} event(s), got {len(self._distinct)}",
+                tuple(_event_line(ev, started) for ev in self.matched[: most + 3]),
+            )
+        if tally.in_window >= self.needed and most is None:
             return "met", None
         expired = deadline is not None and now >= deadline
         if not expired and not final:
             return "pending", None
-        return "failed", self._timeout(in_window, late, started)
+        if tally.in_window >= self.needed:
+            return "met", None  # an upper bound holds only once its window has closed
+        return "failed", self._timeout(tally.in_window, tally.late, started)
 
-    def _timeout(self, in_window: list[Event], late: list[Event], started: float) -> Failure:
+    def _count(self, start: float | None, deadline: float | None) -> _Tally:
+        """Sort matched events into early / in the window / late, only looking at new ones."""
+        tally = self._tally
+        if tally is None or tally.window != (start, deadline):
+            tally = self._tally = _Tally((start, deadline))
+        if start is None or deadline is None:
+            return tally
+        check_early = self.after is not None
+        matched = self.matched
+        for ev in matched[tally.seen:]:
+            if check_early and ev.received < start:
+                tally.early.append(ev)
+            elif ev.received <= deadline:
+                tally.in_window += 1
+            else:
+                tally.late.append(ev)
+        tally.seen = len(matched)
+        return tally
+
+    def _timeout(self, in_window: int, late: list[Event], started: float) -> Failure:
         if self.after is not None and self.after.first is None:
             why = f"never started: {self.after.name!r} (which it must follow) did not happen"
         else:
-            got = f"got {len(in_window)}" if in_window else "nothing matched"
+            got = f"got {in_window}" if in_window else "nothing matched"
             why = f"expected {self._wanted()} within {self.within:g}s, {got}"
         if late:
             why += f"; a match arrived late at t={late[0].received - started:.3f}s"

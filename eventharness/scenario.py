@@ -561,7 +561,8 @@ class Scenario:
             first = seen.setdefault(identity(event), event)
             if first is event:
                 continue
-            owner = next((e for e in self._expectations if event in e.matched), None)
+            owner = next((e for e in self._expectations
+                          if any(m is event for m in e.matched)), None)
             if self.allow_duplicates or (owner is not None and owner.allow_duplicates):
                 continue
             how = f"message id {event.message_id}" if event.message_id else "identical payload"
@@ -580,9 +581,10 @@ class Scenario:
         """Add the nearest misses: events on the same channel or of the same type."""
         if failure.kind != "timeout":
             return failure
+        taken = {id(ev) for ev in exp.matched}
         mine = [
             ev for ev in self.events
-            if ev.direction == "in" and ev not in exp.matched
+            if ev.direction == "in" and id(ev) not in taken
             and (ev.channel == exp.channel or (exp.matcher.type and ev.type == exp.matcher.type))
         ]
         others = self.harness.collector.unrelated(exp.channel)
