@@ -58,7 +58,7 @@ class BrokerURL:
     def bootstrap(self) -> str:
         if self.scheme == "memory":
             return self.hosts[0][0] if self.hosts else "default"
-        return ",".join(f"{h}:{p}" for h, p in self.hosts)
+        return ",".join(f"{h}:{p}" if p else h for h, p in self.hosts)
 
     def _render(self, password: str | None) -> str:
         auth = ""
@@ -129,10 +129,8 @@ def _split_host_port(item: str, scheme: str, url: str) -> tuple[str, int]:
         host, _, port_text = item.rpartition(":") if ":" in item else (item, "", "")
     if not host:
         raise ChannelError(f"broker URL {_redact_raw(url)!r} has an empty host in {item!r}")
-    if not port_text:
-        if scheme not in DEFAULT_PORTS:
-            raise ChannelError(f"broker URL {_redact_raw(url)!r} needs a port for {host!r}")
-        return host, DEFAULT_PORTS[scheme]
+    if not port_text:  # 0: a third-party scheme's transport picks its own default
+        return host, DEFAULT_PORTS.get(scheme, 0)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ChannelError(
             f"broker URL {_redact_raw(url)!r}: port {port_text!r} is not a number in 1..65535"
