@@ -58,6 +58,6 @@ async def _request(reader: asyncio.StreamReader, handler: Handler) -> tuple[int,
     if len(request_line) != 3:
         return 400, {"error": "malformed request line"}
     method, target, _ = request_line
-    if method not in ("GET", "HEAD"):
+    if method != "GET":
         return 405, {"error": f"{method} is not supported; use GET"}
     return handler(unquote(urlsplit(target).path))
