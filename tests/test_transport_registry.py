@@ -16,6 +16,10 @@ from eventharness.transports.memory import MemoryTransport
 
 class EchoTransport(MemoryTransport):
     """A third-party broker kind: here, a memory broker under another scheme."""
+
+    def __init__(self, url, **options):
+        super().__init__("memory://echo-" + url.hosts[0][0], **options)
+        self.url = url
 '''
 
 
