@@ -87,6 +87,7 @@ class Event:
     received: float = 0.0
     direction: Direction = "in"
     decode_error: str | None = None
+    note: str | None = None  # what the harness did to it: a stub sent it, a fault changed it
 
     @property
     def trace_id(self) -> str | None:

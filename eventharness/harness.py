@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventharness.channels import BrokerURL, Channel, parse_broker_url, parse_channel
 from eventharness.collector import Collector
@@ -24,6 +24,9 @@ from eventharness.events import Decoder, encode_value
 from eventharness.result import ScenarioResult
 from eventharness.scenario import Scenario
 from eventharness.transports.base import Transport, make_transport
+
+if TYPE_CHECKING:
+    from eventharness.stubs import Stub
 
 DEFAULT_WITHIN = 10.0
 
@@ -95,6 +98,13 @@ class Harness:
     def scenario(self, name: str, **options: Any) -> Scenario:
         """A new scenario with a fresh correlation id. Use it with ``async with``."""
         return Scenario(self, name, **options)
+
+    def stub(self, consume: str, **options: Any) -> Stub:
+        """A virtual service on this harness (see :mod:`eventharness.stubs`); run it with
+        ``async with``. ``Scenario.stub`` makes one that lives exactly as long as a scenario."""
+        from eventharness.stubs import Stub
+
+        return Stub(self, consume, **options)
 
     def channel(self, text: str) -> Channel:
         return parse_channel(text, known_brokers=self.brokers)

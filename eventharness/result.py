@@ -92,6 +92,7 @@ class ScenarioResult:
         for ev in shown:
             arrow = "→" if ev.direction == "out" else "←"
             extra = f"  ! {ev.decode_error}" if ev.decode_error else ""
+            extra += f"  ! {ev.note}" if ev.note else ""
             rows.append(
                 f"  {self.t(ev):8.3f}s {arrow} {ev.channel:<{width}}  {ev.type or '-':<24} "
                 f"key={ev.key if ev.key is not None else '-'}{extra}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,9 @@ from eventharness.probes import Probe, describe_probe, run_probe
 from eventharness.result import Failure, ScenarioResult
 
 if TYPE_CHECKING:
+    from eventharness.faults import Fault
     from eventharness.harness import Harness
+    from eventharness.stubs import Service, Stub
 
 Check = Callable[["Facts"], Any]
 
@@ -111,6 +113,7 @@ class Scenario:
         self._collect_queues: set[str] = set()
         self._changed = asyncio.Event()
         self._entered = False
+        self._stubs: list[Service] = []  # started before the first publish, stopped at the end
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -140,6 +143,8 @@ class Scenario:
                     Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
                 )
         finally:
+            for service in self._stubs:
+                self._failures.extend(await service.stop())
             for key in self._keys:
                 self.harness.collector.unregister(key)
             self.harness.collector.remove_listener(self._changed.set)
@@ -341,8 +346,21 @@ class Scenario:
 
     # -- acting ----------------------------------------------------------------------------
 
+    def stub(self, consume: str, **options: Any) -> Stub:
+        """A virtual service for this scenario (see :mod:`eventharness.stubs`): started before
+        the first publish, stopped when the scenario ends, answering only this scenario's
+        events."""
+        from eventharness.stubs import Stub
+
+        stub = Stub(self.harness, consume, scope=self._keys, on_sent=self.events.append,
+                    **options)
+        self._stubs.append(stub)
+        return stub
+
     async def _arm(self) -> None:
         """Subscribe to every channel expected so far, before anything is published."""
+        for service in self._stubs:
+            await service.start()
         while self._unwatched:
             name, channel = next(iter(self._unwatched.items()))
             await self.harness.collector.watch(
@@ -359,8 +377,10 @@ class Scenario:
         headers: Mapping[str, str | bytes] | None = None,
         schema: Any = None,
         partition: int | None = None,
+        faults: Sequence[Fault] = (),
     ) -> Event:
         """Publish one message stamped with the scenario's correlation id and trace context.
+        ``faults`` (:mod:`eventharness.faults`) delay, drop, duplicate, reorder or corrupt it.
 
         ``value`` may be a :class:`~eventharness.events.Message`, whose key, headers and
         partition are used unless given here."""
@@ -420,6 +440,11 @@ class Scenario:
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
         await self._arm()
+        if faults:
+            from eventharness.faults import publish_with_faults
+
+            await publish_with_faults(self, self._stubs, parsed, record, event, faults)
+            return event
         event.received = monotonic()
         self.events.append(event)
         event.position = await self.harness.transport(parsed.broker).publish(
