@@ -1,0 +1,1 @@
+"""Benchmarks: harness figures against a baseline measured in the same run (DESIGN.md §9)."""

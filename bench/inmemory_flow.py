@@ -1,0 +1,164 @@
+"""In-memory two-hop flow: publish → payments → shipping → collected and matched.
+
+Harness side: two services on the memory broker (consumer groups on ``orders`` and ``payments``,
+each decoding JSON, building the next event and publishing it with the incoming headers) and,
+per flow, one scenario::
+
+    async with h.scenario("flow") as s:
+        pay = s.expect("kafka:payments", type="PaymentAuthorized", match={"order_id": oid})
+        s.expect("kafka:shipping", type="ShipmentScheduled",
+                 match={"order_id": oid, "amount": 42}, after=pay)
+        await s.publish("kafka:orders", {...}, key=oid)
+
+Baseline: the same two services as FastStream ``KafkaBroker`` subscriber/publisher handlers plus
+a subscriber on ``shipping``, under ``TestKafkaBroker``; per flow ``await br.publish(...)`` and
+the usual FastStream assertions that each hop carried the expected message
+(``shipping.mock.assert_called_with(payment)``, ``collect.mock.assert_called_with(shipment)``).
+
+Both sides open their broker once and run the flows one after another; the figure is flows/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bench.common import Context, Row, now
+
+TIMEOUT_S = 120.0
+
+
+async def run(ctx: Context) -> list[Row]:
+    n = ctx.size(3_000, 200)
+    trials = 1 if ctx.quick else 3
+    harness_rates: list[float] = []
+    baseline_rates: list[float] = []
+    for _ in range(trials):
+        gc.collect()
+        baseline_rates.append(await asyncio.wait_for(_faststream(n), TIMEOUT_S))
+        gc.collect()
+        harness_rates.append(await asyncio.wait_for(_harness(n), TIMEOUT_S))
+    best_h, best_b = max(harness_rates), max(baseline_rates)
+    return [
+        Row(
+            name="in-memory two-hop flow",
+            harness=best_h,
+            unit="flows/s",
+            baseline=best_b,
+            baseline_unit="flows/s",
+            ratio=best_h / best_b,
+            measure=best_h / best_b,
+            target=25.0,
+            sense=">=",
+            notes={"flows": n, "trials": trials, "harness_runs": harness_rates,
+                   "faststream_runs": baseline_rates},
+        )
+    ]
+
+
+def _order(i: int) -> dict[str, Any]:
+    return {"type": "OrderPlaced", "order_id": f"o-{i}", "total": 42}
+
+
+# -- harness ---------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _services(url: str) -> AsyncIterator[None]:
+    from eventharness.events import Record
+    from eventharness.transports.memory import MemoryTransport
+
+    transport = MemoryTransport(url)
+    await transport.connect()
+
+    async def payments() -> None:
+        async for rec in orders:
+            order = json.loads(rec.value)
+            payment = {"type": "PaymentAuthorized", "order_id": order["order_id"],
+                       "amount": order["total"]}
+            await transport.publish(
+                "payments", Record(json.dumps(payment).encode(), rec.key, rec.headers))
+
+    async def shipping() -> None:
+        async for rec in paid:
+            payment = json.loads(rec.value)
+            shipment = {"type": "ShipmentScheduled", "order_id": payment["order_id"],
+                        "amount": payment["amount"]}
+            await transport.publish(
+                "shipping", Record(json.dumps(shipment).encode(), rec.key, rec.headers))
+
+    orders = await transport.subscribe("orders", group="payments")
+    paid = await transport.subscribe("payments", group="shipping")
+    tasks = [asyncio.create_task(payments()), asyncio.create_task(shipping())]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await transport.aclose()
+
+
+async def _harness(n: int) -> float:
+    import eventharness as eh
+
+    url = f"memory://bench-{uuid.uuid4().hex[:8]}"
+    async with _services(url), eh.Harness({"kafka": url}, within=5.0) as h:
+        start = now()
+        for i in range(n):
+            order = _order(i)
+            oid = order["order_id"]
+            async with h.scenario("flow") as s:
+                pay = s.expect("kafka:payments", type="PaymentAuthorized",
+                               match={"order_id": oid})
+                s.expect("kafka:shipping", type="ShipmentScheduled",
+                         match={"order_id": oid, "amount": 42}, after=pay)
+                await s.publish("kafka:orders", order, key=oid)
+        elapsed = now() - start
+        if not all(r.passed for r in h.results) or len(h.results) != n:
+            raise RuntimeError("a harness flow did not pass")
+    return n / elapsed
+
+
+# -- FastStream ------------------------------------------------------------------------------
+
+
+async def _faststream(n: int) -> float:
+    from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+    broker = KafkaBroker()
+
+    @broker.subscriber("orders")
+    @broker.publisher("payments")
+    async def payments(msg: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "PaymentAuthorized", "order_id": msg["order_id"], "amount": msg["total"]}
+
+    @broker.subscriber("payments")
+    @broker.publisher("shipping")
+    async def shipping(msg: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "ShipmentScheduled", "order_id": msg["order_id"],
+                "amount": msg["amount"]}
+
+    @broker.subscriber("shipping")
+    async def collect(msg: dict[str, Any]) -> None:
+        return None
+
+    async with TestKafkaBroker(broker) as br:
+        start = now()
+        for i in range(n):
+            order = _order(i)
+            oid = order["order_id"]
+            await br.publish(order, "orders", key=oid.encode(), correlation_id=uuid.uuid4().hex)
+            shipping.mock.assert_called_with(
+                {"type": "PaymentAuthorized", "order_id": oid, "amount": 42})
+            collect.mock.assert_called_with(
+                {"type": "ShipmentScheduled", "order_id": oid, "amount": 42})
+        elapsed = now() - start
+    return n / elapsed

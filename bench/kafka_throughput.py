@@ -1,0 +1,160 @@
+"""Kafka: N events published and collected through a scenario vs raw aiokafka doing the same.
+
+Harness side (what a user's scenario does)::
+
+    async with h.scenario(...) as s:
+        s.expect("kafka:TOPIC", type="OrderPlaced", at_least=N)
+        await bounded(N, C, lambda i: s.publish("kafka:TOPIC", values[i], key=...))
+    # leaving the block waits until all N are collected and matched
+
+Baseline: an ``AIOKafkaProducer`` with the transport's settings (acks=all, no idempotence,
+linger_ms=0, max_batch_size=16384) sending the same JSON bytes, key and three headers with
+``send_and_wait`` through the same bounded driver, plus an ``assign()``-based
+``AIOKafkaConsumer`` (no group, same fetch settings) started at the end offsets before the first
+send, reading with ``getmany`` and counting records whose ``correlation-id`` header is its own
+(after ``json.loads`` of each value, as a test that looks at its events would).
+
+Both timings run from before the reader is created to the N-th event collected; producers are
+connected before. The topic has 4 partitions and is created untimed, a fresh one per trial.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import secrets
+import uuid
+from typing import Any
+
+from bench.common import Context, Row, bounded, encoded, event_value, now, unique, within
+
+PARTITIONS = 4
+CONCURRENCY = 512
+TIMEOUT_S = 180.0
+
+
+async def run(ctx: Context) -> list[Row]:
+    from aiokafka import AIOKafkaProducer
+
+    import eventharness as eh
+    from eventharness.transports.kafka import KafkaTransport, client_config, producer_config
+
+    assert ctx.kafka_url is not None, "the Kafka benchmark needs embedded Kafka"
+    n = ctx.size(50_000, 2_000)
+    trials = 1 if ctx.quick else 3
+    admin = KafkaTransport(ctx.kafka_url)
+    await admin.connect()
+    config = client_config(admin.url)
+    producer = AIOKafkaProducer(**config, **producer_config(admin.url))
+    await producer.start()
+    harness_rates: list[float] = []
+    raw_rates: list[float] = []
+    try:
+        for trial in range(trials):
+            # A fresh harness per trial (as a pytest fixture gives each test), and no garbage
+            # of one side left for the other side's collector to walk.
+            async with eh.Harness({"kafka": ctx.kafka_url}, within=TIMEOUT_S) as h:
+                for side in ("raw", "harness") if trial % 2 == 0 else ("harness", "raw"):
+                    topic = unique("k" + side)
+                    await admin.create_channel(topic, partitions=PARTITIONS)
+                    gc.collect()
+                    if side == "raw":
+                        raw_rates.append(await within(
+                            TIMEOUT_S, "raw aiokafka run", _raw(config, producer, topic, n)))
+                    else:
+                        harness_rates.append(await within(
+                            TIMEOUT_S, "harness Kafka run", _harness(h, topic, n)))
+                        h.results.clear()  # its 2N events must not slow the next run
+    finally:
+        await producer.stop()
+        await admin.aclose()
+    best_h, best_raw = max(harness_rates), max(raw_rates)
+    return [
+        Row(
+            name="kafka publish+collect",
+            harness=best_h,
+            unit="ev/s",
+            baseline=best_raw,
+            baseline_unit="ev/s",
+            ratio=best_h / best_raw,
+            measure=best_h / best_raw,
+            target=0.9,
+            sense=">=",
+            notes={"events": n, "trials": trials, "concurrency": CONCURRENCY,
+                   "harness_runs": harness_rates, "raw_runs": raw_rates},
+        )
+    ]
+
+
+async def _harness(h: Any, topic: str, n: int) -> float:
+    values = [event_value(i) for i in range(n)]
+    channel = f"kafka:{topic}"
+    start = now()
+    async with h.scenario("bench kafka throughput") as s:
+        s.expect(channel, type="OrderPlaced", at_least=n)
+
+        async def one(i: int) -> None:
+            await s.publish(channel, values[i], key=values[i]["order_id"])
+
+        await bounded(n, CONCURRENCY, one)
+    return n / (now() - start)
+
+
+async def _raw(config: dict[str, Any], producer: Any, topic: str, n: int) -> float:
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from eventharness.transports.kafka import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+
+    values = [event_value(i) for i in range(n)]
+    correlation_id = uuid.uuid4().hex
+    mine = correlation_id.encode()
+    start = now()
+    consumer = AIOKafkaConsumer(
+        **config,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+        fetch_max_wait_ms=100,
+    )
+    await consumer.start()
+    reader: asyncio.Task[None] | None = None
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)  # fixes the start before anything is sent
+
+        async def read() -> None:
+            seen = 0
+            while seen < n:
+                batches = await consumer.getmany(timeout_ms=100, max_records=10_000)
+                for records in batches.values():
+                    for record in records:
+                        json.loads(record.value)
+                        if dict(record.headers).get("correlation-id") == mine:
+                            seen += 1
+
+        reader = asyncio.create_task(read())
+
+        async def one(i: int) -> None:
+            value = values[i]
+            headers = [
+                ("correlation-id", mine),
+                ("traceparent", f"00-{correlation_id}-{secrets.token_hex(8)}-01".encode()),
+                ("message-id", uuid.uuid4().hex.encode()),
+            ]
+            await producer.send_and_wait(
+                topic, encoded(value), key=value["order_id"].encode(), headers=headers
+            )
+
+        await bounded(n, CONCURRENCY, one)
+        await reader
+        return n / (now() - start)
+    finally:
+        if reader is not None:
+            reader.cancel()
+        await consumer.stop()
