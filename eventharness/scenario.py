@@ -486,6 +486,29 @@ class Scenario:
                 return False
             await asyncio.sleep(min(interval, remaining))
 
+    async def first_event(
+        self, step: Expectation | str, *, within: float | None = None
+    ) -> Event | None:
+        """Wait (event-driven) for the first matched event of ``step``; None when ``within``
+        seconds (default: until the end of the step's window) pass first."""
+        exp = self.step(step)
+        await self._arm()
+        if within is None:
+            deadline = exp.deadline(self.started)
+            end = deadline if deadline is not None else monotonic() + exp.within
+        else:
+            end = monotonic() + within
+        while exp.first is None:
+            self._changed.clear()
+            if exp.first is not None:
+                break
+            remaining = end - monotonic()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return exp.first
+
     async def wait(self, seconds: float) -> None:
         """Let time pass on purpose (a scenario step, not a synchronisation device)."""
         await self._arm()

@@ -1,0 +1,38 @@
+"""The JSON report (``--report-json FILE``). Field names are a public interface (DESIGN §7)::
+
+    {"summary": {"passed": 3, "failed": 1, "errors": 0, "duration_s": 4.2},
+     "scenarios": [{"name", "file", "status", "duration_s", "correlation_id",
+                    "failures": [{"kind", "step", "message"}],
+                    "events": [{"t", "direction", "channel", "type", "correlation_id", "key"}]}]}
+
+A scenario that declares ``xfail`` also carries ``"xfail": {"kind", "outcome"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eventharness.runner import Outcome
+
+
+def json_report(outcomes: Sequence[Outcome], duration_s: float) -> dict[str, Any]:
+    statuses = [o.status for o in outcomes]
+    return {
+        "summary": {
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "errors": statuses.count("error"),
+            "duration_s": round(duration_s, 3),
+        },
+        "scenarios": [o.to_dict() for o in outcomes],
+    }
+
+
+def write_json(path: str | Path, outcomes: Sequence[Outcome], duration_s: float) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(json_report(outcomes, duration_s), indent=2, default=str)
+    target.write_text(text + "\n", encoding="utf-8")

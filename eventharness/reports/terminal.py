@@ -1,0 +1,79 @@
+"""The terminal report: the run header, one line per finished scenario, a summary table and
+the failure timeline of each scenario that did not pass."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from eventharness.channels import redact
+from eventharness.runner import Outcome
+from eventharness.scenario_files import ScenarioFile
+
+_MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "yellow")}
+
+
+class TerminalReport:
+    def __init__(self, console: Console | None = None, verbose: bool = False) -> None:
+        self.console = console or Console(highlight=False)
+        self.verbose = verbose
+
+    def line(self, text: str, style: str | None = None) -> None:
+        self.console.print(Text(text, style=style or ""), soft_wrap=True)
+
+    def header(self, profile: str, source: str, count: int) -> None:
+        self.line(f"eventharness · profile {profile} ({source}) · {count} scenario"
+                  f"{'s' if count != 1 else ''}", "bold")
+
+    def brokers(self, brokers: Mapping[str, str]) -> None:
+        shown = ", ".join(f"{name}={redact(url)}" for name, url in brokers.items()) or "none"
+        self.line(f"brokers: {shown}", "dim")
+
+    def started(self, file: ScenarioFile) -> None:
+        if self.verbose:
+            self.line(f"  … {file.name}  ({file.path})", "dim")
+
+    def finished(self, outcome: Outcome) -> None:
+        mark, style = _MARKS.get(outcome.status, ("?", "yellow"))
+        note = ""
+        if outcome.xfail_outcome == "xfailed":
+            note = f"  xfail: failed as expected ({outcome.file.xfail.kind})"  # type: ignore[union-attr]
+        elif outcome.status != "passed":
+            kinds = sorted({f.kind for f in outcome.failures})
+            note = f"  [{', '.join(kinds)}]" if kinds else ""
+        text = Text(f"{mark} ", style=style)
+        text.append(f"{outcome.file.name}")
+        text.append(f"  {outcome.result.duration_s:.2f}s{note}", style="dim" if
+                    outcome.status == "passed" else style)
+        self.console.print(text, soft_wrap=True)
+
+    def summary(self, outcomes: Sequence[Outcome], duration_s: float) -> None:
+        failing = [o for o in outcomes if o.status != "passed"]
+        for outcome in failing:
+            self.console.print()
+            self.console.rule(Text(f"{outcome.file.name} — {outcome.status}", style="red"))
+            self.console.print(Text(outcome.explain()), soft_wrap=True)
+        self.console.print()
+        table = Table(show_edge=False, pad_edge=False, expand=False)
+        table.add_column("", no_wrap=True)
+        table.add_column("scenario", ratio=1)
+        table.add_column("time", justify="right", no_wrap=True)
+        table.add_column("failures")
+        for outcome in outcomes:
+            mark, style = _MARKS.get(outcome.status, ("?", "yellow"))
+            kinds = ", ".join(f"{f.kind}:{f.step}" for f in outcome.failures[:3])
+            if outcome.xfail_outcome == "xfailed":
+                kinds = f"xfail ({kinds})"
+            name = Text(outcome.file.name)
+            name.append(f"  {outcome.file.path}", style="dim")
+            table.add_row(Text(mark, style=style), name,
+                          f"{outcome.result.duration_s:.2f}s", Text(kinds, style=style))
+        self.console.print(table)
+        statuses = [o.status for o in outcomes]
+        passed, failed, errors = (statuses.count(s) for s in ("passed", "failed", "error"))
+        style = "bold green" if passed == len(outcomes) else "bold red"
+        self.line(f"{passed} passed, {failed} failed, {errors} errors in {duration_s:.2f}s",
+                  style)
