@@ -190,7 +190,7 @@ class Delay(Fault):
         if self.jitter:
             wait = max(0.0, wait + self.rng.uniform(-self.jitter, self.jitter))
         item.noted(f"delayed {wait * 1000:.0f}ms ({self.label()})")
-        await asyncio.sleep(wait)
+        await _wait_or_lose(item, wait)
         await forward(item)
 
 
@@ -334,7 +334,7 @@ class Pause(Fault):
 
     async def apply(self, item: Outgoing, forward: Forward) -> None:
         item.noted(f"paused {self.seconds:g}s before this one ({self.label()})")
-        await asyncio.sleep(self.seconds)
+        await _wait_or_lose(item, self.seconds)
         await forward(item)
 
     async def before_consuming(self) -> str | None:
@@ -484,6 +484,15 @@ def parse_faults(
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+async def _wait_or_lose(item: Outgoing, seconds: float) -> None:
+    """Sleep; a message whose sender stops meanwhile is listed as never sent."""
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        item.lost(item.noted("never sent: stopped while waiting"))
+        raise
 
 
 def wrong_type(value: Any) -> Any:
