@@ -1,0 +1,86 @@
+"""Routing at scale: per-event routing + matching cost with 10, 1,000 and 10,000 scenarios.
+
+K scenarios are entered on one harness (memory broker), each expecting ``OrderPlaced`` with a
+``match`` on ``kafka:orders``. E events are built beforehand with ``event_from_record`` (as the
+collector's pump builds them), each carrying the correlation id of one scenario chosen at random
+(seeded), so every event is claimed. The timed loop is ``collector.route(event)`` over the E
+events: correlation candidates, the route lookup, the scenario's sink, the expectation's channel
+check and matcher, and the wake-up flag. The figure is ns per event; the ratio is the cost at
+10,000 scenarios over the cost at 10 (target ≤ 1.2). Best of several passes per K.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+from typing import Any
+
+from bench.common import Context, Row, encoded, now
+
+SIZES = (10, 1_000, 10_000)
+
+
+async def run(ctx: Context) -> list[Row]:
+    events = ctx.size(200_000, 20_000)
+    passes = 2 if ctx.quick else 5
+    cost = {k: await _per_event_ns(k, events, passes) for k in SIZES}
+    small, large = cost[SIZES[0]], cost[SIZES[-1]]
+    return [
+        Row(
+            name="routing 10 → 10,000 scenarios",
+            harness=large,
+            unit="ns/ev @10k",
+            baseline=small,
+            baseline_unit="ns/ev @10",
+            ratio=large / small,
+            measure=large / small,
+            target=1.2,
+            sense="<=",
+            notes={"events_per_pass": events, "passes": passes,
+                   "ns_per_event": {str(k): v for k, v in cost.items()}},
+        )
+    ]
+
+
+async def _per_event_ns(scenarios: int, n: int, passes: int) -> float:
+    import eventharness as eh
+    from eventharness.events import CORRELATION_HEADER, Record, event_from_record
+
+    rng = random.Random(scenarios)
+    async with eh.Harness({"kafka": f"memory://bench-routing-{scenarios}"}) as h:
+        running: list[Any] = []
+        try:
+            for i in range(scenarios):
+                s = h.scenario(f"s{i}")
+                await s.__aenter__()
+                s.expect("kafka:orders", type="OrderPlaced", match={"currency": "EUR"})
+                running.append(s)
+            records = []
+            for i in range(n):
+                owner = running[rng.randrange(scenarios)]
+                records.append(Record(
+                    encoded({"type": "OrderPlaced", "order_id": f"o-{i}", "currency": "EUR"}),
+                    headers={CORRELATION_HEADER: owner.correlation_id.encode()},
+                ))
+            events = [event_from_record("kafka:orders", r) for r in records]
+            route = h.collector.route
+            best = float("inf")
+            for _ in range(passes):
+                for s in running:  # same starting state for every pass
+                    s.events.clear()
+                    for exp in s._expectations:
+                        exp.matched.clear()
+                gc.collect()
+                start = now()
+                for event in events:
+                    route(event)
+                best = min(best, now() - start)
+            claimed = sum(len(s.events) for s in running)
+            if claimed != n:
+                raise RuntimeError(f"routing lost events: {claimed} of {n} claimed")
+        finally:
+            for s in running:  # release routes without waiting for expectations
+                for key in s._keys:
+                    h.collector.unregister(key)
+                h.collector.remove_listener(s._changed.set)
+    return best / n * 1e9
