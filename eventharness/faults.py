@@ -479,7 +479,9 @@ def parse_faults(
                 args.setdefault("seed", seed)
             faults.append(FAULT_KINDS[kind](**args))
         except (ValueError, TypeError, UsageError) as exc:
-            problems.append(f"{here}: {kind}: {exc}")
+            text = str(exc)
+            problems.append(f"{here}: {text}" if text.startswith(kind) else
+                            f"{here}: {kind}: {text}")
     return faults, problems
 
 

@@ -230,6 +230,12 @@ class _Run:
     # -- running ---------------------------------------------------------------------------
 
     async def run(self) -> None:
+        if self.file.stubs is not None:
+            from eventharness.stubs import parse_stub_specs, start_stub_specs
+
+            specs, _ = parse_stub_specs(self.file.stubs.data, self.file.path)
+            start_stub_specs(self.s, specs,
+                             {**self.values, "correlation_id": self.s.correlation_id})
         for value in self.file.correlate:
             self.s.correlate(str(self.render(value)))
         for step in self.file.declarations:

@@ -389,9 +389,15 @@ class _Checker:
             correlation=self.correlation(data),
             xfail=self.xfail(data),
         )
+        found.vars = self.vars(data)
         if "stubs" in data:
             found.stubs = Stubs(data["stubs"], line_of(data, "stubs"))
-        found.vars = self.vars(data)
+            from eventharness.stubs import parse_stub_specs
+
+            self.problems.extend(parse_stub_specs(
+                data["stubs"], f"{self.path}:{found.stubs.line}", path=self.path,
+                variables=self.variables | set(BUILTIN_VARIABLES), brokers=self.context.brokers,
+            )[1])
         found.correlate = self.correlate_values(data)
         found.steps = self.step_list(data)
         return found

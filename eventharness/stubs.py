@@ -490,10 +490,19 @@ _RESPONSE_KEYS = ("channel", "value", "key", "headers", "when", "delay")
 
 
 def parse_stub_specs(
-    raw: Any, where: str, *, variables: Collection[str] = ()
+    raw: Any,
+    where: str,
+    *,
+    variables: Collection[str] = (),
+    brokers: Collection[str] | None = None,
+    path: str | None = None,
 ) -> tuple[list[StubSpec], list[str]]:
     """Validate a ``stubs:`` section: the specs, and every problem as ``where: what``.
-    ``variables`` are the names a template may use besides the stub's own (``vars:``)."""
+
+    ``variables`` are the names a template may use besides the stub's own (the scenario's
+    ``vars:``); ``brokers`` the broker names channels may use. When the data carries YAML
+    line numbers (``.line``/``.lines``, as scenario files load it) and ``path`` is given, each
+    problem names ``path:line`` of the entry it is about."""
     if raw is None:
         return [], []
     if not isinstance(raw, list):
@@ -502,25 +511,27 @@ def parse_stub_specs(
     problems: list[str] = []
     names: set[str] = set()
     for i, entry in enumerate(raw):
-        here = f"{where}: stubs[{i}]"
+        at = _located(where, path, raw, i)
         if not isinstance(entry, Mapping):
-            problems.append(f"{here}: expected a mapping with consume: and respond:")
+            problems.append(f"{at}: stubs[{i}]: expected a mapping with consume: and respond:")
             continue
         before = len(problems)
+        consume = entry.get("consume")
+        name = str(entry.get("name", consume if isinstance(consume, str) else f"stubs[{i}]"))
+        here = f"{at}: stub {name!r}"
         unknown = [k for k in entry if k not in _STUB_KEYS]
         if unknown:
-            problems.append(f"{here}: unknown key {unknown[0]!r}; keys: {', '.join(_STUB_KEYS)}")
-        consume = entry.get("consume")
+            problems.append(f"{_located(where, path, entry, unknown[0])}: stub {name!r}: "
+                            f"unknown key {unknown[0]!r}; keys: {', '.join(_STUB_KEYS)}")
         if not isinstance(consume, str):
             problems.append(f"{here}: consume: names the channel the stub reads, "
                             "e.g. consume: kafka:orders")
         else:
-            _check(problems, here, parse_channel, consume)
-        name = entry.get("name", consume if isinstance(consume, str) else f"stub {i}")
-        here = f"{where}: stub {name!r}"
+            _check(problems, f"{_located(where, path, entry, 'consume')}: stub {name!r}",
+                   parse_channel, consume, known_brokers=brokers)
         if name in names:
             problems.append(f"{here}: another stub has this name; give each its own name:")
-        names.add(str(name))
+        names.add(name)
         for key in ("match", "fields"):
             spec = entry.get(key)
             if spec is not None and not isinstance(spec, Mapping):
@@ -533,15 +544,18 @@ def parse_stub_specs(
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             problems.append(f"{here}: seed: must be a whole number, got {seed!r}")
             seed = None
-        responses = _parse_responses(entry.get("respond"), here, problems, variables)
-        _, fault_problems = parse_faults(entry.get("faults"), f"{here}: faults", seed=seed)
+        responses = _parse_responses(entry.get("respond"), here, problems, variables, brokers,
+                                     path)
+        fault_at = _located(where, path, entry, "faults")
+        _, fault_problems = parse_faults(entry.get("faults"), f"{fault_at}: stub {name!r}: "
+                                         "faults", seed=seed)
         problems.extend(fault_problems)
         group = entry.get("group")
         if group is not None and not isinstance(group, str):
             problems.append(f"{here}: group: must be a name, got {group!r}")
         if len(problems) == before:
             specs.append(StubSpec(
-                name=str(name), consume=str(consume), type=entry.get("type"),
+                name=name, consume=str(consume), type=entry.get("type"),
                 match=entry.get("match"), fields=entry.get("fields"), respond=tuple(responses),
                 faults=entry.get("faults"), group=group,
                 consume_queue=bool(entry.get("consume_queue", False)), seed=seed,
@@ -550,7 +564,8 @@ def parse_stub_specs(
 
 
 def _parse_responses(
-    raw: Any, here: str, problems: list[str], variables: Collection[str]
+    raw: Any, here: str, problems: list[str], variables: Collection[str],
+    brokers: Collection[str] | None, path: str | None,
 ) -> list[Response]:
     if raw is None:
         return []  # a pure spy: takes events, answers nothing
@@ -561,6 +576,8 @@ def _parse_responses(
     responses: list[Response] = []
     for j, item in enumerate(raw):
         at = f"{here}: respond[{j}]"
+        if path is not None and _line(raw, j):
+            at = f"{path}:{_line(raw, j)}: {here.partition(': ')[2]}: respond[{j}]"
         if not isinstance(item, Mapping):
             problems.append(f"{at}: expected a mapping with channel: and value:")
             continue
@@ -574,11 +591,27 @@ def _parse_responses(
                 problems.append(f"{at}: ${{{ref.text}}} is not something a stub knows; use "
                                 "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, "
                                 "${in.type}, ${count}, ${uuid} or ${stub}")
+        if isinstance(item.get("channel"), str):
+            _check(problems, at, parse_channel, item["channel"], known_brokers=brokers)
         try:
             responses.append(_response(item, at))
         except (UsageError, ValueError, TypeError) as exc:
             problems.append(f"{at}: {exc}")
     return responses
+
+
+def _line(container: Any, key: Any) -> int:
+    lines = getattr(container, "lines", None)
+    if isinstance(lines, Mapping):
+        return int(lines.get(key, getattr(container, "line", 0)))
+    if isinstance(lines, list) and isinstance(key, int) and key < len(lines):
+        return int(lines[key])
+    return 0
+
+
+def _located(where: str, path: str | None, container: Any, key: Any) -> str:
+    line = _line(container, key) if path is not None else 0
+    return f"{path}:{line}" if line else where
 
 
 def start_stub_specs(
@@ -674,9 +707,11 @@ def _resolve(ref: Reference, event: Event, count: int, stub: str,
                     "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, ${count}, ${uuid}")
 
 
-def _check(problems: list[str], where: str, fn: Callable[..., Any], *args: Any) -> None:
+def _check(
+    problems: list[str], where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> None:
     try:
-        fn(*args)
+        fn(*args, **kwargs)
     except (UsageError, ValueError) as exc:
         problems.append(f"{where}: {exc}")
 

@@ -209,13 +209,13 @@ def test_stub_specs_are_checked_with_every_problem() -> None:
     assert specs[0].respond[0].delay == 0.01
     text = "\n".join(problems)
     for fragment in (
-        "demo.yaml:3: stubs[1]: channel 'no-broker' has no broker name",
+        "demo.yaml:3: stub 'no-broker': channel 'no-broker' has no broker name",
         "respond[0]: a response needs channel:",
         "stub 'x': respond[0]: unknown key 'vale'",
         "stub 'x': faults[0]: unknown fault 'explode'",
-        "stub 'x': faults[1]: drop: drop: rate must be a number from 0 to 1, got 2",
+        "stub 'x': faults[1]: drop: rate must be a number from 0 to 1, got 2",
         "stub 'x': faults[2]: delay: 'soon' is not a duration",
-        "stubs[3]: unknown key 'colour'",
+        "stub 'y': unknown key 'colour'",
         "stub 'y': match.total: bad regex '('",
         "stub 'y': respond[0]: ${order} is not something a stub knows",
     ):
