@@ -166,6 +166,10 @@ class ServiceProcess:
         self.start_ticks = process_start(self.proc.pid)
         self._reader = threading.Thread(target=self._read, name=f"log-{name}", daemon=True)
         self._reader.start()
+        # The pipe may stay open after the service exits (a child of it holds it): watch the
+        # process itself too, so a waiter wakes on the exit, not only on the end of output.
+        self._watcher = threading.Thread(target=self._watch, name=f"exit-{name}", daemon=True)
+        self._watcher.start()
 
     @property
     def pid(self) -> int:
@@ -186,6 +190,11 @@ class ServiceProcess:
             with self._changed:
                 self._closed = True
                 self._changed.notify_all()
+
+    def _watch(self) -> None:
+        self.proc.wait()
+        with self._changed:
+            self._changed.notify_all()
 
     def wait_ready(self) -> None:
         deadline = self.started + self.timeout
@@ -214,8 +223,9 @@ class ServiceProcess:
     def _wait_line(self, text: str, deadline: float) -> None:
         with self._changed:
             while not any(text in line for line in self._lines):
-                if self._closed:
+                if self._closed or self.proc.poll() is not None:
                     self.proc.wait(STOP_GRACE_S)
+                    self._changed.wait(0.2)  # let the reader take the last lines
                     raise self._failure(f"exited with code {self.proc.returncode} before "
                                         f"printing {text!r}")
                 remaining = deadline - time.monotonic()
