@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from eventharness.config import load_config
-from eventharness.templates import Reference
 from eventharness.environment import (
     Environment,
     ServiceError,
@@ -28,6 +27,7 @@ from eventharness.environment import (
     state_alive,
     stop_recorded,
 )
+from eventharness.templates import Reference
 
 SERVICE = textwrap.dedent("""\
     import os, socket, subprocess, sys, time, pathlib
