@@ -469,7 +469,15 @@ def _mount_optional() -> None:
     try:
         recording = importlib.import_module("eventharness.recording")
     except ImportError:
-        pass
+        return
+    # Commands are checked on a scratch app first: a broken plug-in must not break the CLI.
+    scratch = typer.Typer()
+    scratch.command("noop")(lambda: None)
+    try:
+        recording.register_commands(scratch)
+        typer.main.get_command(scratch)
+    except Exception as exc:
+        logging.getLogger("eventharness").warning("record/replay commands unavailable: %s", exc)
     else:
         recording.register_commands(app)
 

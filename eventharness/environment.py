@@ -40,7 +40,7 @@ from typing import IO, Any
 from eventharness.channels import parse_broker_url, parse_channel, redact
 from eventharness.config import EMBEDDED, Config, Profile, Readiness, ServiceConfig, load_config
 from eventharness.errors import EventHarnessError, UsageError
-from eventharness.templates import Reference, render
+from eventharness.templates import Reference, references, render
 
 __all__ = [
     "Environment",
@@ -428,7 +428,11 @@ class Environment:
             return "disabled in the profile (enabled = false)"
         if not self.start_services:
             return "services not started (--no-services)"
-        for broker in sorted(svc.brokers_used()):
+        shared = {
+            ref.name.split(".")[1] for ref in references(self.profile.env)
+            if ref.head == "brokers" and "." in ref.name
+        }
+        for broker in sorted(svc.brokers_used() | shared):
             url = self.brokers.get(broker, "")
             if url.startswith("memory://"):
                 return f"it needs broker {broker!r}, which is {url} (in-process only)"
