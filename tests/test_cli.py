@@ -49,7 +49,9 @@ def project(tmp_path: Path, files: dict[str, str]) -> Path:
     return tmp_path
 
 
-def cli(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    cwd: Path, *args: str, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1", **env},
@@ -189,7 +191,8 @@ def test_up_status_down(tmp_path: Path) -> None:
     (root / "eventharness.toml").write_text(
         CONFIG.replace("AMQP", AMQP_URL) + textwrap.dedent("""
         [profiles.default.services.sleeper]
-        command = ["${python}", "-c", "print('sleeper ready', flush=True); import time; time.sleep(600)"]
+        command = ["${python}", "-c",
+                   "print('sleeper ready', flush=True); import time; time.sleep(600)"]
         ready = { log = "sleeper ready" }
         """))
     done = cli(root, "up")

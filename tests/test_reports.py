@@ -8,7 +8,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from junitparser import Error, Failure as JFailure, JUnitXml, Skipped
+from junitparser import Error, JUnitXml, Skipped
+from junitparser import Failure as JFailure
 from rich.console import Console
 
 from eventharness.events import Event
