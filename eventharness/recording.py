@@ -249,15 +249,16 @@ def _recorded(seen_on: str, record: Record, started: float) -> Recorded:
             value = json.loads(text) if text else None
         except ValueError:
             value = text
+    channel = _published_channel(seen_on, record)
     return Recorded(
-        t=max(0.0, (record.received or time.monotonic()) - started),
-        channel=_published_channel(seen_on, record),
+        t=round(max(0.0, (record.received or time.monotonic()) - started), 6),
+        channel=channel,
         value=value,
         key=decode_text(record.key),
         headers=headers,
         properties={k: record.properties[k] for k in _KEPT_PROPERTIES if record.properties.get(k)},
         raw=raw_bytes,
-        seen_on=seen_on,
+        seen_on=seen_on if seen_on != channel else None,
     )
 
 
