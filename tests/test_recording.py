@@ -8,7 +8,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -231,33 +230,19 @@ async def test_record_and_replay_commands(amqp_url: str, tmp_path: Path) -> None
         t = h.transport("r")
         await t.create_channel(f"{exchange}/")
         try:
-            proc = subprocess.Popen(
-                [CLI, "record", "-b", f"r={amqp_url}", "-c", f"r:{exchange}/#", "-n", "2",
-                 "-o", str(out)],
-                cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+            proc = await asyncio.create_subprocess_exec(
+                CLI, "record", "-b", f"r={amqp_url}", "-c", f"r:{exchange}/#", "-n", "2",
+                "-o", str(out), cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
             )
             assert proc.stderr is not None
-            lines: list[str] = []
-            armed = threading.Event()
-
-            def read() -> None:
-                assert proc.stderr is not None
-                for line in proc.stderr:
-                    lines.append(line.rstrip("\n"))
-                    if line.startswith("recording r:"):
-                        armed.set()
-                armed.set()
-
-            reader = threading.Thread(target=read, daemon=True)
-            reader.start()
-            assert await asyncio.to_thread(armed.wait, 30), lines
+            first = await asyncio.wait_for(proc.stderr.readline(), 30)
+            assert first.decode().startswith(f"recording r:{exchange}/# → "), first
             for i in range(2):
                 await t.publish(f"{exchange}/orders.placed", rec(
                     {"type": "OrderPlaced", "i": i}, f"o-{i}", password="hunter2"))
-            code = await asyncio.to_thread(proc.wait, 30)
-            reader.join(5)
-            assert code == 0, lines
-            assert lines[-1].startswith(f"recorded 2 message(s) in ")
+            rest = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()
+            assert await asyncio.wait_for(proc.wait(), 30) == 0, rest
+            assert rest.strip().splitlines()[-1].startswith("recorded 2 message(s) in "), rest
             found = Recording.load(out)
             assert [(e.channel, e.key, e.headers["password"]) for e in found] == [
                 (f"r:{exchange}/orders.placed", "o-0", REDACTED),
