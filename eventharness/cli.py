@@ -135,6 +135,36 @@ def make_setup(config_path: Path | None, profile: str | None,
     return setup
 
 
+def load_scenarios(
+    main: Setup, paths: list[str], explicit: bool
+) -> list[tuple[Setup, ScenarioFile]]:
+    """Load every file with the configuration that governs it: the ``--config`` file when
+    given, else the nearest eventharness.toml (or pyproject.toml) above the file — so a
+    folder can carry its own profiles. ``--profile`` applies to files of the main config."""
+    from eventharness.config import find_config
+
+    setups: dict[Path | None, Setup] = {main.config.path: main}
+    groups: dict[Path | None, list[Path]] = {}
+    for path in discover(paths):
+        found = None if explicit else find_config(path.resolve().parent)
+        key = found[0].resolve() if found is not None else main.config.path
+        if key not in setups and key is not None:
+            config = load_config(key)
+            setups[key] = Setup(config, config.default_profile, main.overrides)
+        groups.setdefault(key, []).append(path)
+    problems: list[str] = []
+    loaded: list[tuple[Setup, ScenarioFile]] = []
+    for key, group in groups.items():
+        setup = setups[key]
+        try:
+            loaded.extend((setup, f) for f in load_files(group, setup.context_for))
+        except ScenarioFileError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioFileError(problems)
+    return loaded
+
+
 # --- run -----------------------------------------------------------------------------------
 
 
@@ -177,15 +207,17 @@ def run(
         verbose = base.verbose if verbose is None else verbose
         quiet_clients(verbose)
         chosen = [str(p) for p in paths] if paths else base.paths
-        files = load_files(chosen, setup.context_for)
+        loaded = load_scenarios(setup, chosen, explicit=config is not None)
         from eventharness.runner import select_files
 
-        files = select_files(files, select or base.select)
-        if not files:
+        kept = {id(f) for f in select_files([f for _, f in loaded], select or base.select)}
+        if not kept:
             fail(f"no scenario matches -k {select or base.select!r} in {' '.join(chosen)}")
-        groups: dict[str, list[ScenarioFile]] = {}
-        for file in files:
-            groups.setdefault(setup.profile(file.profile).name, []).append(file)
+        groups: dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]] = {}
+        for owner, file in loaded:
+            if id(file) in kept:
+                key = (owner.config.path, owner.profile(file.profile).name)
+                groups.setdefault(key, (owner, []))[1].append(file)
         options = RunOptions(
             concurrency=concurrency or base.concurrency,
             fail_fast=base.fail_fast if fail_fast is None else fail_fast,
@@ -199,10 +231,11 @@ def run(
         report = TerminalReport(console, verbose=verbose)
         outcomes: list[Any] = []
         broker_down = False
-        for name, group in groups.items():
+        for (_, name), (owner, group) in groups.items():
             if options.fail_fast and any(o.status != "passed" for o in outcomes):
                 break
-            found, down = run_group(setup, setup.profile(name), group, options, report)
+            options.state_dir = state_dir_of(owner.config, state_dir)
+            found, down = run_group(owner, owner.profile(name), group, options, report)
             outcomes.extend(found)
             broker_down = broker_down or down
         duration = time.monotonic() - started
@@ -334,9 +367,10 @@ def validate(
     with friendly():
         setup = make_setup(config, profile, broker)
         chosen = [str(p) for p in paths] if paths else setup.profile(None).paths
-        files = load_files(chosen, setup.context_for)
-    console.print(Text(f"✓ {len(files)} scenario file{'s' if len(files) != 1 else ''} and "
-                       f"{setup.config.source} are valid", style="green"))
+        loaded = load_scenarios(setup, chosen, explicit=config is not None)
+    sources = ", ".join(sorted({owner.config.source for owner, _ in loaded}))
+    console.print(Text(f"✓ {len(loaded)} scenario file{'s' if len(loaded) != 1 else ''} and "
+                       f"{sources} are valid", style="green"))
 
 
 # --- up / down / status --------------------------------------------------------------------
