@@ -47,6 +47,7 @@ class Expectation:
     at_most: int | None = None
     validator: Any = None  # a schemas.Validator, or None
     allow_duplicates: bool = False
+    order_slack: float = 0.0  # how much earlier than ``after`` an event may be seen
     matched: list[Event] = field(default_factory=list)
     schema_errors: list[tuple[Event, list[Any]]] = field(default_factory=list)
     negative: bool = False
@@ -153,7 +154,7 @@ class Expectation:
         check_early = self.after is not None
         matched = self.matched
         for ev in matched[tally.seen:]:
-            if check_early and ev.received < start:
+            if check_early and ev.received < start - self.order_slack:
                 tally.early.append(ev)
             elif ev.received <= deadline:
                 tally.in_window += 1

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from eventharness.stubs import Stub
 
 DEFAULT_WITHIN = 10.0
+CROSS_BROKER_SLACK = 0.25
 
 
 class Harness:
@@ -41,6 +42,7 @@ class Harness:
         within: float = DEFAULT_WITHIN,
         connect_timeout: float = 10.0,
         decoder: Decoder | None = None,
+        cross_broker_slack: float = CROSS_BROKER_SLACK,
     ) -> None:
         self.brokers: dict[str, Transport] = {}
         for name, spec in (brokers or {"memory": "memory://"}).items():
@@ -54,6 +56,7 @@ class Harness:
         else:
             self.correlation = Correlation(rules=dict(correlation or {}))
         self.within = within
+        self.cross_broker_slack = cross_broker_slack
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
         self.results: list[ScenarioResult] = []
@@ -108,6 +111,13 @@ class Harness:
 
     def channel(self, text: str) -> Channel:
         return parse_channel(text, known_brokers=self.brokers)
+
+    def same_broker(self, a: str, b: str) -> bool:
+        """Do broker names ``a`` and ``b`` lead to the same broker (same URL)?"""
+        first, second = self.brokers.get(a), self.brokers.get(b)
+        if first is None or second is None:
+            return a == b
+        return first is second or str(first.url) == str(second.url)
 
     def transport(self, broker: str) -> Transport:
         try:

@@ -194,9 +194,19 @@ class Scenario:
         allow_duplicates: bool = False,
         name: str | None = None,
         collect_queue: bool = False,
+        order_slack: float | None = None,
     ) -> Expectation:
-        """Expect matching events on ``channel`` within the window. Returns a handle."""
+        """Expect matching events on ``channel`` within the window. Returns a handle.
+
+        With ``after=`` on another broker, receive order only approximates causal order (each
+        collector reads with its own latency), so an event seen up to ``order_slack`` seconds
+        before ``after``'s event still counts (default: the harness's ``cross_broker_slack``,
+        0.25 s; 0 when both names lead to the same broker URL)."""
         _check_counts(count, at_least, at_most)
+        if after is not None and order_slack is None:
+            first = self.step(after).channel.partition(":")[0]
+            same = self.harness.same_broker(first, channel.partition(":")[0])
+            order_slack = 0.0 if same else self.harness.cross_broker_slack
         return self._add(
             Expectation,
             channel,
@@ -208,6 +218,7 @@ class Scenario:
             at_most=at_most,
             validator=self.harness.validator(schema) if schema is not None else None,
             allow_duplicates=allow_duplicates,
+            order_slack=order_slack or 0.0,
             name=name,
             collect_queue=collect_queue,
             default_name=type or channel,

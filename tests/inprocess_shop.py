@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from eventharness.events import Record
-from eventharness.transports.base import Subscription
-from eventharness.transports.memory import MemoryTransport
+from eventharness.transports.base import Subscription, Transport, open_transport
 
 FAULTS = (
     "reordered",
@@ -40,7 +41,30 @@ PAYMENT_SCHEMA = {
 }
 
 
-async def _payments(t: MemoryTransport, sub: Subscription, fault: str | None) -> None:
+@dataclass(frozen=True)
+class Shop:
+    """Where the shop runs: its two brokers and the names of its topics and exchange."""
+
+    kafka_url: str
+    rabbit_url: str
+    orders: str = "orders"
+    payments: str = "payments"
+    exchange: str = "shipping"
+
+    @classmethod
+    def unique(cls, kafka_url: str, rabbit_url: str) -> Shop:
+        """Fresh names, so runs on shared real brokers never see each other's traffic."""
+        tag = uuid.uuid4().hex[:8]
+        return cls(kafka_url, rabbit_url, f"orders-{tag}", f"payments-{tag}", f"shipping-{tag}")
+
+    @property
+    def brokers(self) -> dict[str, str]:
+        return {"kafka": self.kafka_url, "rabbit": self.rabbit_url}
+
+
+async def _payments(
+    shop: Shop, t: Transport, sub: Subscription, fault: str | None
+) -> None:
     async for rec in sub:
         order = json.loads(rec.value)
         if fault == "dropped":
@@ -55,10 +79,12 @@ async def _payments(t: MemoryTransport, sub: Subscription, fault: str | None) ->
         headers = {} if fault == "lost-correlation" else dict(rec.headers)
         payment = {"type": "PaymentAuthorized", "order_id": order["order_id"], "amount": amount,
                    "seq": order.get("seq")}
-        await t.publish("payments", Record(json.dumps(payment).encode(), rec.key, headers))
+        await t.publish(shop.payments, Record(json.dumps(payment).encode(), rec.key, headers))
 
 
-async def _shipping(t: MemoryTransport, sub: Subscription, fault: str | None) -> None:
+async def _shipping(
+    shop: Shop, t: Transport, sub: Subscription, fault: str | None
+) -> None:
     async for rec in sub:
         payment = json.loads(rec.value)
         amount = payment.get("amount", payment.get("total"))
@@ -66,31 +92,42 @@ async def _shipping(t: MemoryTransport, sub: Subscription, fault: str | None) ->
             amount = amount + 1
         shipment = {"type": "ShipmentScheduled", "order_id": payment["order_id"],
                     "amount": amount}
-        out = Record(json.dumps(shipment).encode(), rec.key, dict(rec.headers))
-        await t.publish("shipping/shipment.scheduled", out)
+        headers = {k: v for k, v in rec.headers.items() if k != "message-id"}
+        out = Record(json.dumps(shipment).encode(), rec.key, headers,
+                     {"message_id": uuid.uuid4().hex})
+        route = f"{shop.exchange}/shipment.scheduled"
+        await t.publish(route, out)
         if fault == "duplicated":
-            await t.publish("shipping/shipment.scheduled", out)
+            await t.publish(route, out)
 
 
 @contextlib.asynccontextmanager
-async def running_shop(url: str, fault: str | None = None) -> AsyncIterator[None]:
-    """Run both services on the memory broker at ``url`` until the block ends."""
-    transport = MemoryTransport(url)
-    await transport.connect()
-    # Subscribed before the block runs: the services are ready when it starts.
-    payments = await transport.subscribe("orders", group="payments")
-    source = "orders" if fault == "reordered" else "payments"
-    shipping = await transport.subscribe(source, group="shipping")
-    tasks = [
-        asyncio.create_task(_payments(transport, payments, fault)),
-        asyncio.create_task(_shipping(transport, shipping, fault)),
-    ]
+async def running_shop(shop: Shop | str, fault: str | None = None) -> AsyncIterator[Shop]:
+    """Run both services until the block ends. A plain URL means one memory broker for both."""
+    if isinstance(shop, str):
+        shop = Shop(shop, shop)
+    kafka = await open_transport(shop.kafka_url)
+    rabbit = await open_transport(shop.rabbit_url) if shop.rabbit_url != shop.kafka_url else kafka
+    tasks: list[asyncio.Task[None]] = []
     try:
-        yield
+        await rabbit.create_channel(f"{shop.exchange}/")
+        # Subscribed before the block runs: no record published inside it is missed.
+        payments = await kafka.subscribe(shop.orders, group=f"payments-{shop.orders}")
+        source = shop.orders if fault == "reordered" else shop.payments
+        shipping = await kafka.subscribe(source, group=f"shipping-{shop.orders}")
+        tasks = [
+            asyncio.create_task(_payments(shop, kafka, payments, fault)),
+            asyncio.create_task(_shipping(shop, rabbit, shipping, fault)),
+        ]
+        yield shop
     finally:
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await transport.aclose()
+        if rabbit is not kafka:
+            with contextlib.suppress(Exception):
+                await rabbit.delete_channel(f"{shop.exchange}/")
+            await rabbit.aclose()
+        await kafka.aclose()

@@ -8,20 +8,24 @@ import uuid
 import pytest
 
 import eventharness as eh
-from tests.inprocess_shop import FAULTS, PAYMENT_SCHEMA, running_shop
+from tests.inprocess_shop import FAULTS, PAYMENT_SCHEMA, Shop, running_shop
 
 
 def brokers(url: str) -> dict[str, str]:
     return {"kafka": url, "rabbit": url}
 
 
-async def order_scenario(h: eh.Harness, order_id: str) -> eh.ScenarioResult:
+async def order_scenario(
+    h: eh.Harness, order_id: str, shop: Shop | None = None, within: float = 0.5
+) -> eh.ScenarioResult:
+    shop = shop or Shop("memory://", "memory://")
     async with h.scenario(f"order {order_id} ships") as s:
-        pay = s.expect("kafka:payments", type="PaymentAuthorized", match={"order_id": order_id},
-                       schema=PAYMENT_SCHEMA, within=0.5, name="pay")
-        s.expect("rabbit:shipping/shipment.*", type="ShipmentScheduled", after=pay,
-                 within=0.5, count=1, name="ship")
-        await s.publish("kafka:orders",
+        pay = s.expect(f"kafka:{shop.payments}", type="PaymentAuthorized",
+                       match={"order_id": order_id}, schema=PAYMENT_SCHEMA, within=within,
+                       name="pay")
+        s.expect(f"rabbit:{shop.exchange}/shipment.*", type="ShipmentScheduled", after=pay,
+                 within=within, count=1, name="ship")
+        await s.publish(f"kafka:{shop.orders}",
                         {"type": "OrderPlaced", "order_id": order_id, "total": 42}, key=order_id)
         s.check_equal("pay.value.amount", "ship.value.amount", 42, name="amounts agree")
     assert s.result is not None
@@ -30,7 +34,7 @@ async def order_scenario(h: eh.Harness, order_id: str) -> eh.ScenarioResult:
 
 async def test_correct_system_passes(memory_url: str) -> None:
     async with running_shop(memory_url), eh.Harness(brokers(memory_url)) as h:
-        result = await order_scenario(h, "o-1")
+        result = await order_scenario(h, "o-1", Shop(memory_url, memory_url))
     assert result.passed
     assert [(e.direction, e.channel, e.type) for e in result.events] == [
         ("out", "kafka:orders", "OrderPlaced"),
@@ -123,3 +127,29 @@ async def test_two_hundred_concurrent_scenarios_see_only_their_own(memory_url: s
         assert len(inbound) == 2
         assert {e.value["order_id"] for e in inbound} == {oid}
         assert {e.correlation_id for e in inbound} == {result.correlation_id}
+
+
+# The same scenario, unchanged, on real brokers: only the URLs (and fresh names) differ.
+# Faults that depend on timing races (slow, reordered) stay on the deterministic memory broker.
+REAL_FAULTS = ("dropped", "duplicated", "bad-schema", "lost-correlation", "inconsistent-amount")
+REAL_WITHIN = 8.0  # Tansu hands a new consumer group its partitions after ~5 s
+
+
+@pytest.mark.kafka
+@pytest.mark.amqp
+@pytest.mark.parametrize("fault", [None, *REAL_FAULTS])
+async def test_on_kafka_and_rabbitmq(kafka_url: str, amqp_url: str, fault: str | None) -> None:
+    shop = Shop.unique(kafka_url, amqp_url)
+    async with running_shop(shop, fault), eh.Harness(shop.brokers) as h:
+        if fault is None:
+            result = await order_scenario(h, "o-real", shop, within=REAL_WITHIN)
+            assert result.passed, result.explain()
+            # receive order across two brokers may differ from causal order by a few ms
+            assert sorted((e.direction, e.type) for e in result.events) == [
+                ("in", "PaymentAuthorized"), ("in", "ShipmentScheduled"), ("out", "OrderPlaced")]
+            return
+        with pytest.raises(eh.ScenarioFailed) as caught:
+            await order_scenario(h, "o-real", shop, within=REAL_WITHIN)
+    kind, step = EXPECTED[fault]
+    assert [(f.kind, f.step) for f in caught.value.result.failures] == [(kind, step)], \
+        caught.value.result.explain()

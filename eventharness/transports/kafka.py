@@ -360,6 +360,7 @@ class KafkaSubscription:
         self._partitions = partitions
         self._known: set[int] = set()
         self._anchors: dict[TopicPartition, int] = {}
+        self._handed: dict[TopicPartition, int] = {}  # worker: next offset not yet handed out
         self._pending: deque[Record] = deque()
         self._next_refresh = 0.0
         self._closed = False
@@ -403,6 +404,8 @@ class KafkaSubscription:
 
     async def start_offset(self, tp: TopicPartition) -> int:
         """Worker: where a partition without a committed offset starts."""
+        if tp in self._handed:  # reassigned before auto-commit ran: never hand a record twice
+            return self._handed[tp]
         if tp in self._anchors:
             return self._anchors[tp]
         beginnings = await self._consumer.beginning_offsets([tp])
@@ -440,7 +443,21 @@ class KafkaSubscription:
         )
         if batches:
             received = time.monotonic()
+            if self.group is not None:
+                batches = self._unseen(batches)
             self._pending.extend(_records(batches.values(), received))
+
+    def _unseen(self, batches: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, list[Any]]:
+        """Worker: drop records this subscription already handed out. A rebalance racing the
+        fetcher (Tansu reassigns right after the first join) can return a batch twice."""
+        fresh: dict[TopicPartition, list[Any]] = {}
+        for tp, batch in batches.items():
+            handed = self._handed.get(tp, -1)
+            kept = [m for m in batch if m.offset >= handed] if handed >= 0 else batch
+            if kept:
+                fresh[tp] = kept
+                self._handed[tp] = kept[-1].offset + 1
+        return fresh
 
     async def aclose(self) -> None:
         if self._closed:
@@ -463,7 +480,9 @@ class _AnchoredStart(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self._subscription._consumer
         for tp in assigned:
-            if await consumer.committed(tp) is None:
+            committed = await consumer.committed(tp)
+            handed = self._subscription._handed.get(tp)
+            if committed is None or (handed is not None and handed > committed):
                 consumer.seek(tp, await self._subscription.start_offset(tp))
 
 
