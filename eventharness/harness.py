@@ -64,6 +64,7 @@ class Harness:
             self.brokers, correlation=self.correlation, decoder=self._decode
         )
         self._validators: dict[Any, Any] = {}
+        self._channels: dict[str, Channel] = {}
         self._connected = False
 
     async def __aenter__(self) -> Harness:
@@ -110,7 +111,10 @@ class Harness:
         return Stub(self, consume, **options)
 
     def channel(self, text: str) -> Channel:
-        return parse_channel(text, known_brokers=self.brokers)
+        found = self._channels.get(text)  # parsed once: publish calls this for every message
+        if found is None:
+            found = self._channels[text] = parse_channel(text, known_brokers=self.brokers)
+        return found
 
     def same_broker(self, a: str, b: str) -> bool:
         """Do broker names ``a`` and ``b`` lead to the same broker (same URL)?"""

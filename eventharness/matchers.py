@@ -82,6 +82,26 @@ def check_spec(spec: Any, where: str) -> None:
             check_spec(sub, f"{where}[{i}]")
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def matches_spec(actual: Any, spec: Any) -> bool:
+    """``compare(actual, spec, "", None)`` without building paths: the per-event fast path.
+
+    Plain dicts and scalars are tested by exact type (no ABC ``isinstance``, no f-strings);
+    anything else (operators, lists, other mappings) falls back to :func:`compare`.
+    """
+    kind = type(spec)
+    if kind in _SCALARS:
+        return bool(actual == spec) and (type(actual) is bool) == (kind is bool)
+    if kind is dict and type(actual) is dict and not is_operator(spec):
+        for key, sub in spec.items():  # noqa: SIM110 - a loop is cheaper than all(genexpr)
+            if not matches_spec(actual.get(key, MISSING), sub):
+                return False
+        return True
+    return compare(actual, spec, "", None)
+
+
 def compare(actual: Any, spec: Any, path: str, diffs: list[str] | None) -> bool:
     """Does ``actual`` satisfy ``spec``? Collect field-level differences in ``diffs``."""
     if is_operator(spec):
@@ -156,7 +176,7 @@ class Matcher:
     def matches(self, event: Event) -> bool:
         if self.type is not None and event.type != self.type:
             return False
-        if self.match is not None and not compare(event.value, self.match, "", None):
+        if self.match is not None and not matches_spec(event.value, self.match):
             return False
         if self.fields is not None:
             for path, spec in self.fields.items():

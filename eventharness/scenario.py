@@ -377,7 +377,8 @@ class Scenario:
             await self.harness.collector.watch(
                 channel, consume_queue=name in self._collect_queues
             )
-            del self._unwatched[name]
+            # another publish of this scenario may have armed it while we waited in watch()
+            self._unwatched.pop(name, None)
 
     async def publish(
         self,
