@@ -21,8 +21,18 @@ class TerminalReport:
         self.console = console or Console(highlight=False)
         self.verbose = verbose
 
+    def print(self, *objects: object, **options: object) -> None:
+        """Print, unless stdout has gone (``| head``): then stay quiet, never raise — the run
+        must still finish and stop what it started."""
+        if self.console.quiet:
+            return
+        try:
+            self.console.print(*objects, **options)  # type: ignore[arg-type]
+        except (SystemExit, OSError):  # rich turns a broken pipe into SystemExit
+            self.console.quiet = True
+
     def line(self, text: str, style: str | None = None) -> None:
-        self.console.print(Text(text, style=style or ""), soft_wrap=True)
+        self.print(Text(text, style=style or ""), soft_wrap=True)
 
     def header(self, profile: str, source: str, count: int) -> None:
         self.line(f"eventharness · profile {profile} ({source}) · {count} scenario"
@@ -48,15 +58,16 @@ class TerminalReport:
         text.append(f"{outcome.file.name}")
         text.append(f"  {outcome.result.duration_s:.2f}s{note}", style="dim" if
                     outcome.status == "passed" else style)
-        self.console.print(text, soft_wrap=True)
+        self.print(text, soft_wrap=True)
 
     def summary(self, outcomes: Sequence[Outcome], duration_s: float) -> None:
         failing = [o for o in outcomes if o.status != "passed"]
         for outcome in failing:
-            self.console.print()
-            self.console.rule(Text(f"{outcome.file.name} — {outcome.status}", style="red"))
-            self.console.print(Text(outcome.explain()), soft_wrap=True)
-        self.console.print()
+            self.print()
+            if not self.console.quiet:
+                self.console.rule(Text(f"{outcome.file.name} — {outcome.status}", style="red"))
+            self.print(Text(outcome.explain()), soft_wrap=True)
+        self.print()
         table = Table(show_edge=False, pad_edge=False, expand=False)
         table.add_column("", no_wrap=True)
         table.add_column("scenario", ratio=1)
@@ -71,7 +82,7 @@ class TerminalReport:
             name.append(f"  {outcome.file.path}", style="dim")
             table.add_row(Text(mark, style=style), name,
                           f"{outcome.result.duration_s:.2f}s", Text(kinds, style=style))
-        self.console.print(table)
+        self.print(table)
         statuses = [o.status for o in outcomes]
         passed, failed, errors = (statuses.count(s) for s in ("passed", "failed", "error"))
         style = "bold green" if passed == len(outcomes) else "bold red"
