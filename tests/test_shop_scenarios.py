@@ -4,7 +4,7 @@ the example services as their own processes, started by the default profile.
 * `eventharness run scenarios/` from clean passes and leaves no process behind;
 * each FAULT of the example makes the run exit 1 with the failure kind that names it (the seven
   runs go at once, each with its own environment: its own Kafka, services and names);
-* the correct system passes 20 runs in a row against one environment (`up`, 20 × `run
+* the correct system passes 20 runs in a row against one environment (`up`, 20 times `run
   --no-up`, `down`).
 
 Every process the CLI starts inherits a marker in its environment; afterwards no process may
