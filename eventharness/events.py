@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 CORRELATION_HEADER = "correlation-id"
 TRACEPARENT_HEADER = "traceparent"
@@ -24,9 +24,10 @@ TYPE_HEADER = "event-type"
 Direction = Literal["in", "out"]
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a broker put a record: Kafka partition/offset, or an AMQP delivery tag."""
+class Position(NamedTuple):
+    """Where a broker put a record: Kafka partition/offset, or an AMQP delivery tag.
+
+    A named tuple: cheap to make for every record, and invisible to the garbage collector."""
 
     partition: int | None = None
     offset: int | None = None
@@ -38,6 +39,9 @@ class Position:
         if self.delivery_tag is not None:
             return f"#{self.delivery_tag}"
         return "-"
+
+
+NO_POSITION = Position()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class Record:
     headers: Mapping[str, bytes] = field(default_factory=dict)
     properties: Mapping[str, str] = field(default_factory=dict)
     partition: int | None = None
-    position: Position = Position()
+    position: Position = NO_POSITION
     broker_time: float | None = None  # epoch seconds, as the broker stamped it
     received: float = 0.0  # time.monotonic() when the client handed it to us
 
@@ -82,7 +86,7 @@ class Event:
     correlation_id: str | None = None
     message_id: str | None = None
     traceparent: str | None = None
-    position: Position = Position()
+    position: Position = NO_POSITION
     broker_time: float | None = None
     received: float = 0.0
     direction: Direction = "in"

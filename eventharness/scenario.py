@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
+import os
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -403,20 +403,30 @@ class Scenario:
             partition = value.partition if partition is None else partition
             value = value.value
         parsed = self.harness.channel(channel)
-        out_headers: dict[str, str | bytes] = {
-            CORRELATION_HEADER: self.correlation_id,
-            TRACEPARENT_HEADER: make_traceparent(self.correlation_id),
-            MESSAGE_ID_HEADER: uuid.uuid4().hex,
+        correlation_id = self.correlation_id
+        message_id = os.urandom(16).hex()
+        traceparent = make_traceparent(correlation_id)
+        text = {
+            CORRELATION_HEADER: correlation_id,
+            TRACEPARENT_HEADER: traceparent,
+            MESSAGE_ID_HEADER: message_id,
         }
-        out_headers.update(headers or {})
+        wire = {
+            CORRELATION_HEADER: correlation_id.encode(),
+            TRACEPARENT_HEADER: traceparent.encode(),
+            MESSAGE_ID_HEADER: message_id.encode(),
+        }
+        for name, given in (headers or {}).items():  # the caller's headers win
+            wire[name] = given if isinstance(given, bytes) else given.encode()
+            text[name] = _text(given)
         raw = self.harness.encode(value, schema)
         record = Record(
             value=raw,
             key=encode_key(key),
-            headers={k: v if isinstance(v, bytes) else v.encode() for k, v in out_headers.items()},
+            headers=wire,
             properties={
-                "correlation_id": _text(out_headers[CORRELATION_HEADER]),
-                "message_id": _text(out_headers[MESSAGE_ID_HEADER]),
+                "correlation_id": text[CORRELATION_HEADER],
+                "message_id": text[MESSAGE_ID_HEADER],
             },
             partition=partition,
         )
@@ -425,11 +435,11 @@ class Scenario:
             value=value,
             raw=raw,
             key=key.decode(errors="replace") if isinstance(key, bytes) else key,
-            headers={k: _text(v) for k, v in out_headers.items()},
+            headers=text,
             type=value.get("type") if isinstance(value, Mapping) else None,
-            correlation_id=self.correlation_id,
-            message_id=_text(out_headers[MESSAGE_ID_HEADER]),
-            traceparent=_text(out_headers[TRACEPARENT_HEADER]),
+            correlation_id=correlation_id,
+            message_id=text[MESSAGE_ID_HEADER],
+            traceparent=text[TRACEPARENT_HEADER],
             direction="out",
         )
         if schema is not None:
