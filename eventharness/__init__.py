@@ -24,11 +24,13 @@ from eventharness.errors import (
 )
 from eventharness.events import Event, Message, Position, Record
 from eventharness.expectations import Expectation
+from eventharness.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
 from eventharness.harness import Harness
 from eventharness.matchers import Matcher
 from eventharness.probes import ProbeResult, command, http_get
 from eventharness.result import FAILURE_KINDS, Failure, ScenarioResult
 from eventharness.scenario import Facts, Scenario
+from eventharness.stubs import Response, Stub
 from eventharness.transports.base import Subscription, Transport, open_transport
 
 __version__ = "0.1.0"
@@ -43,22 +45,31 @@ __all__ = [
     "ChannelNotFound",
     "ConfigError",
     "Correlation",
+    "Corrupt",
+    "Delay",
+    "Drop",
+    "Duplicate",
     "Event",
     "EventHarnessError",
     "Expectation",
     "Facts",
     "Failure",
+    "Fault",
     "Harness",
     "Matcher",
     "Message",
     "MissingDependency",
+    "Pause",
     "Position",
     "ProbeResult",
     "Record",
+    "Reorder",
+    "Response",
     "Scenario",
     "ScenarioFailed",
     "ScenarioFileError",
     "ScenarioResult",
+    "Stub",
     "Subscription",
     "Transport",
     "UsageError",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
 
@@ -47,6 +48,7 @@ class Collector:
         self._errors: dict[str, BaseException] = {}
         self._listeners: set[Callable[[], None]] = set()
         self._closed = False
+        self._seq = itertools.count(1)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -95,7 +97,11 @@ class Collector:
 
     # -- routing ---------------------------------------------------------------------------
 
+    def next_seq(self) -> int:
+        return next(self._seq)
+
     def route(self, event: Event) -> None:
+        event.seq = next(self._seq)
         routes = self._routes
         if not self.correlation.rules:  # the common case: one lookup by the event's own id
             sink = routes.get(event.correlation_id) if event.correlation_id else None

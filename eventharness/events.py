@@ -92,6 +92,7 @@ class Event:
     direction: Direction = "in"
     decode_error: str | None = None
     note: str | None = None  # what the harness did to it: a stub sent it, a fault changed it
+    seq: int = 0  # arrival order in the harness: breaks ties between equal receive times
 
     @property
     def trace_id(self) -> str | None:

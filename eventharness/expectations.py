@@ -151,10 +151,10 @@ class Expectation:
             tally = self._tally = _Tally((start, deadline))
         if start is None or deadline is None:
             return tally
-        check_early = self.after is not None
+        anchor = self.after.first if self.after is not None else None
         matched = self.matched
         for ev in matched[tally.seen:]:
-            if check_early and ev.received < start - self.order_slack:
+            if anchor is not None and arrived_before(ev, anchor, self.order_slack):
                 tally.early.append(ev)
             elif ev.received <= deadline:
                 tally.in_window += 1
@@ -222,7 +222,7 @@ class InOrder:
                 previous is not None
                 and previous.first
                 and step.first
-                and step.first.received < previous.first.received
+                and arrived_before(step.first, previous.first)
             ):
                 return Failure(
                     "ordering",
@@ -268,6 +268,14 @@ class KeyOrder:
                 )
             last[ev.key] = (position, ev)
         return None
+
+
+def arrived_before(event: Event, other: Event, slack: float = 0.0) -> bool:
+    """Did ``event`` reach the harness before ``other``? Equal receive times (one fetch
+    batch) are ordered by arrival sequence; ``slack`` forgives that much earlier."""
+    if slack:
+        return event.received < other.received - slack
+    return (event.received, event.seq) < (other.received, other.seq)
 
 
 def identity(event: Event) -> tuple[Any, ...]:

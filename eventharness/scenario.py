@@ -168,7 +168,7 @@ class Scenario:
             duration_s=monotonic() - self.started,
             file=self.file,
             failures=list(self._failures),
-            events=sorted(self.events, key=lambda ev: ev.received),
+            events=sorted(self.events, key=lambda ev: (ev.received, ev.seq)),
             started=self.started,
         )
         self.result = result
@@ -468,6 +468,7 @@ class Scenario:
             await publish_with_faults(self, self._stubs, parsed, record, event, faults)
             return event
         event.received = monotonic()
+        event.seq = self.harness.collector.next_seq()
         self.events.append(event)
         event.position = await self.harness.transport(parsed.broker).publish(
             parsed.address, record
