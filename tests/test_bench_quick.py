@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import BENCHMARKS, format_table, main, run
+from tests.conftest import broker_missing
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -21,7 +22,7 @@ def test_quick_benchmark_produces_sane_rows(name: str, request: pytest.FixtureRe
     if name == "amqp":
         request.getfixturevalue("amqp_url")  # skips (or fails under CI) without RabbitMQ
     if name == "inmemory" and importlib.util.find_spec("faststream") is None:
-        pytest.skip("the in-memory baseline needs FastStream: pip install -e '.[bench]'")
+        broker_missing("FastStream (the in-memory baseline)", "pip install -e '.[dev]'")
     report = run([name], quick=True)
     assert report["errors"] == {}
     rows = report["rows"]
