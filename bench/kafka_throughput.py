@@ -11,8 +11,9 @@ Baseline: an ``AIOKafkaProducer`` with the transport's settings (acks=all, no id
 linger_ms=0, max_batch_size=16384) sending the same JSON bytes, key and three headers with
 ``send_and_wait`` through the same bounded driver, plus an ``assign()``-based
 ``AIOKafkaConsumer`` (no group, same fetch settings) started at the end offsets before the first
-send, reading with ``getmany`` and counting records whose ``correlation-id`` header is its own
-(after ``json.loads`` of each value, as a test that looks at its events would).
+send, reading with ``getmany`` and keeping (decoded value, headers) of every record whose
+``correlation-id`` header is its own — what a test written with the raw client collects to
+assert on, and what the harness keeps for its timeline and checks.
 
 Both timings run from before the reader is created to the N-th event collected; producers are
 connected before. The topic has 4 partitions and is created untimed, a fresh one per trial.
@@ -128,15 +129,16 @@ async def _raw(config: dict[str, Any], producer: Any, topic: str, n: int) -> flo
         for tp in tps:
             await consumer.position(tp)  # fixes the start before anything is sent
 
+        collected: list[tuple[Any, dict[str, bytes]]] = []  # what a raw test asserts on
+
         async def read() -> None:
-            seen = 0
-            while seen < n:
+            while len(collected) < n:
                 batches = await consumer.getmany(timeout_ms=100, max_records=10_000)
                 for records in batches.values():
                     for record in records:
-                        json.loads(record.value)
-                        if dict(record.headers).get("correlation-id") == mine:
-                            seen += 1
+                        headers = dict(record.headers)
+                        if headers.get("correlation-id") == mine:
+                            collected.append((json.loads(record.value), headers))
 
         reader = asyncio.create_task(read())
 

@@ -194,6 +194,14 @@ def decode_text(data: bytes | str | None) -> str | None:
         return data.hex()
 
 
+def text_headers(headers: Mapping[str, bytes]) -> dict[str, str]:
+    """Header values as text; bytes that are not UTF-8 as hex (the raw record keeps them)."""
+    try:
+        return {name: raw.decode() if raw else "" for name, raw in headers.items()}
+    except (UnicodeDecodeError, AttributeError):
+        return {name: decode_text(raw) or "" for name, raw in headers.items()}
+
+
 def decode_value(raw: bytes) -> tuple[Any, str | None]:
     """JSON when it parses, else UTF-8 text, else the bytes with a reason. Never raises."""
     if not raw:
@@ -235,12 +243,12 @@ def event_from_record(
 ) -> Event:
     """Decode a record into an event: value, type, correlation id, message id, trace context."""
     value, error = (decoder or decode_value)(record.value)
-    headers = {name: decode_text(raw) or "" for name, raw in record.headers.items()}
+    headers = text_headers(record.headers)
     props = record.properties
     event_type = None
     message_id = headers.get(MESSAGE_ID_HEADER) or props.get("message_id")
     correlation = headers.get(CORRELATION_HEADER) or props.get("correlation_id")
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         kind = value.get("type")
         event_type = kind if isinstance(kind, str) else None
         if correlation is None:

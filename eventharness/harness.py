@@ -20,7 +20,7 @@ from eventharness.channels import BrokerURL, Channel, parse_broker_url, parse_ch
 from eventharness.collector import Collector
 from eventharness.correlation import Correlation
 from eventharness.errors import BrokerError, UsageError
-from eventharness.events import Decoder, encode_value
+from eventharness.events import Decoder, decode_value, encode_value
 from eventharness.result import ScenarioResult
 from eventharness.scenario import Scenario
 from eventharness.transports.base import Transport, make_transport
@@ -152,8 +152,6 @@ class Harness:
             from eventharness.schemas import decode_payload
 
             return decode_payload(raw, getattr(self.schemas, "by_id", None))
-        from eventharness.events import decode_value
-
         return decode_value(raw)
 
 

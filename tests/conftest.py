@@ -78,3 +78,23 @@ def memory_url() -> str:
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run) uses: topics, exchanges, queues, groups."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many conformance tests ran on each broker: the suite proves all three."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if "tests/conformance/" not in nodeid or "[" not in nodeid:
+                continue
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            broker = nodeid.rsplit("[", 1)[1].rstrip("]")
+            counts.setdefault(broker, {}).setdefault(outcome, 0)
+            counts[broker][outcome] += 1
+    if counts:
+        terminalreporter.section("conformance suite per broker")
+        for broker in sorted(counts):
+            line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[broker].items()))
+            terminalreporter.write_line(f"{broker:>16}: {line}")
