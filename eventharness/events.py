@@ -170,13 +170,16 @@ def trace_id_of(traceparent: str | None) -> str | None:
     return None
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def encode_value(value: Any) -> bytes:
     """bytes as they are, str as UTF-8, anything else as compact JSON."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if isinstance(value, str):
         return value.encode()
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def encode_key(key: str | bytes | None) -> bytes | None:

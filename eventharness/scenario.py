@@ -114,6 +114,7 @@ class Scenario:
         self._changed = asyncio.Event()
         self._entered = False
         self._stubs: list[Service] = []  # started before the first publish, stopped at the end
+        self._stubs_started = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -370,8 +371,9 @@ class Scenario:
 
     async def _arm(self) -> None:
         """Subscribe to every channel expected so far, before anything is published."""
-        for service in self._stubs:
-            await service.start()
+        while self._stubs_started < len(self._stubs):
+            self._stubs_started += 1
+            await self._stubs[self._stubs_started - 1].start()
         while self._unwatched:
             name, channel = next(iter(self._unwatched.items()))
             await self.harness.collector.watch(
@@ -461,7 +463,8 @@ class Scenario:
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
-        await self._arm()
+        if self._unwatched or self._stubs_started < len(self._stubs):
+            await self._arm()
         if faults:
             from eventharness.faults import publish_with_faults
 
