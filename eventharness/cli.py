@@ -343,6 +343,7 @@ async def _run_files(
         schemas=setup.store(profile),
         within=profile.within,
         connect_timeout=options.connect_timeout or profile.connect_timeout,
+        channel_schemas=profile.channel_schemas,
     )
     async with harness:
         outcomes = await run_files(

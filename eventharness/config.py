@@ -58,7 +58,7 @@ READY_KINDS: tuple[ReadyKind, ...] = ("log", "tcp", "http", "command")
 PROFILE_KEYS = (
     "brokers", "schemas", "within", "connect_timeout", "correlation", "vars", "env", "services",
     "cleanup", "concurrency", "fail_fast", "report_json", "junit", "paths", "select",
-    "start_services", "verbose", "extends",
+    "start_services", "verbose", "extends", "channel_schemas",
 )
 SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
 TOP_KEYS = ("default_profile", "profiles")
@@ -105,6 +105,7 @@ class Profile:
     connect_timeout: float = 10.0
     payload_field: str = "correlation_id"
     correlation: dict[str, str] = field(default_factory=dict)
+    channel_schemas: dict[str, str | dict[str, str]] = field(default_factory=dict)
     vars: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceConfig] = field(default_factory=dict)
@@ -333,6 +334,7 @@ class _Reader:
             connect_timeout=self.duration(where, table, "connect_timeout", 10.0),
             payload_field=str(correlation.get("payload_field", "correlation_id")),
             correlation={str(k): str(v) for k, v in rules.items()},
+            channel_schemas=self.channel_schemas(where, table.get("channel_schemas", {})),
             vars=variables,
             env=env,
             services=services,
@@ -348,6 +350,26 @@ class _Reader:
         )
         self.check_refs(profile)
         return profile
+
+    def channel_schemas(self, where: str, raw: Any) -> dict[str, str | dict[str, str]]:
+        """``{"kafka:payments" = "subject"}`` or ``{"kafka:payments" = {Type = "subject"}}``."""
+        key = f"{where}.channel_schemas"
+        hint = ('e.g. "kafka:orders" = "shop.OrderPlaced" or "kafka:payments" = '
+                '{PaymentAuthorized = "shop.PaymentAuthorized"}')
+        if not isinstance(raw, Mapping):
+            raise self.fail(key, f"must map channels to schema subjects, {hint}")
+        bindings: dict[str, str | dict[str, str]] = {}
+        for channel, subject in raw.items():
+            if isinstance(subject, str):
+                bindings[str(channel)] = subject
+            elif isinstance(subject, Mapping) and all(
+                isinstance(v, str) for v in subject.values()
+            ):
+                bindings[str(channel)] = {str(t): v for t, v in subject.items()}
+            else:
+                raise self.fail(f"{key}.{channel}", f"must be a subject or a table of event "
+                                f"types to subjects, {hint}")
+        return bindings
 
     def brokers(self, where: str, raw: Any) -> dict[str, str]:
         if not isinstance(raw, Mapping):

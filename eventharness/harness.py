@@ -43,6 +43,7 @@ class Harness:
         connect_timeout: float = 10.0,
         decoder: Decoder | None = None,
         cross_broker_slack: float = CROSS_BROKER_SLACK,
+        channel_schemas: Mapping[str, str | Mapping[str, str]] | None = None,
     ) -> None:
         self.brokers: dict[str, Transport] = {}
         for name, spec in (brokers or {"memory": "memory://"}).items():
@@ -57,6 +58,7 @@ class Harness:
             self.correlation = Correlation(rules=dict(correlation or {}))
         self.within = within
         self.cross_broker_slack = cross_broker_slack
+        self.channel_schemas = dict(channel_schemas or {})
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
         self.results: list[ScenarioResult] = []
@@ -81,6 +83,7 @@ class Harness:
 
     async def connect(self) -> None:
         """Connect every broker at once; on any failure close the others and raise it."""
+        self._resolve_bindings()  # a bad subject is a usage error before anything connects
         results = await asyncio.gather(
             *(t.connect() for t in self.brokers.values()), return_exceptions=True
         )
@@ -142,8 +145,34 @@ class Harness:
             self._validators[cache_key] = found
         return found
 
+    def _resolve_bindings(self) -> None:
+        for channel, binding in self.channel_schemas.items():
+            self.channel(channel)
+            subjects = binding.values() if isinstance(binding, Mapping) else [binding]
+            for subject in subjects:
+                self.validator(subject)
+
+    def bound_validator(self, channel: str, event_type: str | None) -> Any:
+        """The validator every event on ``channel`` must pass (by type when bound per type)."""
+        binding = self.channel_schemas.get(channel)
+        if binding is None:
+            return None
+        if isinstance(binding, Mapping):
+            subject = binding.get(event_type or "") or binding.get("*")
+            return self.validator(subject) if subject is not None else None
+        return self.validator(binding)
+
     def encode(self, value: Any, schema: Any = None) -> bytes:
-        return encode_value(value)
+        """JSON, or Avro binary when ``schema`` is an Avro schema (in the Confluent wire
+        format when the schema has a registry id)."""
+        if schema is None or isinstance(value, bytes | str):
+            return encode_value(value)
+        from eventharness.schemas import AvroValidator, encode_payload
+
+        validator = self.validator(schema)
+        if not isinstance(validator, AvroValidator):
+            return encode_value(value)
+        return encode_payload(value, validator.schema, getattr(validator, "schema_id", None))
 
     def _decode(self, raw: bytes) -> tuple[Any, str | None]:
         if self.decoder is not None:

@@ -115,6 +115,7 @@ class Scenario:
         self._entered = False
         self._stubs: list[Service] = []  # started before the first publish, stopped at the end
         self._stubs_started = 0
+        self._violations: list[tuple[Event, Any, list[Any]]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -421,21 +422,10 @@ class Scenario:
         for name, given in (headers or {}).items():  # the caller's headers win
             wire[name] = given if isinstance(given, bytes) else given.encode()
             text[name] = _text(given)
-        raw = self.harness.encode(value, schema)
-        record = Record(
-            value=raw,
-            key=encode_key(key),
-            headers=wire,
-            properties={
-                "correlation_id": text[CORRELATION_HEADER],
-                "message_id": text[MESSAGE_ID_HEADER],
-            },
-            partition=partition,
-        )
         event = Event(
             channel=str(parsed),
             value=value,
-            raw=raw,
+            raw=b"",
             key=key.decode(errors="replace") if isinstance(key, bytes) else key,
             headers=text,
             type=value.get("type") if isinstance(value, Mapping) else None,
@@ -444,7 +434,9 @@ class Scenario:
             traceparent=text[TRACEPARENT_HEADER],
             direction="out",
         )
-        if schema is not None:
+        if schema is None and self.harness.channel_schemas:
+            schema = self.harness.bound_validator(str(parsed), event.type)
+        if schema is not None:  # validated before encoding: Avro cannot encode a bad value
             problems = self.harness.validator(schema).validate(value)
             if problems:
                 event.received = monotonic()
@@ -459,6 +451,17 @@ class Scenario:
                     )
                 )
                 raise _Abort()
+        event.raw = raw = self.harness.encode(value, schema)
+        record = Record(
+            value=raw,
+            key=encode_key(key),
+            headers=wire,
+            properties={
+                "correlation_id": text[CORRELATION_HEADER],
+                "message_id": text[MESSAGE_ID_HEADER],
+            },
+            partition=partition,
+        )
         for rule_channel, rule in self.harness.correlation.rules.items():
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
@@ -552,7 +555,19 @@ class Scenario:
         self.events.append(event)
         for exp in self._expectations:
             exp.offer(event)
+        if self.harness.channel_schemas:
+            self._check_binding(event)
         self._changed.set()
+
+    def _check_binding(self, event: Event) -> None:
+        """Events on a channel bound to a schema (in the profile) must conform to it."""
+        validator = self.harness.bound_validator(event.channel, event.type)
+        if validator is None:
+            return
+        problems = [*([event.decode_error] if event.decode_error else []),
+                    *validator.validate(event.value)]
+        if problems:
+            self._violations.append((event, validator, problems))
 
     async def _wait(self) -> None:
         while True:
@@ -567,7 +582,7 @@ class Scenario:
                 elif verdict == "failed":
                     failed = True
             broken = self._broken_channels()
-            if not pending or failed or broken:
+            if not pending or failed or broken or self._violations:
                 break
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
@@ -589,6 +604,20 @@ class Scenario:
             self._failures.append(
                 Failure("error", channel, f"collecting stopped: {type(error).__name__}: {error}")
             )
+        reported: set[str] = set()
+        for event, validator, problems in self._violations:
+            if event.channel in reported:
+                continue
+            reported.add(event.channel)
+            count = sum(1 for v in self._violations if v[0].channel == event.channel)
+            self._failures.append(Failure(
+                "schema",
+                event.channel,
+                f"{count} event(s) on {event.channel} violate {validator.name!r} (bound to the "
+                f"channel); first: {event.type or 'event'} key={event.key or '-'} at "
+                f"t={event.received - self.started:.3f}s",
+                tuple(str(p) for p in problems[:10]),
+            ))
         for exp in self._expectations:
             verdict, failure = exp.judge(now, self.started)
             if failure is not None:

@@ -166,3 +166,30 @@ def test_the_repository_profile_loads() -> None:
     assert set(profile.services) == {"payments", "shipping", "orders-view"}
     assert all(s.ready is not None and s.ready.kind == "log" for s in profile.services.values())
     assert config.schema_path(profile) == REPO / "examples" / "shop" / "schemas"
+
+
+def test_channel_schemas_bind_channels_to_subjects(tmp_path: Path) -> None:
+    from eventharness.config import load_config
+
+    (tmp_path / "eventharness.toml").write_text(
+        '[profiles.default]\nbrokers = {kafka = "memory://"}\n'
+        '[profiles.default.channel_schemas]\n"kafka:orders" = "shop.OrderPlaced"\n'
+        '"kafka:payments" = {PaymentAuthorized = "shop.PaymentAuthorized"}\n'
+    )
+    profile = load_config(tmp_path / "eventharness.toml").profile("default")
+    assert profile.channel_schemas == {
+        "kafka:orders": "shop.OrderPlaced",
+        "kafka:payments": {"PaymentAuthorized": "shop.PaymentAuthorized"},
+    }
+
+
+def test_channel_schemas_of_the_wrong_shape_name_the_key(tmp_path: Path) -> None:
+    from eventharness.config import load_config
+    from eventharness.errors import ConfigError
+
+    (tmp_path / "eventharness.toml").write_text(
+        '[profiles.default]\nbrokers = {kafka = "memory://"}\n'
+        '[profiles.default.channel_schemas]\n"kafka:orders" = 3\n'
+    )
+    with pytest.raises(ConfigError, match=r"profiles\.default\.channel_schemas\.kafka:orders"):
+        load_config(tmp_path / "eventharness.toml").profile("default")

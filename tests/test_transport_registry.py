@@ -49,12 +49,11 @@ async def test_a_third_party_transport_plugs_in_by_entry_point(
     try:
         cls = transport_class("echo")
         assert cls.__name__ == "EchoTransport"
-        async with eh.Harness({"x": "echo://plug"}) as h:
-            async with h.scenario("through a plugin") as s:
-                s.expect("x:out", type="Pong", within=2)
-                await s.publish("x:in", {"type": "Ping"})
-                await h.transport("x").publish(
-                    "out", eh.Record(b'{"type": "Pong"}', headers={
-                        "correlation-id": s.correlation_id.encode()}))
+        async with eh.Harness({"x": "echo://plug"}) as h, h.scenario("through a plugin") as s:
+            s.expect("x:out", type="Pong", within=2)
+            await s.publish("x:in", {"type": "Ping"})
+            await h.transport("x").publish(
+                "out", eh.Record(b'{"type": "Pong"}', headers={
+                    "correlation-id": s.correlation_id.encode()}))
     finally:
         sys.modules.pop("echo_transport", None)
