@@ -255,7 +255,7 @@ class _Reader:
         default = data.get("default_profile", "default")
         if not isinstance(default, str):
             raise self.fail("default_profile", "must be a profile name")
-        if profiles and default not in profiles:
+        if profiles and default not in profiles and "default_profile" in data:
             raise self.fail("default_profile", f"{default!r} is not a profile here "
                             f"(profiles: {', '.join(profiles)})")
         return Config(self.file, self.file.parent, default, profiles)

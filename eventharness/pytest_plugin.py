@@ -1,9 +1,12 @@
 """pytest plugin: the ``harness`` fixture, the ``eventharness`` marker and readable failures.
 
 Brokers come from, in order: the test's marker ``@pytest.mark.eventharness(brokers={...})``,
-``--eh-broker name=URL`` options, the ``eventharness_brokers`` ini lines (``name=URL``). With
-none given, the names ``kafka``, ``rabbit`` and ``memory`` all point at a fresh in-memory
-broker per test, so scenarios written for real brokers run unchanged in memory.
+``--eh-broker name=URL`` options, the ``eventharness_brokers`` ini lines (``name=URL``), and the
+profile named by ``--eh-profile NAME`` / ini ``eventharness_profile`` in eventharness.toml or
+``[tool.eventharness]`` (its brokers, schemas, bound channels, correlation rules and window; an
+``embedded`` broker is started once per session and stopped by its pid at the end). With none
+given, the names ``kafka``, ``rabbit`` and ``memory`` all point at a fresh in-memory broker per
+test, so scenarios written for real brokers run unchanged in memory.
 
 This module imports nothing heavy at load time: the library is imported when a fixture runs.
 """
@@ -24,6 +27,8 @@ except ImportError:  # pragma: no cover - pytest-asyncio is how async tests run
     _async_fixture = pytest.fixture
 
 DEFAULT_NAMES = ("kafka", "rabbit", "memory")
+_PROFILE = pytest.StashKey[Any]()
+_EMBEDDED = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,8 +47,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="default expectation window in seconds (default 10)",
     )
+    group.addoption(
+        "--eh-profile",
+        default=None,
+        metavar="NAME",
+        help="use this profile of eventharness.toml / [tool.eventharness] for the harness fixture",
+    )
     parser.addini("eventharness_brokers", "NAME=URL lines: brokers of the harness fixture",
                   type="linelist", default=[])
+    parser.addini("eventharness_profile", "profile of eventharness.toml for the harness fixture",
+                  default="")
     parser.addini("eventharness_within", "default expectation window in seconds", default="")
 
 
@@ -73,11 +86,76 @@ def configured_brokers(config: pytest.Config) -> dict[str, str]:
     return brokers
 
 
+def _profile(config: pytest.Config) -> Any:
+    """The chosen configuration profile, or None; read once per session."""
+    name = config.getoption("--eh-profile") or config.getini("eventharness_profile")
+    if not name:
+        return None
+    cached = config.stash.get(_PROFILE, None)
+    if cached is None:
+        from eventharness.config import load_config
+        from eventharness.errors import ConfigError
+
+        try:
+            loaded = load_config(start=config.rootpath)
+            cached = (loaded, loaded.profile(name))
+        except ConfigError as exc:
+            raise pytest.UsageError(f"--eh-profile {name}: {exc}") from exc
+        config.stash[_PROFILE] = cached
+    return cached
+
+
+def _embedded_url(config: pytest.Config) -> str:
+    """One embedded Kafka for the whole session, started on first use."""
+    broker = config.stash.get(_EMBEDDED, None)
+    if broker is None:
+        from eventharness.embedded import EmbeddedKafka
+
+        broker = EmbeddedKafka()
+        broker.start()
+        config.stash[_EMBEDDED] = broker
+    return str(broker.url)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    broker = config.stash.get(_EMBEDDED, None)
+    if broker is not None:
+        broker.stop()
+
+
+def _from_profile(config: pytest.Config) -> tuple[dict[str, str], dict[str, Any]]:
+    chosen = _profile(config)
+    if chosen is None:
+        return {}, {}
+    loaded, profile = chosen
+    brokers = {
+        name: _embedded_url(config) if url == "embedded" else url
+        for name, url in profile.brokers.items()
+    }
+    from eventharness.correlation import Correlation
+
+    options: dict[str, Any] = {
+        "within": profile.within,
+        "correlation": Correlation(payload_field=profile.payload_field,
+                                   rules=dict(profile.correlation)),
+        "channel_schemas": dict(profile.channel_schemas),
+    }
+    schema_path = loaded.schema_path(profile)
+    if schema_path is not None:
+        options["schemas"] = schema_path
+    return brokers, options
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     try:
         brokers = configured_brokers(config)
     except pytest.UsageError:
         return None
+    chosen = _profile(config)
+    if not brokers and chosen is not None:
+        loaded, profile = chosen
+        shown = ", ".join(f"{k}={v}" for k, v in profile.brokers.items())
+        return f"eventharness: profile {profile.name} ({loaded.source}): {shown}"
     if not brokers:
         return "eventharness: brokers kafka, rabbit, memory → in-memory (per test)"
     from eventharness.channels import parse_broker_url
@@ -92,15 +170,19 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     from eventharness.harness import Harness
 
     marker = request.node.get_closest_marker("eventharness")
-    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    brokers = options.pop("brokers", None) or configured_brokers(request.config)
+    marked: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    brokers = marked.pop("brokers", None) or configured_brokers(request.config)
+    options: dict[str, Any] = {}
+    if not brokers:
+        brokers, options = _from_profile(request.config)
+    options.update(marked)
     if not brokers:
         url = f"memory://pytest-{uuid.uuid4().hex[:12]}"
         brokers = dict.fromkeys(DEFAULT_NAMES, url)
     within = request.config.getoption("--eh-within") or request.config.getini(
         "eventharness_within"
     )
-    if within and "within" not in options:
+    if within and "within" not in marked:  # the command line beats the profile
         options["within"] = float(within)
     async with Harness(brokers, **options) as h:
         yield h

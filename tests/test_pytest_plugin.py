@@ -65,3 +65,62 @@ def test_bad_broker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--eh-broker", "kafka")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*'kafka' is not NAME=URL*"])
+
+
+def test_profile_from_pyproject(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "eventharness_profile = local\n")
+    pytester.makepyprojecttoml('''
+[tool.eventharness.profiles.local]
+brokers = {kafka = "memory://from-profile"}
+within = "3s"
+correlation = {rules = {"kafka:payments" = "value.order_id"}}
+''')
+    pytester.makepyfile(test_profile='''
+async def test_profile(harness):
+    assert list(harness.brokers) == ["kafka"]
+    assert str(harness.brokers["kafka"].url) == "memory://from-profile"
+    assert harness.within == 3.0
+    assert dict(harness.correlation.rules) == {"kafka:payments": "value.order_id"}
+''')
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["eventharness: profile local (*pyproject.toml): "
+                                 "kafka=memory://from-profile"])
+
+
+def test_unknown_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyprojecttoml('[tool.eventharness.profiles.local]\nbrokers = {}\n')
+    pytester.makepyfile(test_x="async def test_x(harness):\n    pass\n")
+    result = pytester.runpytest("--eh-profile", "nope")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--eh-profile nope:*no profile 'nope'*"])
+
+
+@pytest.mark.kafka
+def test_profile_with_embedded_kafka_starts_it_once(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "eventharness_profile = local\n")
+    pytester.makepyprojecttoml('[tool.eventharness.profiles.local]\n'
+                               'brokers = {kafka = "embedded"}\n')
+    pytester.makepyfile(test_embedded='''
+import pytest
+
+@pytest.mark.parametrize("n", [1, 2])
+async def test_round_trip(harness, n):
+    url = str(harness.brokers["kafka"].url)
+    assert url.startswith("kafka://127.0.0.1:")
+    async with harness.scenario("own echo") as s:
+        s.expect(f"kafka:echo-{n}", type="Ping", within=20)
+        await s.publish(f"kafka:echo-{n}", {"type": "Ping"})
+    print("URL", url)
+''')
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=2)
+    urls = {word for line in result.stdout.lines for word in line.split()
+            if word.startswith("kafka://")}
+    assert len(urls) == 1  # one broker for the session
+    port = int(urls.pop().rsplit(":", 1)[1])
+    import socket
+
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass  # stopped with the session
