@@ -33,7 +33,7 @@ class _Tally:
     late: list[Event] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Expectation:
     """A positive expectation: ``count`` (or ``at_least``/``at_most``) matching events in time."""
 
@@ -184,7 +184,7 @@ class Expectation:
         return f"{self.channel} [{self.matcher.describe()}]"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Absence(Expectation):
     """``expect_none``: no matching event during the window."""
 
@@ -208,7 +208,7 @@ class Absence(Expectation):
         return ("met" if final or now >= deadline else "pending"), None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class InOrder:
     """Events of several expectations must arrive in the listed order (by first match)."""
 
@@ -234,7 +234,7 @@ class InOrder:
         return None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class KeyOrder:
     """Events sharing a key arrive in the order their causes were published.
 
