@@ -67,6 +67,7 @@ class Harness:
         )
         self._validators: dict[Any, Any] = {}
         self._channels: dict[str, Channel] = {}
+        self._schema_ids: dict[str, int | None] = {}
         self._connected = False
 
     async def __aenter__(self) -> Harness:
@@ -172,7 +173,16 @@ class Harness:
         validator = self.validator(schema)
         if not isinstance(validator, AvroValidator):
             return encode_value(value)
-        return encode_payload(value, validator.schema, getattr(validator, "schema_id", None))
+        return encode_payload(value, validator.schema, self._schema_id(schema))
+
+    def _schema_id(self, schema: Any) -> int | None:
+        """The registry id of a subject (for the Confluent wire format); None when local."""
+        if not isinstance(schema, str) or self.schemas is None:
+            return None
+        if schema not in self._schema_ids:
+            stored = self.schemas.get(schema) if hasattr(self.schemas, "get") else None
+            self._schema_ids[schema] = getattr(stored, "schema_id", None)
+        return self._schema_ids[schema]
 
     def _decode(self, raw: bytes) -> tuple[Any, str | None]:
         if self.decoder is not None:
@@ -180,13 +190,18 @@ class Harness:
         if raw[:1] == b"\x00" and self.schemas is not None:
             from eventharness.schemas import decode_payload
 
-            return decode_payload(raw, getattr(self.schemas, "by_id", None))
+            return decode_payload(raw, getattr(self.schemas, "schema_by_id", None))
         return decode_value(raw)
 
 
 def _schema_store(spec: Any) -> Any:
+    """A schema store from a folder path or a Confluent Schema Registry URL (or a store)."""
     if spec is None or hasattr(spec, "validator"):
         return spec
+    if isinstance(spec, str) and spec.startswith(("http://", "https://")):
+        from eventharness.schemas import RegistryClient
+
+        return RegistryClient(spec)
     from eventharness.schemas import LocalSchemaStore
 
     return LocalSchemaStore(spec)

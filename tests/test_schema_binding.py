@@ -97,3 +97,21 @@ async def test_avro_schema_on_publish_sends_avro_binary(
                                          fastavro.parse_schema(ORDER_AVRO), None)
     assert decoded == {"order_id": "o-1", "total": 42}
     assert sent.raw == record.value
+
+
+async def test_registry_avro_round_trip_in_the_wire_format(memory_url: str) -> None:
+    """Publish with a registry subject: Confluent wire format out; collect decodes it back."""
+    from eventharness.schemas import RegistryClient
+    from tests.schemas.registry_server import RegistryServer
+
+    with RegistryServer() as registry:
+        schema_id = RegistryClient(registry.url).register("orders-value", ORDER_AVRO, "avro")
+        harness = eh.Harness({"k": memory_url}, schemas=registry.url)
+        async with harness as h, h.scenario("avro over the wire") as s:
+            s.expect("k:orders", match={"order_id": "o-7", "total": 7}, within=2)
+            sent = await s.publish("k:orders", {"order_id": "o-7", "total": 7},
+                                   schema="orders-value")
+    assert sent.raw[:5] == b"\x00" + int(schema_id).to_bytes(4, "big")
+    assert s.result is not None and s.result.passed
+    collected = [e for e in s.result.events if e.direction == "in"]
+    assert collected[0].value == {"order_id": "o-7", "total": 7}
