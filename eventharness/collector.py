@@ -113,6 +113,7 @@ class Collector:
             if sink is not None:
                 sink(event)
                 return
+        event.release_value()
         self._unrelated[event.channel].append(event)
 
     def register(self, value: str, sink: Sink) -> None:

@@ -22,6 +22,7 @@ MESSAGE_ID_HEADER = "message-id"
 TYPE_HEADER = "event-type"
 
 Direction = Literal["in", "out"]
+Decoder = Callable[[bytes], tuple[Any, str | None]]
 
 
 class Position(NamedTuple):
@@ -73,26 +74,84 @@ class Message:
     partition: int | None = None
 
 
-@dataclass(slots=True)
-class Event:
-    """One message seen (``direction='in'``) or sent (``'out'``) by a scenario."""
+_RELEASED: Any = object()  # an Event's decoded value was dropped; decode ``raw`` again
 
-    channel: str
-    value: Any
-    raw: bytes
-    key: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    type: str | None = None
-    correlation_id: str | None = None
-    message_id: str | None = None
-    traceparent: str | None = None
-    position: Position = NO_POSITION
-    broker_time: float | None = None
-    received: float = 0.0
-    direction: Direction = "in"
-    decode_error: str | None = None
-    note: str | None = None  # what the harness did to it: a stub sent it, a fault changed it
-    seq: int = 0  # arrival order in the harness: breaks ties between equal receive times
+
+class Event:
+    """One message seen (``direction='in'``) or sent (``'out'``) by a scenario.
+
+    A small record like the others, with one twist: the ``value`` of a collected event is
+    decoded from ``raw``, and once a scenario has matched and checked it the decoded form is
+    released (:meth:`release_value`) and decoded again when read. A long collection then holds
+    bytes rather than Python objects — less memory, and less for the garbage collector to walk.
+    """
+
+    __slots__ = (
+        "_decoder", "_value", "broker_time", "channel", "correlation_id", "decode_error",
+        "direction", "headers", "key", "message_id", "note", "position", "raw", "received",
+        "seq", "traceparent", "type",
+    )
+
+    def __init__(
+        self,
+        channel: str,
+        value: Any,
+        raw: bytes,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        type: str | None = None,
+        correlation_id: str | None = None,
+        message_id: str | None = None,
+        traceparent: str | None = None,
+        position: Position = NO_POSITION,
+        broker_time: float | None = None,
+        received: float = 0.0,
+        direction: Direction = "in",
+        decode_error: str | None = None,
+        note: str | None = None,  # what the harness did to it: a stub sent it, a fault changed it
+        seq: int = 0,  # arrival order in the harness: breaks ties between equal receive times
+        decoder: Decoder | None = None,  # how ``value`` came from ``raw`` (collected events)
+    ) -> None:
+        self.channel = channel
+        self._value = value
+        self.raw = raw
+        self.key = key
+        self.headers = {} if headers is None else headers
+        self.type = type
+        self.correlation_id = correlation_id
+        self.message_id = message_id
+        self.traceparent = traceparent
+        self.position = position
+        self.broker_time = broker_time
+        self.received = received
+        self.direction = direction
+        self.decode_error = decode_error
+        self.note = note
+        self.seq = seq
+        self._decoder = decoder
+
+    @property
+    def value(self) -> Any:
+        value = self._value
+        if value is _RELEASED:
+            value = self._decoder(self.raw)[0]  # type: ignore[misc]
+        return value
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self._value = value
+
+    def release_value(self) -> None:
+        """Drop the decoded value; it is decoded from ``raw`` again when read."""
+        if self._decoder is not None and self.decode_error is None:
+            self._value = _RELEASED
+
+    def copy(self, **changes: Any) -> Event:
+        """A shallow copy, with ``changes`` applied (field names as in the constructor)."""
+        fields = {name: getattr(self, name) for name in _EVENT_FIELDS}
+        fields["decoder"] = self._decoder
+        fields.update(changes)
+        return Event(**fields)
 
     @property
     def trace_id(self) -> str | None:
@@ -104,6 +163,19 @@ class Event:
 
     def summary(self) -> str:
         return f"{self.type or '-'} key={self.key or '-'}"
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(channel={self.channel!r}, direction={self.direction!r}, type={self.type!r}, "
+            f"key={self.key!r}, correlation_id={self.correlation_id!r}, value={self.value!r})"
+        )
+
+
+_EVENT_FIELDS = (
+    "channel", "value", "raw", "key", "headers", "type", "correlation_id", "message_id",
+    "traceparent", "position", "broker_time", "received", "direction", "decode_error", "note",
+    "seq",
+)
 
 
 _MISSING = object()
@@ -233,8 +305,6 @@ def header_text(headers: Mapping[str, Any], name: str) -> str | None:
     return decode_text(value) if value is not None else None
 
 
-Decoder = Callable[[bytes], tuple[Any, str | None]]
-
 
 def event_from_record(
     channel: str,
@@ -245,7 +315,8 @@ def event_from_record(
     payload_field: str = "correlation_id",
 ) -> Event:
     """Decode a record into an event: value, type, correlation id, message id, trace context."""
-    value, error = (decoder or decode_value)(record.value)
+    decoder = decoder or decode_value
+    value, error = decoder(record.value)
     headers = text_headers(record.headers)
     props = record.properties
     event_type = None
@@ -280,4 +351,5 @@ def event_from_record(
         received=record.received or time.monotonic(),
         direction=direction,
         decode_error=error,
+        decoder=decoder,
     )

@@ -84,7 +84,7 @@ class Outgoing:
         return self
 
     def copy(self) -> Outgoing:
-        return Outgoing(self.address, self.record, dataclasses.replace(self.event), self.send,
+        return Outgoing(self.address, self.record, self.event.copy(), self.send,
                         self.lost, list(self.notes))
 
     def finish(self) -> Event:

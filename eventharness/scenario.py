@@ -557,6 +557,7 @@ class Scenario:
             exp.offer(event)
         if self.harness.channel_schemas:
             self._check_binding(event)
+        event.release_value()  # matched and checked: keep the bytes, decode again on demand
         self._changed.set()
 
     def _check_binding(self, event: Event) -> None:
