@@ -12,7 +12,6 @@ expectations; otherwise it sleeps exactly until the nearest deadline. Only probe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -111,7 +110,7 @@ class Scenario:
         self._keys: set[str] = set()
         self._unwatched: dict[str, Channel] = {}
         self._collect_queues: set[str] = set()
-        self._changed = asyncio.Event()
+        self._waiters: list[asyncio.Future[None]] = []  # woken by every routed event
         self._entered = False
         self._stubs: list[Service] = []  # started before the first publish, stopped at the end
         self._stubs_started = 0
@@ -123,7 +122,7 @@ class Scenario:
         self.started = monotonic()
         self._entered = True
         self.correlate(self.correlation_id)
-        self.harness.collector.add_listener(self._changed.set)
+        self.harness.collector.add_listener(self._wake)
         return self
 
     async def __aexit__(
@@ -149,7 +148,7 @@ class Scenario:
                 self._failures.extend(await service.stop())
             for key in self._keys:
                 self.harness.collector.unregister(key)
-            self.harness.collector.remove_listener(self._changed.set)
+            self.harness.collector.remove_listener(self._wake)
         result = self._result()
         if exc is not None and not isinstance(exc, _Abort | AssertionError):
             return  # the original exception propagates; the result says "error"
@@ -528,14 +527,10 @@ class Scenario:
         else:
             end = monotonic() + within
         while exp.first is None:
-            self._changed.clear()
-            if exp.first is not None:
-                break
             remaining = end - monotonic()
             if remaining <= 0:
                 return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            await self._until_changed(remaining)
         return exp.first
 
     async def wait(self, seconds: float) -> None:
@@ -558,7 +553,27 @@ class Scenario:
         if self.harness.channel_schemas:
             self._check_binding(event)
         event.release_value()  # matched and checked: keep the bytes, decode again on demand
-        self._changed.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _until_changed(self, seconds: float) -> None:
+        """Sleep until an event is routed to this scenario or ``seconds`` pass.
+
+        A bare future and a timer: no task per wait (``asyncio.wait_for`` makes one), and no
+        lost wake-up, since nothing runs between the caller's check and this registration."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(max(0.0, seconds), _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.remove(waiter)
 
     def _check_binding(self, event: Event) -> None:
         """Events on a channel bound to a schema (in the profile) must conform to it."""
@@ -585,9 +600,7 @@ class Scenario:
             broken = self._broken_channels()
             if not pending or failed or broken or self._violations:
                 break
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), max(0.0, min(pending) - now))
+            await self._until_changed(min(pending) - now)
         if self.settle > 0 and not failed:
             await asyncio.sleep(self.settle)
 
@@ -717,6 +730,11 @@ class Scenario:
             lines.append(f"  t={t:.3f}s {ev.channel} {ev.type or '-'} key={ev.key or '-'}")
             lines.extend(f"      {d}" for d in diffs[:6])
         return _append_detail(failure, *lines, _widen_hint(exp))
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _widen_hint(exp: Expectation) -> str:
