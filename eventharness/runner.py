@@ -171,6 +171,7 @@ class _Run:
         from eventharness.scenario import Facts
 
         self.s = scenario
+        self._faults: dict[int, list[Any]] = {}
         self.file = file
         self.facts: Facts = Facts(scenario)
         self.values: dict[str, Any] = dict(profile_vars)
@@ -281,6 +282,20 @@ class _Run:
                 name=body.get("as"),
             )
 
+    def publish_faults(self, step: Step) -> list[Any]:
+        """The faults of a ``publish`` step: made once per run of the scenario, so counters
+        such as ``nth`` count that step's messages."""
+        if "faults" not in step.body:
+            return []
+        found = self._faults.get(step.index)
+        if found is None:
+            from eventharness.faults import parse_faults
+
+            seed = step.body.get("seed")
+            found = self._faults[step.index] = parse_faults(step.body["faults"], "faults",
+                                                            seed=seed)[0]
+        return found
+
     async def act(self, step: Step) -> None:
         s, body = self.s, step.body
         if step.kind == "wait":
@@ -297,6 +312,7 @@ class _Run:
                 headers={str(k): str(v) for k, v in (rendered["headers"] or {}).items()},
                 schema=body.get("schema"),
                 partition=body.get("partition"),
+                faults=self.publish_faults(step),
             )
         elif step.kind == "eventually":
             kind = next(k for k in ("http", "command", "sql") if k in body)

@@ -52,7 +52,7 @@ BUILTIN_VARIABLES = ("uuid", "now", "correlation_id")
 STEP_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "publish": (
         frozenset({"channel", "value"}),
-        frozenset({"key", "headers", "schema", "partition"}),
+        frozenset({"key", "headers", "schema", "partition", "faults", "seed"}),
     ),
     "expect": (
         frozenset({"channel"}),
@@ -748,6 +748,14 @@ class _Checker:
         ):
             self.add(line_of(body, "partition"), "partition: must be a whole number ≥ 0")
         self.schema(body)
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            self.add(line_of(body, "seed"), f"seed: must be a whole number, got {seed!r}")
+        if "faults" in body:
+            from eventharness.faults import parse_faults
+
+            for problem in parse_faults(body["faults"], "faults")[1]:
+                self.add(line_of(body, "faults"), problem)
 
     def step_expect(self, step: Step, body: Mapped) -> None:
         if "channel" in body:

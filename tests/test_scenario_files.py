@@ -450,3 +450,33 @@ def test_select_by_substring_or_glob(tmp_path: Path) -> None:
     assert [f.name for f in select_files(files, "ORDER")] == ["order ships", "order declined"]
     assert [f.name for f in select_files(files, "*ships")] == ["order ships"]
     assert [f.name for f in select_files(files, None)] == [f.name for f in files]
+
+
+async def test_faults_on_a_publish_step(tmp_path: Path, memory_url: str) -> None:
+    """`faults:` on a publish step: the scenario's own message is duplicated, and caught."""
+    import eventharness as eh
+    from eventharness.runner import run_files
+
+    path = write(tmp_path, """\
+        name: a doubled order
+        steps:
+          - publish: {channel: "kafka:orders", value: {type: OrderPlaced}, faults: [duplicate]}
+          - expect: {as: order, channel: "kafka:orders", type: OrderPlaced, count: 1,
+                     within: 300ms}
+        """)
+    files = load_files([path], lambda _p: CONTEXT)
+    async with eh.Harness({"kafka": memory_url, "rabbit": memory_url}) as h:
+        (outcome,) = await run_files(h, files)
+    result = outcome.result
+    assert result is not None
+    assert [(f.kind, f.step) for f in result.failures] == [("duplicate", "order")]
+    assert any("duplicate" in (e.note or "") for e in result.events)
+
+
+def test_bad_faults_on_a_publish_step_name_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD_HEAD + """\
+          - publish: {channel: "kafka:orders", value: {}, faults: [explode]}
+        """)
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:4: faults")
+    assert "explode" in problem
