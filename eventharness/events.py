@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 CORRELATION_HEADER = "correlation-id"
@@ -45,9 +46,11 @@ class Position(NamedTuple):
 NO_POSITION = Position()
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One message on the wire.
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+class Record(NamedTuple):
+    """One message on the wire: a named tuple, as cheap to make as the broker is fast.
 
     ``headers`` values are bytes (Kafka) or already-decoded header values (AMQP).
     ``properties`` carries broker metadata that is not a header: for AMQP ``correlation_id``,
@@ -56,8 +59,8 @@ class Record:
 
     value: bytes
     key: bytes | None = None
-    headers: Mapping[str, bytes] = field(default_factory=dict)
-    properties: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, bytes] = _NONE
+    properties: Mapping[str, str] = _NONE
     partition: int | None = None
     position: Position = NO_POSITION
     broker_time: float | None = None  # epoch seconds, as the broker stamped it

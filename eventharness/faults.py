@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import dataclasses
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -295,7 +294,7 @@ class Corrupt(Fault):
     async def apply(self, item: Outgoing, forward: Forward) -> None:
         if self.field is None:
             garbage = b"\xff\xfe" + self.rng.randbytes(14)  # 0xff never occurs in UTF-8
-            item.record = dataclasses.replace(item.record, value=garbage)
+            item.record = item.record._replace(value=garbage)
             item.event.raw = garbage
             item.event.value = garbage
             item.noted(f"payload replaced by {len(garbage)} undecodable bytes ({self.label()})")
@@ -312,7 +311,7 @@ class Corrupt(Fault):
         new = wrong_type(old) if self.value is ... else self.value
         parent[path[-1]] = new
         raw = encode_value(value)
-        item.record = dataclasses.replace(item.record, value=raw)
+        item.record = item.record._replace(value=raw)
         item.event.raw = raw
         item.event.value = value
         item.noted(f"{self.field}: {old!r} → {new!r} ({self.label()})")

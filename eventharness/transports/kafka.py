@@ -491,19 +491,20 @@ def _records(batches: Iterable[list[Any]], received: float) -> Iterable[Record]:
         if not batch:
             continue
         properties = {"topic": batch[0].topic}  # read-only Mapping, shared by the batch
-        for message in batch:
+        for message in batch:  # positional arguments: this loop runs for every record
             raw_headers = message.headers
             timestamp = message.timestamp
             value = message.value
+            partition = message.partition
             yield Record(
-                value=value if value is not None else b"",
-                key=message.key,
-                headers={name: v or b"" for name, v in raw_headers} if raw_headers else {},
-                properties=properties,
-                partition=message.partition,
-                position=Position(partition=message.partition, offset=message.offset),
-                broker_time=timestamp / 1000 if timestamp is not None and timestamp >= 0 else None,
-                received=received,
+                value if value is not None else b"",
+                message.key,
+                {name: v or b"" for name, v in raw_headers} if raw_headers else {},
+                properties,
+                partition,
+                Position(partition, message.offset),
+                timestamp / 1000 if timestamp is not None and timestamp >= 0 else None,
+                received,
             )
 
 
