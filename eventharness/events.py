@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import secrets
+import os
+import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -233,7 +235,27 @@ def new_correlation_id() -> str:
 
 
 def make_traceparent(trace_id: str) -> str:
-    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    """A W3C traceparent for ``trace_id`` with a fresh, non-zero span id."""
+    return f"00-{trace_id}-{_random.getrandbits(64) or 1:016x}-01"
+
+
+def new_message_id() -> str:
+    """A unique message id: a random per-process prefix and a counter, no syscall per call."""
+    return f"{_ids.prefix}{next(_ids.counter):016x}"
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:  # a forked child must not repeat its parent's ids
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+
+_ids = _Ids()
+_random = random.Random()
+os.register_at_fork(after_in_child=_ids.reset)
 
 
 def trace_id_of(traceparent: str | None) -> str | None:

@@ -12,7 +12,6 @@ expectations; otherwise it sleeps exactly until the nearest deadline. Only probe
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from eventharness.events import (
     make_traceparent,
     monotonic,
     new_correlation_id,
+    new_message_id,
 )
 from eventharness.expectations import Absence, Expectation, InOrder, KeyOrder, identity
 from eventharness.matchers import Matcher
@@ -406,7 +406,7 @@ class Scenario:
             value = value.value
         parsed = self.harness.channel(channel)
         correlation_id = self.correlation_id
-        message_id = os.urandom(16).hex()
+        message_id = new_message_id()
         traceparent = make_traceparent(correlation_id)
         text = {
             CORRELATION_HEADER: correlation_id,

@@ -230,7 +230,7 @@ class KafkaTransport(TransportBase):
 
     async def publish(self, address: str, record: Record) -> Position:
         producer = self._require_producer()
-        headers = [(name, bytes(value)) for name, value in record.headers.items()]
+        headers = list(record.headers.items())
         try:
             metadata = await producer.send_and_wait(
                 address,
