@@ -27,7 +27,17 @@ import secrets
 import uuid
 from typing import Any
 
-from bench.common import Context, Row, bounded, encoded, event_value, now, unique, within
+from bench.common import (
+    Context,
+    Row,
+    bounded,
+    encoded,
+    event_value,
+    now,
+    throughput_row,
+    unique,
+    within,
+)
 
 PARTITIONS = 4
 CONCURRENCY = 512
@@ -69,22 +79,8 @@ async def run(ctx: Context) -> list[Row]:
     finally:
         await producer.stop()
         await admin.aclose()
-    best_h, best_raw = max(harness_rates), max(raw_rates)
-    return [
-        Row(
-            name="kafka publish+collect",
-            harness=best_h,
-            unit="ev/s",
-            baseline=best_raw,
-            baseline_unit="ev/s",
-            ratio=best_h / best_raw,
-            measure=best_h / best_raw,
-            target=0.9,
-            sense=">=",
-            notes={"events": n, "trials": trials, "concurrency": CONCURRENCY,
-                   "harness_runs": harness_rates, "raw_runs": raw_rates},
-        )
-    ]
+    return [throughput_row("kafka publish+collect", harness_rates, raw_rates, events=n,
+                           trials=trials, concurrency=CONCURRENCY)]
 
 
 async def _harness(h: Any, topic: str, n: int) -> float:
