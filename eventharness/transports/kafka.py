@@ -193,7 +193,8 @@ class KafkaTransport(TransportBase):
         if isinstance(exc, TimeoutError | asyncio.TimeoutError):
             why = f"no answer within {self.timeout:g} s"
         else:
-            why = f"{type(exc).__name__}: {exc}"
+            text, kind = str(exc), type(exc).__name__
+            why = text if text.startswith(kind) else f"{kind}: {text}"
         return BrokerUnavailable(
             f"cannot {doing} to Kafka at {self.url} ({why}). Start one with `eventharness up`, "
             "or check the address (and connect_timeout)."
