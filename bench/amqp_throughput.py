@@ -30,6 +30,7 @@ from bench.common import (
     bounded,
     encoded,
     event_value,
+    harness_throughput,
     now,
     throughput_row,
     unique,
@@ -75,17 +76,9 @@ async def run(ctx: Context) -> list[Row]:
 
 
 async def _harness(h: Any, exchange: str, n: int) -> float:
-    values = [event_value(i) for i in range(n)]
-    target = f"rabbit:{exchange}/bench.created"
-    start = now()
-    async with h.scenario("bench rabbitmq throughput") as s:
-        s.expect(f"rabbit:{exchange}/bench.#", type="OrderPlaced", at_least=n)
-
-        async def one(i: int) -> None:
-            await s.publish(target, values[i], key=values[i]["order_id"])
-
-        await bounded(n, CONCURRENCY, one)
-    return n / (now() - start)
+    return await harness_throughput(
+        h, f"rabbit:{exchange}/bench.created", f"rabbit:{exchange}/bench.#", n, CONCURRENCY
+    )
 
 
 async def _raw(connection: Any, exchange_name: str, n: int) -> float:

@@ -78,6 +78,23 @@ def event_value(i: int, correlation_id: str | None = None) -> dict[str, Any]:
     return value
 
 
+async def harness_throughput(
+    h: Any, publish_to: str, collect_from: str, n: int, concurrency: int
+) -> float:
+    """Events/s of what a user's scenario does: expect N events, publish N (bounded in
+    flight), leave the block once all N are collected and matched."""
+    values = [event_value(i) for i in range(n)]
+    start = now()
+    async with h.scenario("bench throughput") as s:
+        s.expect(collect_from, type="OrderPlaced", at_least=n)
+
+        async def one(i: int) -> None:
+            await s.publish(publish_to, values[i], key=values[i]["order_id"])
+
+        await bounded(n, concurrency, one)
+    return n / (now() - start)
+
+
 def throughput_row(
     name: str, harness_rates: list[float], raw_rates: list[float], **notes: Any
 ) -> Row:

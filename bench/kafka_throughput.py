@@ -33,6 +33,7 @@ from bench.common import (
     bounded,
     encoded,
     event_value,
+    harness_throughput,
     now,
     throughput_row,
     unique,
@@ -84,17 +85,7 @@ async def run(ctx: Context) -> list[Row]:
 
 
 async def _harness(h: Any, topic: str, n: int) -> float:
-    values = [event_value(i) for i in range(n)]
-    channel = f"kafka:{topic}"
-    start = now()
-    async with h.scenario("bench kafka throughput") as s:
-        s.expect(channel, type="OrderPlaced", at_least=n)
-
-        async def one(i: int) -> None:
-            await s.publish(channel, values[i], key=values[i]["order_id"])
-
-        await bounded(n, CONCURRENCY, one)
-    return n / (now() - start)
+    return await harness_throughput(h, f"kafka:{topic}", f"kafka:{topic}", n, CONCURRENCY)
 
 
 async def _raw(config: dict[str, Any], producer: Any, topic: str, n: int) -> float:

@@ -94,8 +94,9 @@ def broker_check(url_text: str, timeout: float) -> tuple[bool, str]:
         try:
             advertised = kafka_metadata_ok(host, port, timeout=min(timeout, 5.0))
         except OSError as exc:
-            return False, (f"no Kafka answer from {host}:{port} ({exc}); start one "
-                           "(`eventharness up`) or fix the URL")
+            return False, (f"no Kafka answer from {host}:{port} ({exc}); start it (with "
+                           "Docker: `docker compose -f compose/docker-compose.yml up -d --wait`; "
+                           "or use `embedded` in the profile) or fix the URL")
         shown = ", ".join(f"{h}:{p}" for h, p in advertised)
         return True, f"Metadata answered, {len(advertised)} broker(s): {shown}"
     if url.kind == "amqp":
