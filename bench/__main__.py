@@ -57,7 +57,7 @@ def run(names: list[str], *, quick: bool) -> dict[str, Any]:
     ctx = Context(quick=quick)
     broker = None
     if NEEDS_KAFKA & set(names):
-        from eventharness.embedded import EmbeddedKafka
+        from eventharness.env.embedded import EmbeddedKafka
 
         broker = EmbeddedKafka()
         ctx.kafka_url = broker.start()

@@ -70,7 +70,7 @@ def _order(i: int) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def _services(url: str) -> AsyncIterator[None]:
-    from eventharness.events import Record
+    from eventharness.model.events import Record
     from eventharness.transports.memory import MemoryTransport
 
     transport = MemoryTransport(url)

@@ -24,7 +24,7 @@ _MAX_SPINS = 1_000_000
 
 async def run(ctx: Context) -> list[Row]:
     import eventharness as eh
-    from eventharness.events import CORRELATION_HEADER, Record
+    from eventharness.model.events import CORRELATION_HEADER, Record
     from eventharness.transports.memory import MemoryTransport
 
     n = ctx.size(20_000, 1_000)

@@ -44,7 +44,7 @@ async def run(ctx: Context) -> list[Row]:
 
 async def _per_event_ns(scenarios: int, n: int, passes: int) -> float:
     import eventharness as eh
-    from eventharness.events import CORRELATION_HEADER, Record, event_from_record
+    from eventharness.model.events import CORRELATION_HEADER, Record, event_from_record
 
     rng = random.Random(scenarios)
     async with eh.Harness({"kafka": f"memory://bench-routing-{scenarios}"}) as h:

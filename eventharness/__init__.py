@@ -8,9 +8,16 @@
             await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-1"})
 """
 
-from eventharness.channels import BrokerURL, Channel, parse_broker_url, parse_channel
-from eventharness.correlation import Correlation
-from eventharness.errors import (
+from eventharness.engine.correlation import Correlation
+from eventharness.engine.expectations import Expectation
+from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
+from eventharness.engine.harness import Harness
+from eventharness.engine.matchers import Matcher
+from eventharness.engine.probes import ProbeResult, command, http_get
+from eventharness.engine.scenario import Facts, Scenario
+from eventharness.engine.stubs import Response, Stub
+from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
+from eventharness.model.errors import (
     BrokerError,
     BrokerUnavailable,
     ChannelError,
@@ -22,15 +29,8 @@ from eventharness.errors import (
     ScenarioFileError,
     UsageError,
 )
-from eventharness.events import Event, Message, Position, Record
-from eventharness.expectations import Expectation
-from eventharness.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
-from eventharness.harness import Harness
-from eventharness.matchers import Matcher
-from eventharness.probes import ProbeResult, command, http_get
-from eventharness.result import FAILURE_KINDS, Failure, ScenarioResult
-from eventharness.scenario import Facts, Scenario
-from eventharness.stubs import Response, Stub
+from eventharness.model.events import Event, Message, Position, Record
+from eventharness.model.result import FAILURE_KINDS, Failure, ScenarioResult
 from eventharness.transports.base import Subscription, Transport, open_transport
 
 __version__ = "0.1.0"

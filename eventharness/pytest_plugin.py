@@ -93,8 +93,8 @@ def _profile(config: pytest.Config) -> Any:
         return None
     cached = config.stash.get(_PROFILE, None)
     if cached is None:
-        from eventharness.config import load_config
-        from eventharness.errors import ConfigError
+        from eventharness.env.config import load_config
+        from eventharness.model.errors import ConfigError
 
         try:
             loaded = load_config(start=config.rootpath)
@@ -109,7 +109,7 @@ def _embedded_url(config: pytest.Config) -> str:
     """One embedded Kafka for the whole session, started on first use."""
     broker = config.stash.get(_EMBEDDED, None)
     if broker is None:
-        from eventharness.embedded import EmbeddedKafka
+        from eventharness.env.embedded import EmbeddedKafka
 
         broker = EmbeddedKafka()
         broker.start()
@@ -132,7 +132,7 @@ def _from_profile(config: pytest.Config) -> tuple[dict[str, str], dict[str, Any]
         name: _embedded_url(config) if url == "embedded" else url
         for name, url in profile.brokers.items()
     }
-    from eventharness.correlation import Correlation
+    from eventharness.engine.correlation import Correlation
 
     options: dict[str, Any] = {
         "within": profile.within,
@@ -158,7 +158,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return f"eventharness: profile {profile.name} ({loaded.source}): {shown}"
     if not brokers:
         return "eventharness: brokers kafka, rabbit, memory → in-memory (per test)"
-    from eventharness.channels import parse_broker_url
+    from eventharness.model.channels import parse_broker_url
 
     shown = ", ".join(f"{k}={parse_broker_url(v)}" for k, v in brokers.items())
     return f"eventharness: brokers {shown}"
@@ -167,7 +167,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 @_async_fixture  # type: ignore[untyped-decorator]
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A connected :class:`eventharness.Harness`; closed (and everything released) after."""
-    from eventharness.harness import Harness
+    from eventharness.engine.harness import Harness
 
     marker = request.node.get_closest_marker("eventharness")
     marked: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -194,7 +194,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if call.excinfo is not None and report.failed:
-        from eventharness.errors import ScenarioFailed
+        from eventharness.model.errors import ScenarioFailed
 
         if call.excinfo.errisinstance(ScenarioFailed):
             in_test = [e for e in call.excinfo.traceback if str(e.path) == str(item.path)]

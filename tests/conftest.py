@@ -38,7 +38,7 @@ def _reachable(host: str, port: int) -> bool:
 def kafka_url() -> Iterator[str]:
     """A session-wide embedded Kafka (Tansu): ``kafka://127.0.0.1:PORT``."""
     try:
-        from eventharness.embedded import EmbeddedKafka
+        from eventharness.env.embedded import EmbeddedKafka
     except ImportError as exc:  # pragma: no cover - depends on the install
         broker_missing("embedded Kafka", f"pip install 'eventharness[embedded]' ({exc})")
         raise
@@ -57,7 +57,7 @@ def kafka_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def amqp_url() -> str:
     """The local RabbitMQ, checked once per session."""
-    from eventharness.channels import parse_broker_url
+    from eventharness.model.channels import parse_broker_url
 
     url = parse_broker_url(AMQP_URL)
     host, port = url.hosts[0]

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from eventharness.events import Record
+from eventharness.model.events import Record
 from eventharness.transports.base import Subscription, Transport, open_transport
 
 FAULTS = (

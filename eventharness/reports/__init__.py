@@ -1,6 +1,6 @@
 """Reports of a run: the terminal report, the JSON report (DESIGN §7) and JUnit XML.
 
-Each takes the outcomes of :func:`eventharness.runner.run_files` and the run's wall time.
+Each takes the outcomes of :func:`eventharness.files.runner.run_files` and the run's wall time.
 """
 
 from eventharness.reports.json import json_report, write_json

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eventharness.runner import Outcome
+from eventharness.files.runner import Outcome
 
 
 def json_report(outcomes: Sequence[Outcome], duration_s: float) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from eventharness.runner import Outcome
+from eventharness.files.runner import Outcome
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 

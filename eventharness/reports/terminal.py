@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eventharness.channels import redact
-from eventharness.runner import Outcome
-from eventharness.scenario_files import ScenarioFile
+from eventharness.files.loader import ScenarioFile
+from eventharness.files.runner import Outcome
+from eventharness.model.channels import redact
 
 _MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "yellow")}
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventharness.errors import UsageError
+from eventharness.model.errors import UsageError
 from eventharness.schemas.avro import NAMED, PRIMITIVES
 
 PROMOTIONS = frozenset(

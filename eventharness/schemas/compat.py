@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from eventharness.errors import UsageError
+from eventharness.model.errors import UsageError
 from eventharness.schemas import avro_compat, json_compat
 from eventharness.schemas.avro import load_json
 

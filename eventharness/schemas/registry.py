@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from eventharness.errors import BrokerError, BrokerUnavailable, ConfigError, UsageError
+from eventharness.model.errors import BrokerError, BrokerUnavailable, ConfigError, UsageError
 from eventharness.schemas.store import Kind, StoredSchema, split_ref
 from eventharness.schemas.validators import Validator
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from eventharness.errors import ConfigError, UsageError
+from eventharness.model.errors import ConfigError, UsageError
 from eventharness.schemas import avro
 from eventharness.schemas.validators import AvroValidator, JsonSchemaValidator, Validator
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from eventharness.errors import UsageError
+from eventharness.model.errors import UsageError
 from eventharness.schemas import avro
 
 
@@ -60,7 +60,7 @@ def json_path(parts: Iterator[Any] | Sequence[Any]) -> str:
 class JsonSchemaValidator:
     """A JSON Schema, checked with the ``jsonschema`` validator its ``$schema`` names.
 
-    Invalid schemas are refused at construction with :class:`~eventharness.errors.UsageError`.
+    Invalid schemas are refused at construction with :class:`~eventharness.model.errors.UsageError`.
     ``format`` is checked (``date-time``, ``email``, ``uuid``, ...).
     """
 

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eventharness.events import encode_value, preview
+from eventharness.model.events import encode_value, preview
 from eventharness.schemas import avro
 from eventharness.schemas.validators import AvroValidator, JsonSchemaValidator
 

@@ -10,7 +10,7 @@ Addresses:
   ChannelNotFound: the broker returns the message). Subscribing to it takes the
   messages off the queue, so it needs ``consume_queue=True``.
 
-Mapping a :class:`~eventharness.events.Record` onto AMQP:
+Mapping a :class:`~eventharness.model.events.Record` onto AMQP:
 
 * ``value`` is the body; every message is persistent (delivery mode 2).
 * ``key``: AMQP messages have no key, so it travels in the header ``message-key``.
@@ -63,15 +63,15 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiormq.abc import DeliveredMessage
 from pamqp import commands as spec
 
-from eventharness.channels import BrokerURL
-from eventharness.errors import (
+from eventharness.model.channels import BrokerURL
+from eventharness.model.errors import (
     BrokerError,
     BrokerUnavailable,
     ChannelError,
     ChannelNotFound,
     UsageError,
 )
-from eventharness.events import Position, Record
+from eventharness.model.events import Position, Record
 from eventharness.transports.base import TransportBase
 
 __all__ = ["KEY_HEADER", "AmqpSubscription", "AmqpTransport"]

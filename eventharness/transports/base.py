@@ -1,9 +1,9 @@
 """The contract every broker transport honours, and the registry that finds them.
 
-A transport moves :class:`~eventharness.events.Record` objects; it knows nothing of scenarios,
+A transport moves :class:`~eventharness.model.events.Record` objects; it knows nothing of scenarios,
 correlation or decoding. Built-in schemes load lazily (``kafka://`` imports aiokafka only when a
 Kafka URL is used); third parties add schemes through the ``eventharness.transports`` entry-point
-group, mapping a scheme to a class that takes a :class:`~eventharness.channels.BrokerURL`.
+group, mapping a scheme to a class that takes a :class:`~eventharness.model.channels.BrokerURL`.
 
 Semantics every transport provides (the conformance suite in ``tests/conformance`` checks them):
 
@@ -25,9 +25,9 @@ from importlib.metadata import entry_points
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
-from eventharness.channels import BrokerURL, parse_broker_url
-from eventharness.errors import ChannelError, MissingDependency
-from eventharness.events import Position, Record
+from eventharness.model.channels import BrokerURL, parse_broker_url
+from eventharness.model.errors import ChannelError, MissingDependency
+from eventharness.model.events import Position, Record
 
 ENTRY_POINT_GROUP = "eventharness.transports"
 

@@ -47,9 +47,9 @@ from aiokafka.errors import (
     UnknownTopicOrPartitionError,
 )
 
-from eventharness.channels import BrokerURL
-from eventharness.errors import BrokerError, BrokerUnavailable, ChannelError, ChannelNotFound
-from eventharness.events import Position, Record
+from eventharness.model.channels import BrokerURL
+from eventharness.model.errors import BrokerError, BrokerUnavailable, ChannelError, ChannelNotFound
+from eventharness.model.events import Position, Record
 from eventharness.transports.base import TransportBase
 
 __all__ = ["KafkaSubscription", "KafkaTransport", "client_config", "producer_config"]

@@ -62,9 +62,9 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from eventharness.channels import BrokerURL
-from eventharness.errors import BrokerError, ChannelError, ChannelNotFound, UsageError
-from eventharness.events import Position, Record
+from eventharness.model.channels import BrokerURL
+from eventharness.model.errors import BrokerError, ChannelError, ChannelNotFound, UsageError
+from eventharness.model.events import Position, Record
 from eventharness.transports.base import TransportBase
 
 __all__ = [

@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 import pytest
 
-from eventharness.events import Record
+from eventharness.model.events import Record
 from eventharness.transports.base import Subscription, Transport, open_transport
 from tests.conftest import unique
 

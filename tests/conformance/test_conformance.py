@@ -14,8 +14,8 @@ from collections import Counter
 import anyio
 import pytest
 
-from eventharness.errors import ChannelNotFound, UsageError
-from eventharness.events import CORRELATION_HEADER, Record, header_text
+from eventharness.model.errors import ChannelNotFound, UsageError
+from eventharness.model.events import CORRELATION_HEADER, Record, header_text
 from tests.conformance.conftest import (
     DEADLINE_S,
     BrokerUnderTest,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eventharness.errors import UsageError
+from eventharness.model.errors import UsageError
 from eventharness.schemas.avro_compat import reader_problems
 from eventharness.schemas.compat import MODES, check_compatibility
 

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from eventharness.errors import BrokerUnavailable, ConfigError, UsageError
+from eventharness.model.errors import BrokerUnavailable, ConfigError, UsageError
 from eventharness.schemas import (
     AvroValidator,
     JsonSchemaValidator,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eventharness.errors import ConfigError
+from eventharness.model.errors import ConfigError
 from eventharness.schemas import AvroValidator, JsonSchemaValidator, LocalSchemaStore, load_file
 from eventharness.schemas.store import layout, split_ref
 

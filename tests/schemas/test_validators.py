@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from eventharness.errors import ConfigError, UsageError
+from eventharness.model.errors import ConfigError, UsageError
 from eventharness.schemas import (
     AvroValidator,
     JsonSchemaValidator,

@@ -1,0 +1,161 @@
+"""The collector: one observer subscription per channel, events routed to scenarios.
+
+Subscriptions are opened (armed) before a scenario's first publish and shared by every scenario
+of the harness. Each delivered record is decoded once and routed by its correlation values with
+dict lookups, so the cost per event does not grow with the number of scenarios in flight.
+Events nobody claimed are kept in a bounded buffer per channel, for "nearest miss" diagnostics.
+
+Pump tasks are plain asyncio tasks: every broker client we wrap is asyncio-only, and a harness
+must be able to open in one task and close in another (pytest fixtures do that), which a
+structured task group would forbid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from eventharness.engine.correlation import Correlation
+from eventharness.model.channels import Channel
+from eventharness.model.errors import BrokerError, EventHarnessError
+from eventharness.model.events import Decoder, Event, event_from_record
+from eventharness.transports.base import Subscription, Transport
+
+Sink = Callable[[Event], None]
+
+
+class Collector:
+    def __init__(
+        self,
+        transports: Mapping[str, Transport],
+        *,
+        correlation: Correlation | None = None,
+        decoder: Decoder | None = None,
+        unrelated_limit: int = 500,
+    ) -> None:
+        self._transports = transports
+        self.correlation = correlation or Correlation()
+        self._decoder = decoder
+        self._routes: dict[str, Sink] = {}
+        self._subs: dict[str, Subscription] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._unrelated: dict[str, deque[Event]] = {}
+        self._unrelated_limit = unrelated_limit
+        self._errors: dict[str, BaseException] = {}
+        self._listeners: set[Callable[[], None]] = set()
+        self._closed = False
+        self._seq = itertools.count(1)
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def watching(self, channel: str) -> bool:
+        return channel in self._subs
+
+    async def watch(self, channel: Channel, *, consume_queue: bool = False) -> None:
+        """Make sure ``channel`` is observed; returns once the subscription is armed."""
+        name = str(channel)
+        if name in self._subs:
+            return
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            if name in self._subs:
+                return
+            if self._closed:
+                raise EventHarnessError("the harness is closed; open a new one")
+            transport = self._transports[channel.broker]
+            sub = await transport.subscribe(channel.address, consume_queue=consume_queue)
+            self._subs[name] = sub
+            self._unrelated[name] = deque(maxlen=self._unrelated_limit)
+            self._tasks[name] = asyncio.create_task(self._pump(name, sub), name=f"collect {name}")
+
+    async def _pump(self, name: str, sub: Subscription) -> None:
+        payload_field = self.correlation.payload_field
+        decoder = self._decoder
+        try:
+            async for record in sub:
+                try:
+                    event = event_from_record(
+                        name, record, decoder=decoder, payload_field=payload_field
+                    )
+                except Exception as exc:  # a decoder bug must not stop collection
+                    event = Event(channel=name, value=record.value, raw=record.value,
+                                  received=record.received,
+                                  decode_error=f"cannot decode: {type(exc).__name__}: {exc}")
+                self.route(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken subscription: every waiter must hear of it
+            self._errors[name] = exc
+            self._notify()
+
+    def error(self, channel: str) -> BaseException | None:
+        return self._errors.get(channel)
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+    def route(self, event: Event) -> None:
+        event.seq = next(self._seq)
+        routes = self._routes
+        if not self.correlation.rules:  # the common case: one lookup by the event's own id
+            sink = routes.get(event.correlation_id) if event.correlation_id else None
+            if sink is not None:
+                sink(event)
+                return
+        for value in self.correlation.candidates(event):
+            sink = routes.get(value)
+            if sink is not None:
+                sink(event)
+                return
+        event.release_value()
+        self._unrelated[event.channel].append(event)
+
+    def register(self, value: str, sink: Sink) -> None:
+        """Send events carrying correlation value ``value`` to ``sink``."""
+        owner = self._routes.get(value)
+        if owner is not None and owner is not sink:
+            raise EventHarnessError(
+                f"correlation value {value!r} is already claimed by another running scenario; "
+                "use a unique business key per scenario (e.g. ${uuid} in the order id)"
+            )
+        self._routes[value] = sink
+
+    def unregister(self, value: str) -> None:
+        self._routes.pop(value, None)
+
+    def unrelated(self, channel: str) -> list[Event]:
+        """Recent events on ``channel`` that no scenario claimed (bounded)."""
+        return list(self._unrelated.get(channel, ()))
+
+    # -- broken-pump notification ----------------------------------------------------------
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        self._listeners.add(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        self._listeners.discard(callback)
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for sub in list(self._subs.values()):
+            with contextlib.suppress(BrokerError, OSError, RuntimeError):
+                await sub.aclose()
+        self._subs.clear()
+        self._tasks.clear()
+        self._routes.clear()

@@ -1,0 +1,207 @@
+"""The harness: named broker connections, the shared collector, schemas, and scenarios.
+
+    async with Harness({"kafka": "kafka://127.0.0.1:9092", "rabbit": "amqp://..."}) as h:
+        async with h.scenario("order ships") as s:
+            ...
+
+Broker values may be URLs or ready transport objects (inject, don't patch: a test can hand in
+any object that honours :class:`~eventharness.transports.base.Transport`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from eventharness.engine.collector import Collector
+from eventharness.engine.correlation import Correlation
+from eventharness.engine.scenario import Scenario
+from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
+from eventharness.model.errors import BrokerError, UsageError
+from eventharness.model.events import Decoder, decode_value, encode_value
+from eventharness.model.result import ScenarioResult
+from eventharness.transports.base import Transport, make_transport
+
+if TYPE_CHECKING:
+    from eventharness.engine.stubs import Stub
+
+DEFAULT_WITHIN = 10.0
+CROSS_BROKER_SLACK = 0.25
+
+
+class Harness:
+    def __init__(
+        self,
+        brokers: Mapping[str, str | BrokerURL | Transport] | None = None,
+        *,
+        correlation: Correlation | Mapping[str, str] | None = None,
+        schemas: Any = None,
+        within: float = DEFAULT_WITHIN,
+        connect_timeout: float = 10.0,
+        decoder: Decoder | None = None,
+        cross_broker_slack: float = CROSS_BROKER_SLACK,
+        channel_schemas: Mapping[str, str | Mapping[str, str]] | None = None,
+    ) -> None:
+        self.brokers: dict[str, Transport] = {}
+        for name, spec in (brokers or {"memory": "memory://"}).items():
+            if isinstance(spec, str | BrokerURL):
+                url = parse_broker_url(spec) if isinstance(spec, str) else spec
+                self.brokers[name] = make_transport(url, connect_timeout=connect_timeout)
+            else:
+                self.brokers[name] = spec
+        if isinstance(correlation, Correlation):
+            self.correlation = correlation
+        else:
+            self.correlation = Correlation(rules=dict(correlation or {}))
+        self.within = within
+        self.cross_broker_slack = cross_broker_slack
+        self.channel_schemas = dict(channel_schemas or {})
+        self.schemas = _schema_store(schemas)
+        self.decoder = decoder
+        self.results: list[ScenarioResult] = []
+        self.collector = Collector(
+            self.brokers, correlation=self.correlation, decoder=self._decode
+        )
+        self._validators: dict[Any, Any] = {}
+        self._channels: dict[str, Channel] = {}
+        self._schema_ids: dict[str, int | None] = {}
+        self._connected = False
+
+    async def __aenter__(self) -> Harness:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def connect(self) -> None:
+        """Connect every broker at once; on any failure close the others and raise it."""
+        self._resolve_bindings()  # a bad subject is a usage error before anything connects
+        results = await asyncio.gather(
+            *(t.connect() for t in self.brokers.values()), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await self.aclose()
+            raise errors[0]
+        self._connected = True
+
+    async def aclose(self) -> None:
+        await self.collector.aclose()
+        for transport in self.brokers.values():
+            with contextlib.suppress(BrokerError, OSError, RuntimeError):
+                await transport.aclose()
+        self._connected = False
+
+    # -- scenarios -------------------------------------------------------------------------
+
+    def scenario(self, name: str, **options: Any) -> Scenario:
+        """A new scenario with a fresh correlation id. Use it with ``async with``."""
+        return Scenario(self, name, **options)
+
+    def stub(self, consume: str, **options: Any) -> Stub:
+        """A virtual service on this harness (see :mod:`eventharness.engine.stubs`); run it with
+        ``async with``. ``Scenario.stub`` makes one that lives exactly as long as a scenario."""
+        from eventharness.engine.stubs import Stub
+
+        return Stub(self, consume, **options)
+
+    def channel(self, text: str) -> Channel:
+        found = self._channels.get(text)  # parsed once: publish calls this for every message
+        if found is None:
+            found = self._channels[text] = parse_channel(text, known_brokers=self.brokers)
+        return found
+
+    def same_broker(self, a: str, b: str) -> bool:
+        """Do broker names ``a`` and ``b`` lead to the same broker (same URL)?"""
+        first, second = self.brokers.get(a), self.brokers.get(b)
+        if first is None or second is None:
+            return a == b
+        return first is second or str(first.url) == str(second.url)
+
+    def transport(self, broker: str) -> Transport:
+        try:
+            return self.brokers[broker]
+        except KeyError:
+            raise UsageError(f"no broker named {broker!r}") from None
+
+    # -- payloads and schemas --------------------------------------------------------------
+
+    def validator(self, spec: Any) -> Any:
+        """A schema validator for ``spec`` (subject name, schema dict or Validator), cached."""
+        cache_key = spec if isinstance(spec, str) else id(spec)
+        found = self._validators.get(cache_key)
+        if found is None:
+            from eventharness.schemas import as_validator
+
+            found = as_validator(spec, self.schemas)
+            self._validators[cache_key] = found
+        return found
+
+    def _resolve_bindings(self) -> None:
+        for channel, binding in self.channel_schemas.items():
+            self.channel(channel)
+            subjects = binding.values() if isinstance(binding, Mapping) else [binding]
+            for subject in subjects:
+                self.validator(subject)
+
+    def bound_validator(self, channel: str, event_type: str | None) -> Any:
+        """The validator every event on ``channel`` must pass (by type when bound per type)."""
+        binding = self.channel_schemas.get(channel)
+        if binding is None:
+            return None
+        if isinstance(binding, Mapping):
+            subject = binding.get(event_type or "") or binding.get("*")
+            return self.validator(subject) if subject is not None else None
+        return self.validator(binding)
+
+    def encode(self, value: Any, schema: Any = None) -> bytes:
+        """JSON, or Avro binary when ``schema`` is an Avro schema (in the Confluent wire
+        format when the schema has a registry id)."""
+        if schema is None or isinstance(value, bytes | str):
+            return encode_value(value)
+        from eventharness.schemas import AvroValidator, encode_payload
+
+        validator = self.validator(schema)
+        if not isinstance(validator, AvroValidator):
+            return encode_value(value)
+        return encode_payload(value, validator.schema, self._schema_id(schema))
+
+    def _schema_id(self, schema: Any) -> int | None:
+        """The registry id of a subject (for the Confluent wire format); None when local."""
+        if not isinstance(schema, str) or self.schemas is None:
+            return None
+        if schema not in self._schema_ids:
+            stored = self.schemas.get(schema) if hasattr(self.schemas, "get") else None
+            self._schema_ids[schema] = getattr(stored, "schema_id", None)
+        return self._schema_ids[schema]
+
+    def _decode(self, raw: bytes) -> tuple[Any, str | None]:
+        if self.decoder is not None:
+            return self.decoder(raw)
+        if raw[:1] == b"\x00" and self.schemas is not None:
+            from eventharness.schemas import decode_payload
+
+            return decode_payload(raw, getattr(self.schemas, "schema_by_id", None))
+        return decode_value(raw)
+
+
+def _schema_store(spec: Any) -> Any:
+    """A schema store from a folder path or a Confluent Schema Registry URL (or a store)."""
+    if spec is None or hasattr(spec, "validator"):
+        return spec
+    if isinstance(spec, str) and spec.startswith(("http://", "https://")):
+        from eventharness.schemas import RegistryClient
+
+        return RegistryClient(spec)
+    from eventharness.schemas import LocalSchemaStore
+
+    return LocalSchemaStore(spec)

@@ -1,0 +1,591 @@
+"""Record what a running system emits, and replay it: as a load, or as a virtual service.
+
+    eventharness record -b kafka=kafka://127.0.0.1:9092 -b rabbit=amqp://... \\
+        --channel kafka:orders --channel kafka:payments --channel 'rabbit:shipping/#' \\
+        --duration 10s -o shop.jsonl
+    eventharness replay shop.jsonl -b kafka=... --speed max
+
+A recording is JSON Lines, one message a line, in the order they arrived::
+
+    {"t": 0.0132, "channel": "kafka:payments", "key": "o-1", "headers": {...},
+     "value": {"type": "PaymentAuthorized", ...}}
+
+``t`` is seconds from the start of the recording; ``channel`` is where the message was
+published (an AMQP message seen through ``rabbit:shipping/#`` is recorded with its exchange and
+routing key, ``rabbit:shipping/shipment.scheduled``, so it can be published again as it was;
+``seen_on`` keeps the pattern). ``value`` is the decoded JSON (or text); bytes that are not
+UTF-8 are kept as ``"value_b64"``. Header values whose names look secret (authorization,
+cookie, token, password, secret, api-key, credential, session, signature) are written as
+``"***"`` and left out when replaying. The AMQP ``correlation_id``/``message_id`` properties
+are kept under ``properties``. Recording observes, as the collector does: nothing committed,
+no queue taken from a service.
+
+``Recording.load(path)`` reads one; :func:`replay` publishes it (at its recorded pace, N times
+faster, or as fast as possible); :func:`replay_as_stub` makes a virtual service that answers
+an event like one recorded with what the system sent after that one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from eventharness.model.channels import parse_channel
+from eventharness.model.errors import EventHarnessError, UsageError
+from eventharness.model.events import (
+    CORRELATION_HEADER,
+    MESSAGE_ID_HEADER,
+    TRACEPARENT_HEADER,
+    Event,
+    Record,
+    decode_text,
+    encode_key,
+    encode_value,
+    event_from_record,
+)
+
+if TYPE_CHECKING:
+    from eventharness.engine.harness import Harness
+    from eventharness.engine.scenario import Scenario
+    from eventharness.engine.stubs import Reply, Stub
+    from eventharness.transports.base import Transport
+
+__all__ = [
+    "REDACTED",
+    "Recorded",
+    "Recording",
+    "is_secret_header",
+    "record",
+    "register_commands",
+    "replay",
+    "replay_as_stub",
+]
+
+REDACTED = "***"
+_SECRET = re.compile(
+    r"authori[sz]ation|cookie|token|passw|secret|api[-_]?key|credential|session|signature"
+    r"|private[-_]?key",
+    re.IGNORECASE,
+)
+_KEPT_PROPERTIES = ("correlation_id", "message_id")
+Progress = Callable[[str], None]
+
+
+def is_secret_header(name: str) -> bool:
+    return _SECRET.search(name) is not None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded message."""
+
+    t: float
+    channel: str
+    value: Any = None
+    key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    properties: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # only for payloads that are not UTF-8
+    seen_on: str | None = None
+
+    @property
+    def payload(self) -> bytes:
+        return self.raw if self.raw is not None else encode_value(self.value)
+
+    def to_record(self) -> Record:
+        """The message as it can be published again (redacted headers left out)."""
+        return Record(
+            value=self.payload,
+            key=encode_key(self.key),
+            headers={k: v.encode() for k, v in self.headers.items() if v != REDACTED},
+            properties=dict(self.properties),
+        )
+
+    def event(self) -> Event:
+        return event_from_record(self.channel, self.to_record())
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"t": round(self.t, 6), "channel": self.channel, "key": self.key,
+                                "headers": dict(self.headers)}
+        if self.properties:
+            data["properties"] = dict(self.properties)
+        if self.raw is not None:
+            data["value_b64"] = base64.b64encode(self.raw).decode()
+        else:
+            data["value"] = self.value
+        if self.seen_on and self.seen_on != self.channel:
+            data["seen_on"] = self.seen_on
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Recorded:
+        if not isinstance(data, Mapping):
+            raise UsageError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        t, channel = data.get("t"), data.get("channel")
+        if isinstance(t, bool) or not isinstance(t, int | float) or t < 0:
+            raise UsageError(f"{where}: 't' must be seconds ≥ 0 from the recording's start")
+        if not isinstance(channel, str):
+            raise UsageError(f"{where}: 'channel' must be a channel like 'kafka:orders'")
+        try:
+            parse_channel(channel)
+        except UsageError as exc:
+            raise UsageError(f"{where}: {exc}") from exc
+        headers = data.get("headers") or {}
+        if not isinstance(headers, Mapping):
+            raise UsageError(f"{where}: 'headers' must map names to text")
+        raw = None
+        if "value_b64" in data:
+            try:
+                raw = base64.b64decode(str(data["value_b64"]), validate=True)
+            except ValueError as exc:
+                raise UsageError(f"{where}: 'value_b64' is not base64: {exc}") from exc
+        key = data.get("key")
+        return cls(
+            t=float(t), channel=channel, value=data.get("value"),
+            key=None if key is None else str(key),
+            headers={str(k): str(v) for k, v in headers.items()},
+            properties={str(k): str(v) for k, v in (data.get("properties") or {}).items()},
+            raw=raw, seen_on=data.get("seen_on"),
+        )
+
+
+@dataclass
+class Recording:
+    """Recorded messages in the order they arrived."""
+
+    events: list[Recorded] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __iter__(self) -> Iterator[Recorded]:
+        return iter(self.events)
+
+    @property
+    def duration(self) -> float:
+        return self.events[-1].t if self.events else 0.0
+
+    def channels(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.events:
+            counts[item.channel] = counts.get(item.channel, 0) + 1
+        return counts
+
+    def renamed(self, mapping: Mapping[str, str]) -> Recording:
+        """The same recording with channels (or whole broker names: ``{"kafka": "k"}``)
+        renamed — e.g. to replay a real system's traffic on the memory broker."""
+        out = []
+        for item in self.events:
+            channel = mapping.get(item.channel)
+            if channel is None:
+                broker, _, address = item.channel.partition(":")
+                channel = f"{mapping.get(broker, broker)}:{address}"
+            out.append(Recorded(item.t, channel, item.value, item.key, item.headers,
+                                item.properties, item.raw, item.seen_on))
+        return Recording(out)
+
+    def save(self, path: str | Path) -> None:
+        with Path(path).open("w", encoding="utf-8") as out:
+            for item in self.events:
+                out.write(json.dumps(item.to_json(), ensure_ascii=False, default=str) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recording:
+        """Read a recording; every problem names ``file:line``."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read recording {path}: {exc.strerror or exc}") from exc
+        events = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                raise UsageError(f"{where}: not JSON ({exc}); a recording has one JSON "
+                                 "object per line") from exc
+            events.append(Recorded.from_json(data, where))
+        return cls(sorted(events, key=lambda item: item.t))
+
+
+# -- recording ---------------------------------------------------------------------------
+
+
+def _published_channel(seen_on: str, record: Record) -> str:
+    broker, _, address = seen_on.partition(":")
+    props = record.properties
+    if "exchange" in props and ("/" in address or props.get("exchange")):
+        return f"{broker}:{props['exchange']}/{props.get('routing_key', '')}"
+    if props.get("topic"):
+        return f"{broker}:{props['topic']}"
+    return seen_on
+
+
+def _recorded(seen_on: str, record: Record, started: float) -> Recorded:
+    headers = {}
+    for name, raw in record.headers.items():
+        headers[name] = REDACTED if is_secret_header(name) else (decode_text(raw) or "")
+    value: Any = None
+    raw_bytes: bytes | None = None
+    try:
+        text = record.value.decode()
+    except UnicodeDecodeError:
+        raw_bytes = record.value
+    else:
+        try:
+            value = json.loads(text) if text else None
+        except ValueError:
+            value = text
+    channel = _published_channel(seen_on, record)
+    return Recorded(
+        t=round(max(0.0, (record.received or time.monotonic()) - started), 6),
+        channel=channel,
+        value=value,
+        key=decode_text(record.key),
+        headers=headers,
+        properties={k: record.properties[k] for k in _KEPT_PROPERTIES if record.properties.get(k)},
+        raw=raw_bytes,
+        seen_on=seen_on if seen_on != channel else None,
+    )
+
+
+async def record(
+    transports: Mapping[str, Transport],
+    channels: Sequence[str],
+    *,
+    duration: float | None = None,
+    count: int | None = None,
+    progress: Progress | None = None,
+    armed: Callable[[], None] | None = None,
+) -> Recording:
+    """Observe ``channels`` until ``duration`` seconds passed or ``count`` messages came.
+
+    ``armed`` is called once every subscription is in place (publish after that).
+    ``progress`` gets a one-line status about once a second."""
+    if duration is None and count is None:
+        raise UsageError("say how long to record: a duration (--duration 10s) or a number of "
+                         "messages (--count N)")
+    parsed = [parse_channel(c, known_brokers=transports) for c in channels]
+    if not parsed:
+        raise UsageError("name at least one channel to record (--channel kafka:orders)")
+    recording = Recording()
+    enough = asyncio.Event()
+    started = time.monotonic()
+    subs = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def pump(channel: str, sub: Any) -> None:
+        async for rec in sub:
+            recording.events.append(_recorded(channel, rec, started))
+            if count is not None and len(recording.events) >= count:
+                enough.set()
+                return
+
+    try:
+        for channel in parsed:
+            sub = await transports[channel.broker].subscribe(channel.address)
+            subs.append(sub)
+            tasks.append(asyncio.create_task(pump(str(channel), sub)))
+        started = time.monotonic()
+        if armed is not None:
+            armed()
+        deadline = None if duration is None else started + duration
+        while not enough.is_set():
+            failed = next((t for t in tasks if t.done() and t.exception()), None)
+            if failed is not None:
+                raise failed.exception()  # type: ignore[misc]
+            remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enough.wait(), remaining)
+            if progress is not None:
+                progress(_status("recording", time.monotonic() - started, duration, recording))
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for sub in subs:
+            with contextlib.suppress(EventHarnessError, OSError, RuntimeError):
+                await sub.aclose()
+    recording.events.sort(key=lambda item: item.t)
+    if count is not None:
+        del recording.events[count:]
+    return recording
+
+
+def _status(verb: str, elapsed: float, total: float | None, recording: Recording) -> str:
+    of = f"/{total:g}s" if total is not None else ""
+    per = ", ".join(f"{c} {n}" for c, n in sorted(recording.channels().items()))
+    return f"{verb} {elapsed:.1f}s{of}: {len(recording)} message(s)" + (f" ({per})" if per else "")
+
+
+# -- replaying ---------------------------------------------------------------------------
+
+
+async def replay(
+    transports: Mapping[str, Transport],
+    recording: Recording,
+    *,
+    speed: float | None = 1.0,
+    progress: Progress | None = None,
+) -> int:
+    """Publish the recording again: at its pace (``speed=1``), ``speed`` times faster, or as
+    fast as the broker takes it (``speed=None``). Returns how many were published."""
+    if speed is not None and speed <= 0:
+        raise UsageError(f"speed must be a positive factor (1, 10, ...) or max, got {speed}")
+    for name in recording.channels():
+        parse_channel(name, known_brokers=transports)
+    started = time.monotonic()
+    last_report = started
+    sent = 0
+    for item in recording.events:
+        if speed is not None:
+            wait = started + item.t / speed - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # keeping the recorded pace is the point here
+        channel = parse_channel(item.channel)
+        await transports[channel.broker].publish(channel.address, item.to_record())
+        sent += 1
+        now = time.monotonic()
+        if progress is not None and now - last_report >= 1.0:
+            last_report = now
+            progress(f"replaying {now - started:.1f}s: {sent}/{len(recording)} message(s)")
+    return sent
+
+
+def replay_as_stub(
+    owner: Scenario | Harness,
+    recording: Recording,
+    trigger: str,
+    *,
+    name: str | None = None,
+    match_on: Sequence[str] = ("type",),
+    timing: bool = False,
+    **options: Any,
+) -> Stub:
+    """A virtual service learnt from a recording: when it sees an event on ``trigger`` like a
+    recorded one (equal at the ``match_on`` paths), it sends what the system sent after that
+    one (the recorded messages that carry its correlation id), in the recorded order — with
+    ``timing``, at the recorded delays.
+
+    Fields that held the recorded trigger's value under the same name (``order_id``, say)
+    take the new event's value, a key equal to the recorded trigger's key takes the new key,
+    and correlation id and trace context are the new event's; everything else is as recorded.
+    The n-th matching event gets the n-th recorded case, round robin."""
+    cases: list[tuple[Recorded, Event, list[Recorded]]] = []
+    events = [(item, item.event()) for item in recording.events]
+    for item, event in events:
+        if item.channel != trigger and item.seen_on != trigger:
+            continue
+        if event.correlation_id is None:
+            continue
+        after = [other for other, ev in events
+                 if other.t >= item.t and other is not item and other.channel != item.channel
+                 and ev.correlation_id == event.correlation_id]
+        if after:
+            cases.append((item, event, after))
+    if not cases:
+        raise UsageError(f"the recording has no correlated messages after one on {trigger!r}; "
+                         f"its channels: {', '.join(recording.channels()) or 'none'}")
+
+    def respond(event: Event, count: int) -> list[Reply]:
+        from eventharness.engine.stubs import Reply
+
+        like = [c for c in cases if all(c[1].get(p) == event.get(p) for p in match_on)]
+        if not like:
+            return []
+        recorded, recorded_event, after = like[(count - 1) % len(like)]
+        replies = []
+        previous = recorded.t
+        for item in after:
+            headers = {k: v for k, v in item.headers.items() if v != REDACTED and k not in
+                       (CORRELATION_HEADER, TRACEPARENT_HEADER, MESSAGE_ID_HEADER)}
+            replies.append(Reply(
+                channel=item.channel,
+                value=_carried(item.value, recorded_event.value, event.value),
+                key=event.key if item.key == recorded.key else item.key,
+                headers=headers,
+                delay=max(0.0, item.t - previous) if timing else 0.0,
+            ))
+            previous = item.t
+        return replies
+
+    consume = trigger
+    return owner.stub(consume, name=name or f"replay of {trigger}", respond=respond, **options)
+
+
+def _carried(value: Any, recorded: Any, new: Any) -> Any:
+    if not isinstance(value, Mapping) or not isinstance(recorded, Mapping) or not isinstance(
+            new, Mapping):
+        return value
+    out = dict(value)
+    for key, item in value.items():
+        if key in recorded and key in new and recorded[key] == item and key != "type":
+            out[key] = new[key]
+    return out
+
+
+# -- the commands ------------------------------------------------------------------------
+
+
+_BROKERS = typer.Option(
+    "--broker", "-b", help="name=URL of a broker the channels name (repeatable); default: the "
+    "profile's brokers.")
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add ``record`` and ``replay`` to the root CLI."""
+
+    @app.command("record")
+    def record_command(
+        channel: Annotated[list[str], typer.Option(
+            "--channel", "-c", help="Channel to record, e.g. kafka:orders or "
+            "'rabbit:shipping/#' (repeatable).")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines file to "
+                                             "write.")],
+        duration: Annotated[str | None, typer.Option(
+            "--duration", "-d", help="How long to record: 10s, 2m.")] = None,
+        count: Annotated[int | None, typer.Option(
+            "--count", "-n", min=1, help="Stop after this many messages.")] = None,
+        broker: Annotated[list[str] | None, _BROKERS] = None,
+        profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
+        config: Annotated[Path | None, typer.Option("--config")] = None,
+    ) -> None:
+        """Record what a running system emits (secret-looking headers redacted)."""
+        from eventharness.engine.templates import parse_duration
+
+        with _friendly():
+            seconds = None
+            if duration is not None:
+                try:
+                    seconds = parse_duration(duration)
+                except ValueError as exc:
+                    raise UsageError(f"--duration: {exc}") from exc
+            urls = _broker_urls(broker, profile, config, channel)
+            progress = _Printer()
+            found = asyncio.run(_with_transports(urls, lambda ts: record(
+                ts, channel, duration=seconds, count=count, progress=progress,
+                armed=lambda: progress.line(f"recording {', '.join(channel)} → {output}"))))
+            found.save(output)
+            progress.done(f"recorded {len(found)} message(s) in {found.duration:.1f}s "
+                          f"to {output}")
+
+    @app.command("replay")
+    def replay_command(
+        recording: Annotated[Path, typer.Argument(help="A file written by `record`.")],
+        speed: Annotated[str, typer.Option(
+            "--speed", "-s", help="1 (as recorded), N (N times faster) or max.")] = "1",
+        only: Annotated[list[str] | None, typer.Option(
+            "--channel", "-c", help="Replay only these channels (repeatable).")] = None,
+        broker: Annotated[list[str] | None, _BROKERS] = None,
+        profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
+        config: Annotated[Path | None, typer.Option("--config")] = None,
+    ) -> None:
+        """Publish a recording again, as a load: at its pace, N times faster or at full speed."""
+        with _friendly():
+            factor: float | None
+            if speed == "max":
+                factor = None
+            else:
+                try:
+                    factor = float(speed)
+                except ValueError:
+                    factor = -1.0
+                if factor <= 0:
+                    raise UsageError(f"--speed {speed!r}: write 1, a factor like 10, or max")
+            loaded = Recording.load(recording)
+            if only:
+                loaded = Recording([i for i in loaded if i.channel in only or i.seen_on in only])
+            urls = _broker_urls(broker, profile, config, list(loaded.channels()))
+            progress = _Printer()
+            began = time.monotonic()
+            sent = asyncio.run(_with_transports(
+                urls, lambda ts: replay(ts, loaded, speed=factor, progress=progress)))
+            progress.done(f"replayed {sent} message(s) in {time.monotonic() - began:.1f}s")
+
+
+def _broker_urls(pairs: list[str] | None, profile: str | None, config_path: Path | None,
+                 channels: Iterator[str] | list[str]) -> dict[str, str]:
+    """URLs of the brokers ``channels`` name: ``--broker`` first, then the profile's."""
+    from eventharness.env.config import EMBEDDED, load_config, parse_broker_overrides
+
+    overrides = parse_broker_overrides(pairs or [])
+    config = load_config(config_path)
+    urls = {**config.profile(profile or config.default_profile).brokers, **overrides}
+    needed = {parse_channel(c).broker for c in channels}
+    chosen = {}
+    for name in sorted(needed):
+        url = urls.get(name)
+        if url is None or url == EMBEDDED:
+            why = "is the embedded Kafka" if url == EMBEDDED else "is not configured"
+            raise UsageError(f"broker {name!r} {why}; give its URL with --broker "
+                             f"{name}=URL (`eventharness status` shows a running embedded one)")
+        chosen[name] = url
+    return chosen
+
+
+async def _with_transports(urls: Mapping[str, str], work: Callable[[Any], Any]) -> Any:
+    from eventharness.transports.base import make_transport
+
+    transports = {name: make_transport(url) for name, url in urls.items()}
+    try:
+        await asyncio.gather(*(t.connect() for t in transports.values()))
+        return await work(transports)
+    finally:
+        for transport in transports.values():
+            with contextlib.suppress(Exception):
+                await transport.aclose()
+
+
+class _Printer:
+    """Progress on stderr: rewritten in place on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, text: str) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text)
+        elif time.monotonic() - self._last >= 5.0:
+            self._last = time.monotonic()
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def line(self, text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def done(self, text: str) -> None:
+        sys.stderr.write(("\r\033[K" if self.tty else "") + text + "\n")
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _friendly() -> Iterator[None]:
+    from eventharness.model.channels import redact
+
+    try:
+        yield
+    except EventHarnessError as exc:
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(2) from None

@@ -1,0 +1,727 @@
+"""Virtual services (stubs): stand-ins for the neighbours a service talks to.
+
+    async with harness.scenario("order ships") as s:
+        payments = s.stub(
+            "kafka:orders", type="OrderPlaced",
+            respond=[{"channel": "kafka:payments",
+                      "value": {"type": "PaymentAuthorized",
+                                "order_id": "${in.value.order_id}",
+                                "amount": "${in.value.total}"}}],
+            faults=[Drop(nth=2)],
+        )
+        s.expect("kafka:payments", type="PaymentAuthorized")
+        await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-1", "total": 42})
+    payments.assert_called(times=1, match={"order_id": "o-1"})
+
+A stub consumes a channel, takes the events that match (``type``/``match``/``fields``, the same
+forms as ``expect``) and answers each with its responses: templated events built from the
+consumed one. A template is any value; strings in it may hold ``${in.value.<path>}``,
+``${in.key}``, ``${in.headers.<name>}``, ``${in.type}``, ``${in.correlation_id}``, ``${count}``
+(how many events this stub has taken, this one included), ``${uuid}``, ``${stub}`` (its name).
+A string that is exactly one ``${...}`` keeps the referenced value's type. A response's key is
+the consumed key unless it says otherwise; its ``correlation-id`` and ``traceparent`` headers
+(and the AMQP ``correlation_id`` property) carry on those of the consumed event, the trace id
+kept and a new span id, as an instrumented service would do. ``when`` makes a response
+conditional: paths on the consumed event (``{total: {gt: 1000}}``, ``{key: "o-1"}``) and
+``count`` (``{count: 2}``, ``{count: {ge: 3}}``) for stateful answers.
+
+How a stub reads its channel. By default it is an *observer*, like the collector: it sees every
+record published after it started, at once (a Kafka consumer group needs ~5 s for its first
+assignment), from the end of the topic (a new group would start at the beginning and answer
+yesterday's events), committing nothing and leaving no queue behind. A stub of a scenario also
+answers only that scenario's events (those carrying one of its correlation values), so
+scenarios running side by side each get their own answers. ``group="name"`` makes it a
+*worker* instead — a member of that Kafka consumer group, or a consumer of that named AMQP
+queue — to share work with (or stand in for) a real service's group. ``consume_queue=True``
+reads an AMQP ``/queue`` address, taking its messages.
+
+A stub is also a spy: ``received`` (every event it took), ``calls`` (each with the events it
+sent), ``assert_called(...)`` and ``await wait_called(...)``. Its sends appear on the
+scenario's timeline as ``→`` events noted ``stub NAME``; faults add their own notes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eventharness.engine.faults import Fault, Outgoing, Pause, deliver, parse_faults
+from eventharness.engine.matchers import Matcher, check_spec, compare
+from eventharness.engine.templates import Reference, references, render
+from eventharness.model.channels import parse_channel
+from eventharness.model.errors import EventHarnessError, UsageError
+from eventharness.model.events import (
+    CORRELATION_HEADER,
+    MESSAGE_ID_HEADER,
+    MISSING,
+    TRACEPARENT_HEADER,
+    Event,
+    Record,
+    encode_key,
+    event_from_record,
+    is_missing,
+    lookup,
+    make_traceparent,
+    monotonic,
+)
+from eventharness.model.result import Failure
+
+if TYPE_CHECKING:
+    from eventharness.engine.harness import Harness
+    from eventharness.engine.scenario import Scenario
+    from eventharness.transports.base import Subscription
+
+__all__ = [
+    "KEEP",
+    "Reply",
+    "Response",
+    "Service",
+    "Stub",
+    "StubCall",
+    "StubError",
+    "StubSpec",
+    "parse_stub_specs",
+    "start_stub_specs",
+]
+
+TEMPLATE_NAMES = ("in", "count", "uuid", "stub", "now")
+
+
+class StubError(EventHarnessError):
+    """A stub could not build or send a response (a template names a missing field, ...)."""
+
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()  # a reply's key: the consumed event's key
+
+
+class Service(Protocol):
+    """What a scenario starts before its first publish and stops at its end."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> list[Failure]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message a stub sends: a built value, not a template."""
+
+    channel: str
+    value: Any
+    key: Any = KEEP
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Responder = Callable[[Event, int], Iterable[Reply]]
+
+
+@dataclass(frozen=True)
+class Response:
+    """A templated reply, rendered against each consumed event it applies to."""
+
+    channel: str
+    value: Any = None
+    key: Any = KEEP
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    when: Mapping[str, Any] | None = None
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        parse_channel(self.channel)
+        if self.when is not None:
+            if not isinstance(self.when, Mapping):
+                raise UsageError(f"when must be a mapping of event paths, got {self.when!r}")
+            check_spec(dict(self.when), "when")
+        if self.delay < 0:
+            raise UsageError(f"delay must be ≥ 0 seconds, got {self.delay!r}")
+
+    def applies(self, event: Event, count: int) -> bool:
+        if not self.when:
+            return True
+        for path, spec in self.when.items():
+            actual = count if path == "count" else lookup(event, path, MISSING)
+            if not compare(actual, spec, path, None):
+                return False
+        return True
+
+    def build(self, event: Event, count: int, stub: str,
+              variables: Mapping[str, Any] | None = None) -> Reply:
+        def resolve(ref: Reference) -> Any:
+            return _resolve(ref, event, count, stub, variables or {})
+
+        key = self.key if self.key is KEEP else render(self.key, resolve)
+        headers = {str(k): _text(render(v, resolve)) for k, v in self.headers.items()}
+        return Reply(self.channel, render(self.value, resolve), key, headers, self.delay)
+
+
+@dataclass(slots=True)
+class StubCall:
+    """One event a stub took, and what it sent for it (dropped ones included, noted)."""
+
+    event: Event
+    count: int
+    sent: list[Event] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Stub:
+    """A virtual service: consume, match, respond, with faults. See the module docstring."""
+
+    def __init__(
+        self,
+        harness: Harness,
+        consume: str,
+        *,
+        name: str | None = None,
+        type: str | None = None,
+        match: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        where: Callable[[Event], bool] | None = None,
+        respond: Sequence[Response | Mapping[str, Any]] | Responder = (),
+        faults: Sequence[Fault] = (),
+        group: str | None = None,
+        consume_queue: bool = False,
+        scope: Collection[str] | None = None,
+        on_sent: Callable[[Event], None] | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.harness = harness
+        self.channel = harness.channel(consume)
+        self.name = name or str(self.channel)
+        self.matcher = Matcher(type=type, match=match, fields=fields, where=where)
+        self._responder: Responder | None = None
+        self.responses: list[Response] = []
+        if callable(respond):
+            self._responder = respond
+        else:
+            self.responses = [_response(r, f"stub {self.name}: respond[{i}]")
+                              for i, r in enumerate(respond)]
+            for r in self.responses:
+                harness.channel(r.channel)  # a broker that is not configured fails now
+        for fault in faults:
+            if not isinstance(fault, Fault):
+                raise UsageError(f"stub {self.name}: faults must be Fault objects (Delay, "
+                                 f"Drop, ...), got {fault!r}")
+        self.faults = list(faults)
+        self._pauses = [f for f in self.faults if isinstance(f, Pause)]
+        self._chain = [f for f in self.faults if not isinstance(f, Pause)]
+        self.group = group
+        self.consume_queue = consume_queue
+        self._scope = scope
+        self._on_sent = on_sent
+        self._variables = dict(variables or {})
+        self.received: list[Event] = []
+        self.calls: list[StubCall] = []
+        self.sent: list[Event] = []
+        self.unmatched: deque[Event] = deque(maxlen=100)  # taken from the channel, not matched
+        self.errors: list[str] = []
+        self._sub: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._progress = asyncio.Event()
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        return f"<Stub {self.name!r} on {self.channel}: {len(self.received)} received>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        """Subscribe and start answering; returns once the subscription is armed."""
+        if self._task is not None:
+            return
+        if self._stopped:
+            raise UsageError(f"stub {self.name!r} was stopped; make a new one")
+        transport = self.harness.transport(self.channel.broker)
+        self._sub = await transport.subscribe(
+            self.channel.address, group=self.group, consume_queue=self.consume_queue
+        )
+        self._task = asyncio.create_task(self._run(self._sub), name=f"stub {self.name}")
+
+    async def stop(self) -> list[Failure]:
+        """Stop consuming, release held messages; what went wrong, as failures. Idempotent."""
+        if self._stopped:
+            return []
+        self._stopped = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for fault in self.faults:
+            await fault.aclose()
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(EventHarnessError, OSError, RuntimeError):
+                await sub.aclose()
+        self._progress.set()
+        if not self.errors:
+            return []
+        first, *rest = self.errors
+        return [Failure("error", f"stub {self.name}", first, tuple(rest[:10]))]
+
+    async def __aenter__(self) -> Stub:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        failures = await self.stop()
+        if failures and exc is None:
+            raise StubError("\n".join(f.render() for f in failures))
+
+    # -- answering -------------------------------------------------------------------------
+
+    async def _run(self, sub: Subscription) -> None:
+        channel = str(self.channel)
+        payload_field = self.harness.correlation.payload_field
+        decode = self.harness._decode
+        try:
+            async for record in sub:
+                event = event_from_record(channel, record, decoder=decode,
+                                          payload_field=payload_field)
+                if not self._in_scope(event):
+                    continue
+                notes = []
+                for pause in self._pauses:
+                    note = await pause.before_consuming()
+                    if note:
+                        notes.append(note)
+                if not self.matcher.matches(event):
+                    self.unmatched.append(event)
+                    continue
+                self.received.append(event)
+                call = StubCall(event, len(self.received), notes=notes)
+                await self._answer(call)
+                self.calls.append(call)
+                self._progress.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errors.append(f"stopped consuming {channel}: {type(exc).__name__}: {exc}")
+            self._progress.set()
+
+    def _in_scope(self, event: Event) -> bool:
+        if self._scope is None:
+            return True
+        return any(value in self._scope for value in self.harness.correlation.candidates(event))
+
+    async def _answer(self, call: StubCall) -> None:
+        try:
+            replies = list(self._replies(call.event, call.count))
+        except StubError as exc:
+            self.errors.append(str(exc))
+            return
+        for reply in replies:
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            try:
+                item = self._outgoing(reply, call)
+            except EventHarnessError as exc:
+                self.errors.append(f"stub {self.name}: reply to {reply.channel}: {exc}")
+                continue
+            await deliver(self._chain, item)
+
+    def _replies(self, event: Event, count: int) -> Iterable[Reply]:
+        if self._responder is not None:
+            try:
+                return list(self._responder(event, count))
+            except StubError:
+                raise
+            except Exception as exc:
+                raise StubError(f"stub {self.name}: responder raised "
+                                f"{type(exc).__name__}: {exc}") from exc
+        return [
+            r.build(event, count, self.name, self._variables)
+            for r in self.responses if r.applies(event, count)
+        ]
+
+    def _outgoing(self, reply: Reply, call: StubCall) -> Outgoing:
+        cause = call.event
+        channel = self.harness.channel(reply.channel)
+        headers = propagated_headers(cause, self.harness.correlation.payload_field)
+        headers.update(reply.headers)
+        message_id = headers.setdefault(MESSAGE_ID_HEADER, uuid.uuid4().hex)
+        correlation = headers.get(CORRELATION_HEADER)
+        key = cause.key if reply.key is KEEP else reply.key
+        raw = self.harness.encode(reply.value)
+        properties = {"message_id": message_id}
+        if correlation:
+            properties["correlation_id"] = correlation
+        record = Record(
+            value=raw,
+            key=encode_key(key),
+            headers={k: v.encode() for k, v in headers.items()},
+            properties=properties,
+        )
+        value = reply.value
+        event = Event(
+            channel=str(channel),
+            value=value,
+            raw=raw,
+            key=key.decode(errors="replace") if isinstance(key, bytes) else key,
+            headers=headers,
+            type=value.get("type") if isinstance(value, Mapping) else None,
+            correlation_id=correlation or cause.correlation_id,
+            message_id=message_id,
+            traceparent=headers.get(TRACEPARENT_HEADER),
+            direction="out",
+        )
+        transport = self.harness.transport(channel.broker)
+
+        def note(item: Outgoing) -> None:
+            sent = item.finish()
+            self.sent.append(sent)
+            call.sent.append(sent)
+            if self._on_sent is not None:
+                self._on_sent(sent)
+
+        async def send(item: Outgoing) -> None:
+            note(item)
+            sent = item.event
+            try:
+                sent.position = await transport.publish(item.address, item.record)
+            except EventHarnessError as exc:
+                self.errors.append(f"stub {self.name}: sending to {sent.channel} failed: {exc}")
+
+        return Outgoing(channel.address, record, event, send, note,
+                        notes=[f"stub {self.name}", *call.notes])
+
+    # -- spying ----------------------------------------------------------------------------
+
+    def assert_called(
+        self,
+        times: int | None = None,
+        *,
+        type: str | None = None,
+        match: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> list[Event]:
+        """The received events that match; AssertionError unless there are ``times`` of them
+        (at least one when ``times`` is None)."""
+        matcher = Matcher(type=type, match=match, fields=fields)
+        found = [ev for ev in self.received if matcher.matches(ev)]
+        if (times is None and found) or len(found) == times:
+            return found
+        raise AssertionError(self._called_message(times, matcher, found))
+
+    async def wait_called(self, times: int = 1, *, within: float = 5.0) -> list[StubCall]:
+        """Wait until the stub has handled ``times`` events (responses sent); AssertionError
+        with what it did receive when that does not happen within ``within`` seconds."""
+        deadline = monotonic() + within
+        while len(self.calls) < times:
+            remaining = deadline - monotonic()
+            if remaining <= 0 or self._stopped or (self._task is not None and self._task.done()):
+                raise AssertionError(
+                    self._called_message(times, self.matcher, self.received, waited=within)
+                )
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), remaining)
+        return self.calls[:times]
+
+    def _called_message(
+        self, times: int | None, matcher: Matcher, found: list[Event],
+        waited: float | None = None,
+    ) -> str:
+        wanted = "at least 1 call" if times is None else f"{times} call(s)"
+        within = f" within {waited:g}s" if waited is not None else ""
+        lines = [
+            f"stub {self.name!r} on {self.channel}: expected {wanted} matching "
+            f"[{matcher.describe()}]{within}, got {len(found)}"
+        ]
+        if not self.received:
+            lines.append("  it received nothing")
+        for n, ev in enumerate(self.received[:10], start=1):
+            lines.append(f"  #{n} {ev.type or '-'} key={ev.key or '-'} value={_short(ev.value)}")
+            lines.extend(f"      {d}" for d in matcher.diff(ev)[:4])
+        if self.unmatched:
+            lines.append(f"  and took {len(self.unmatched)} event(s) that did not match its "
+                         f"own filter [{self.matcher.describe()}]")
+        lines.extend(f"  error: {e}" for e in self.errors[:3])
+        return "\n".join(lines)
+
+
+# -- plain data (scenario files) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StubSpec:
+    """A validated ``stubs:`` entry; faults stay as data and are made fresh for each run."""
+
+    name: str
+    consume: str
+    type: str | None = None
+    match: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
+    respond: tuple[Response, ...] = ()
+    faults: Any = None
+    group: str | None = None
+    consume_queue: bool = False
+    seed: int | None = None
+
+    def channels(self) -> list[str]:
+        return [self.consume, *(r.channel for r in self.respond)]
+
+
+_STUB_KEYS = ("name", "consume", "type", "match", "fields", "respond", "faults", "group",
+              "consume_queue", "seed")
+_RESPONSE_KEYS = ("channel", "value", "key", "headers", "when", "delay")
+
+
+def parse_stub_specs(
+    raw: Any,
+    where: str,
+    *,
+    variables: Collection[str] = (),
+    brokers: Collection[str] | None = None,
+    path: str | None = None,
+) -> tuple[list[StubSpec], list[str]]:
+    """Validate a ``stubs:`` section: the specs, and every problem as ``where: what``.
+
+    ``variables`` are the names a template may use besides the stub's own (the scenario's
+    ``vars:``); ``brokers`` the broker names channels may use. When the data carries YAML
+    line numbers (``.line``/``.lines``, as scenario files load it) and ``path`` is given, each
+    problem names ``path:line`` of the entry it is about."""
+    if raw is None:
+        return [], []
+    if not isinstance(raw, list):
+        return [], [f"{where}: stubs must be a list of stubs, each with consume: and respond:"]
+    specs: list[StubSpec] = []
+    problems: list[str] = []
+    names: set[str] = set()
+    for i, entry in enumerate(raw):
+        at = _located(where, path, raw, i)
+        if not isinstance(entry, Mapping):
+            problems.append(f"{at}: stubs[{i}]: expected a mapping with consume: and respond:")
+            continue
+        before = len(problems)
+        consume = entry.get("consume")
+        name = str(entry.get("name", consume if isinstance(consume, str) else f"stubs[{i}]"))
+        here = f"{at}: stub {name!r}"
+        unknown = [k for k in entry if k not in _STUB_KEYS]
+        if unknown:
+            problems.append(f"{_located(where, path, entry, unknown[0])}: stub {name!r}: "
+                            f"unknown key {unknown[0]!r}; keys: {', '.join(_STUB_KEYS)}")
+        if not isinstance(consume, str):
+            problems.append(f"{here}: consume: names the channel the stub reads, "
+                            "e.g. consume: kafka:orders")
+        else:
+            _check(problems, f"{_located(where, path, entry, 'consume')}: stub {name!r}",
+                   parse_channel, consume, known_brokers=brokers)
+        if name in names:
+            problems.append(f"{here}: another stub has this name; give each its own name:")
+        names.add(name)
+        for key in ("match", "fields"):
+            spec = entry.get(key)
+            if spec is not None and not isinstance(spec, Mapping):
+                problems.append(f"{here}: {key}: must be a mapping, got {spec!r}")
+            elif spec is not None:
+                _check(problems, here, check_spec, dict(spec), key)
+        if entry.get("type") is not None and not isinstance(entry.get("type"), str):
+            problems.append(f"{here}: type: must be a string")
+        seed = entry.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            problems.append(f"{here}: seed: must be a whole number, got {seed!r}")
+            seed = None
+        responses = _parse_responses(entry.get("respond"), here, problems, variables, brokers,
+                                     path)
+        fault_at = _located(where, path, entry, "faults")
+        _, fault_problems = parse_faults(entry.get("faults"), f"{fault_at}: stub {name!r}: "
+                                         "faults", seed=seed)
+        problems.extend(fault_problems)
+        group = entry.get("group")
+        if group is not None and not isinstance(group, str):
+            problems.append(f"{here}: group: must be a name, got {group!r}")
+        if len(problems) == before:
+            specs.append(StubSpec(
+                name=name, consume=str(consume), type=entry.get("type"),
+                match=entry.get("match"), fields=entry.get("fields"), respond=tuple(responses),
+                faults=entry.get("faults"), group=group,
+                consume_queue=bool(entry.get("consume_queue", False)), seed=seed,
+            ))
+    return specs, problems
+
+
+def _parse_responses(
+    raw: Any, here: str, problems: list[str], variables: Collection[str],
+    brokers: Collection[str] | None, path: str | None,
+) -> list[Response]:
+    if raw is None:
+        return []  # a pure spy: takes events, answers nothing
+    if not isinstance(raw, list):
+        problems.append(f"{here}: respond: must be a list of responses, each with channel: "
+                        "and value:")
+        return []
+    responses: list[Response] = []
+    for j, item in enumerate(raw):
+        at = f"{here}: respond[{j}]"
+        if path is not None and _line(raw, j):
+            at = f"{path}:{_line(raw, j)}: {here.partition(': ')[2]}: respond[{j}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{at}: expected a mapping with channel: and value:")
+            continue
+        unknown = [k for k in item if k not in _RESPONSE_KEYS]
+        if unknown:
+            problems.append(f"{at}: unknown key {unknown[0]!r}; keys: {', '.join(_RESPONSE_KEYS)}")
+            continue
+        for ref in references([item.get("value"), item.get("key"), item.get("headers")]):
+            known = ref.head in TEMPLATE_NAMES or ref.name in variables
+            if not known and ref.default is None:
+                problems.append(f"{at}: ${{{ref.text}}} is not something a stub knows; use "
+                                "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, "
+                                "${in.type}, ${count}, ${uuid} or ${stub}")
+        if isinstance(item.get("channel"), str):
+            _check(problems, at, parse_channel, item["channel"], known_brokers=brokers)
+        try:
+            responses.append(_response(item, at))
+        except (UsageError, ValueError, TypeError) as exc:
+            problems.append(f"{at}: {exc}")
+    return responses
+
+
+def _line(container: Any, key: Any) -> int:
+    lines = getattr(container, "lines", None)
+    if isinstance(lines, Mapping):
+        return int(lines.get(key, getattr(container, "line", 0)))
+    if isinstance(lines, list) and isinstance(key, int) and key < len(lines):
+        return int(lines[key])
+    return 0
+
+
+def _located(where: str, path: str | None, container: Any, key: Any) -> str:
+    line = _line(container, key) if path is not None else 0
+    return f"{path}:{line}" if line else where
+
+
+def start_stub_specs(
+    scenario: Scenario, specs: Sequence[StubSpec], variables: Mapping[str, Any] | None = None
+) -> list[Stub]:
+    """Add the stubs of a scenario file to a running scenario; they start before its first
+    publish. ``variables`` are the scenario's own ``${name}`` values."""
+    stubs = []
+    for spec in specs:
+        faults, problems = parse_faults(spec.faults, f"stub {spec.name!r}: faults",
+                                        seed=spec.seed)
+        if problems:  # parse_stub_specs saw these already; a spec built by hand may not have
+            raise UsageError("; ".join(problems))
+        stubs.append(scenario.stub(
+            spec.consume, name=spec.name, type=spec.type, match=spec.match, fields=spec.fields,
+            respond=list(spec.respond), faults=faults, group=spec.group,
+            consume_queue=spec.consume_queue, variables=variables,
+        ))
+    return stubs
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def propagated_headers(cause: Event, payload_field: str = "correlation_id") -> dict[str, str]:
+    """The headers a well-behaved service carries from the event it consumed to its output:
+    ``correlation-id`` (also when it came as the AMQP property), ``traceparent`` with the
+    same trace id and a new span id, and a new ``message-id``."""
+    headers: dict[str, str] = {MESSAGE_ID_HEADER: uuid.uuid4().hex}
+    correlation = cause.headers.get(CORRELATION_HEADER)
+    if correlation is None and cause.correlation_id is not None:
+        from_payload = (cause.value.get(payload_field)
+                        if isinstance(cause.value, Mapping) else None)
+        if cause.correlation_id not in (str(from_payload), cause.trace_id):
+            correlation = cause.correlation_id  # it came as the AMQP correlation_id property
+    if correlation:
+        headers[CORRELATION_HEADER] = correlation
+    if cause.traceparent:
+        trace = cause.trace_id
+        headers[TRACEPARENT_HEADER] = make_traceparent(trace) if trace else cause.traceparent
+    return headers
+
+
+def _response(item: Response | Mapping[str, Any], where: str) -> Response:
+    if isinstance(item, Response):
+        return item
+    if not isinstance(item, Mapping) or not isinstance(item.get("channel"), str):
+        raise UsageError(f"{where}: a response needs channel: (where to send) and value:")
+    options = dict(item)
+    if "delay" in options:
+        from eventharness.engine.templates import parse_duration
+
+        try:
+            options["delay"] = parse_duration(options["delay"], allow_zero=True)
+        except ValueError as exc:
+            raise UsageError(f"{where}: delay: {exc}") from exc
+    if options.get("headers") is not None and not isinstance(options["headers"], Mapping):
+        raise UsageError(f"{where}: headers: must be a mapping of names to values")
+    options["headers"] = options.get("headers") or {}
+    try:
+        return Response(**options)
+    except TypeError as exc:
+        raise UsageError(f"{where}: {exc}") from exc
+
+
+def _resolve(ref: Reference, event: Event, count: int, stub: str,
+             variables: Mapping[str, Any]) -> Any:
+    head, _, rest = ref.name.partition(".")
+    if head == "in":
+        found = lookup(event, rest or "value", MISSING)
+        if not is_missing(found) and found is not None:
+            return found
+        if ref.default is not None:
+            return ref.default
+        if is_missing(found):
+            have = ", ".join(sorted(event.value)) if isinstance(event.value, Mapping) else "-"
+            raise StubError(f"stub {stub}: ${{{ref.text}}}: the consumed event has no "
+                            f"{rest!r} (its value has: {have})")
+        return found
+    if ref.name == "count":
+        return count
+    if ref.name == "uuid":
+        return uuid.uuid4().hex
+    if ref.name == "stub":
+        return stub
+    if ref.name == "now":
+        return time.time()
+    if ref.name in variables:
+        return variables[ref.name]
+    if ref.default is not None:
+        return ref.default
+    raise StubError(f"stub {stub}: ${{{ref.text}}} is not something a stub knows; use "
+                    "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, ${count}, ${uuid}")
+
+
+def _check(
+    problems: list[str], where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> None:
+    try:
+        fn(*args, **kwargs)
+    except (UsageError, ValueError) as exc:
+        problems.append(f"{where}: {exc}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

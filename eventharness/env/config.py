@@ -1,0 +1,528 @@
+"""Configuration: ``eventharness.toml`` or ``[tool.eventharness]`` in ``pyproject.toml``.
+
+    config = load_config()              # found by walking up from the current directory
+    profile = config.profile("default")
+
+A file holds profiles (``[profiles.NAME]``): named brokers (a URL, or ``embedded`` for the
+built-in Kafka), the schema folder, correlation rules, defaults (``within``, ``concurrency``...)
+and the **services** of the system under test with their readiness checks. See docs/config.md.
+
+Values of ``vars``, ``env``, ``command``, ``cwd``, ``ready`` and ``cleanup`` may use, resolved when
+the environment starts:
+
+=========================== ===============================================================
+``${run.id}``               a short id unique to this environment (use it in names)
+``${port.NAME}``            a free TCP port, the same one everywhere NAME is used
+``${brokers.NAME}``         the broker's URL (with its password: for the services only)
+``${brokers.NAME.bootstrap}`` ``host:port[,host:port]`` of a Kafka/AMQP broker
+``${vars.NAME}``            a profile variable
+``${env.NAME}``             an environment variable (``${env.NAME:-default}``)
+``${python}`` ``${root}``   the running Python interpreter; the folder of the config file
+=========================== ===============================================================
+
+Every error names the file, the key and the fix. No file at all is fine: an empty ``default``
+profile, brokers then come from ``--broker``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shlex
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from eventharness.engine.templates import Reference, parse_duration, references
+from eventharness.model.channels import parse_broker_url
+from eventharness.model.errors import ChannelError, ConfigError
+
+__all__ = [
+    "EMBEDDED",
+    "Config",
+    "Profile",
+    "Readiness",
+    "ServiceConfig",
+    "find_config",
+    "load_config",
+    "parse_broker_overrides",
+]
+
+EMBEDDED = "embedded"
+CONFIG_NAME = "eventharness.toml"
+ReadyKind = Literal["log", "tcp", "http", "command"]
+READY_KINDS: tuple[ReadyKind, ...] = ("log", "tcp", "http", "command")
+
+PROFILE_KEYS = (
+    "brokers", "schemas", "within", "connect_timeout", "correlation", "vars", "env", "services",
+    "cleanup", "concurrency", "fail_fast", "report_json", "junit", "paths", "select",
+    "start_services", "verbose", "extends", "channel_schemas",
+)
+SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
+TOP_KEYS = ("default_profile", "profiles")
+NAMESPACES = ("run", "port", "brokers", "vars", "env", "python", "root")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How to tell a service is ready: a line in its output, a TCP port, an HTTP URL that
+    answers 2xx, or a command that exits 0."""
+
+    kind: ReadyKind
+    target: str
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    command: list[str]
+    cwd: str = "."
+    env: dict[str, str] = field(default_factory=dict)
+    ready: Readiness | None = None
+    start_timeout: float = 60.0
+    enabled: bool = True
+
+    def brokers_used(self) -> set[str]:
+        """Broker names this service's command, env or readiness refers to."""
+        texts: list[Any] = [self.command, self.cwd, self.env]
+        if self.ready is not None:
+            texts.append(self.ready.target)
+        return {
+            ref.name.split(".")[1]
+            for ref in references(texts)
+            if ref.head == "brokers" and "." in ref.name
+        }
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    brokers: dict[str, str] = field(default_factory=dict)
+    schemas: str | None = None
+    within: float = 10.0
+    connect_timeout: float = 10.0
+    payload_field: str = "correlation_id"
+    correlation: dict[str, str] = field(default_factory=dict)
+    channel_schemas: dict[str, str | dict[str, str]] = field(default_factory=dict)
+    vars: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    services: dict[str, ServiceConfig] = field(default_factory=dict)
+    cleanup: list[str] = field(default_factory=list)
+    concurrency: int = 4
+    fail_fast: bool = False
+    report_json: str | None = None
+    junit: str | None = None
+    paths: list[str] = field(default_factory=lambda: ["scenarios"])
+    select: str | None = None
+    start_services: bool = True
+    verbose: bool = False
+
+    @property
+    def embedded(self) -> list[str]:
+        return [name for name, url in self.brokers.items() if url == EMBEDDED]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    root: Path
+    default_profile: str = "default"
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path is not None else "(no config file)"
+
+    def profile(self, name: str | None = None) -> Profile:
+        chosen = name or self.default_profile
+        found = self.profiles.get(chosen)
+        if found is not None:
+            return found
+        if not self.profiles and chosen == "default":
+            return Profile("default")
+        known = ", ".join(sorted(self.profiles)) or "none"
+        raise ConfigError(
+            f"{self.source}: no profile {chosen!r}{_closest(chosen, self.profiles)}; "
+            f"profiles: {known} (add [profiles.{chosen}])"
+        )
+
+    def schema_path(self, profile: Profile) -> Path | None:
+        if profile.schemas is None:
+            return None
+        path = Path(profile.schemas)
+        return path if path.is_absolute() else self.root / path
+
+
+# --- finding and reading -------------------------------------------------------------------
+
+
+def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest eventharness.toml, or pyproject.toml with [tool.eventharness], walking up
+    from ``start``. In one folder eventharness.toml wins."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        own = folder / CONFIG_NAME
+        if own.is_file():
+            return own, _read_toml(own)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            tool = data.get("tool", {}).get("eventharness")
+            if tool is not None:
+                return pyproject, tool
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from exc
+
+
+def load_config(path: str | Path | None = None, *, start: Path | None = None) -> Config:
+    """Read ``path`` (an eventharness.toml or a pyproject.toml), or find one from ``start``."""
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"config file {file} does not exist; give an existing "
+                              "eventharness.toml or pyproject.toml to --config")
+        data = _read_toml(file)
+        if file.name == "pyproject.toml":
+            tool = data.get("tool", {}).get("eventharness")
+            if tool is None:
+                raise ConfigError(f"{file} has no [tool.eventharness] table; add one, or "
+                                  "point --config at an eventharness.toml")
+            data = tool
+        found: tuple[Path, dict[str, Any]] | None = (file.resolve(), data)
+    else:
+        found = find_config(start)
+    if found is None:
+        return Config(None, (start or Path.cwd()).resolve())
+    file, data = found
+    return _Reader(file).config(data)
+
+
+def parse_broker_overrides(pairs: Iterable[str], where: str = "--broker") -> dict[str, str]:
+    """``["kafka=kafka://...", ...]`` → a mapping; errors say how to write one."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, url = pair.partition("=")
+        if not sep or not name.strip() or not url.strip():
+            raise ConfigError(f"{where} {pair!r}: write name=URL, e.g. "
+                              "--broker kafka=kafka://127.0.0.1:9092 (or kafka=embedded)")
+        url = url.strip()
+        if url != EMBEDDED:
+            try:
+                parse_broker_url(url)
+            except ChannelError as exc:
+                raise ConfigError(f"{where} {name.strip()}: {exc}") from exc
+        out[name.strip()] = url
+    return out
+
+
+def _closest(word: Any, options: Iterable[str]) -> str:
+    found = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]!r}?)" if found else ""
+
+
+class _Reader:
+    """Turns the TOML data into a Config, naming file and key in every error."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.prefix = "tool.eventharness." if file.name == "pyproject.toml" else ""
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {self.prefix}{key}: {message}")
+
+    def config(self, data: Mapping[str, Any]) -> Config:
+        for key in data:
+            if key not in TOP_KEYS:
+                raise self.fail(key, f"unknown key{_closest(key, TOP_KEYS)}; the top level has "
+                                "default_profile and [profiles.NAME]")
+        raw_profiles = data.get("profiles", {})
+        if not isinstance(raw_profiles, Mapping):
+            raise self.fail("profiles", "must be a table of profiles: [profiles.default]")
+        profiles: dict[str, Profile] = {}
+        for name in raw_profiles:
+            profiles[name] = self.profile(name, self.merged(name, raw_profiles, ()))
+        default = data.get("default_profile", "default")
+        if not isinstance(default, str):
+            raise self.fail("default_profile", "must be a profile name")
+        if profiles and default not in profiles and "default_profile" in data:
+            raise self.fail("default_profile", f"{default!r} is not a profile here "
+                            f"(profiles: {', '.join(profiles)})")
+        return Config(self.file, self.file.parent, default, profiles)
+
+    def merged(
+        self, name: str, raw: Mapping[str, Any], seen: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """A profile's table with ``extends`` applied (tables merge one level deep)."""
+        table = raw[name]
+        if not isinstance(table, Mapping):
+            raise self.fail(f"profiles.{name}", "must be a table: [profiles.NAME]")
+        parent_name = table.get("extends")
+        if parent_name is None:
+            return dict(table)
+        if parent_name in (*seen, name) or parent_name not in raw:
+            what = "loops back" if parent_name in (*seen, name) else "names no profile here"
+            raise self.fail(f"profiles.{name}.extends", f"{parent_name!r} {what}")
+        out = self.merged(parent_name, raw, (*seen, name))
+        for key, value in table.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+                out[key] = {**out[key], **value}
+            else:
+                out[key] = value
+        out.pop("extends", None)
+        return out
+
+    def profile(self, name: str, table: Mapping[str, Any]) -> Profile:
+        where = f"profiles.{name}"
+        for key in table:
+            if key not in PROFILE_KEYS:
+                raise self.fail(f"{where}.{key}", f"unknown key{_closest(key, PROFILE_KEYS)}; "
+                                f"a profile has: {', '.join(PROFILE_KEYS)}")
+        brokers = self.brokers(where, table.get("brokers", {}))
+        correlation = table.get("correlation", {})
+        if not isinstance(correlation, Mapping):
+            raise self.fail(f"{where}.correlation", "must be a table: {payload_field = "
+                            "\"correlation_id\", rules = {\"kafka:payments\" = "
+                            "\"value.order_id\"}}")
+        rules = correlation.get("rules", {})
+        for key in correlation:
+            if key not in ("payload_field", "rules"):
+                raise self.fail(f"{where}.correlation.{key}", "unknown key; use payload_field "
+                                "or rules")
+        if not isinstance(rules, Mapping):
+            raise self.fail(f"{where}.correlation.rules", "must map channels to rules")
+        from eventharness.engine.correlation import check_rule
+
+        for channel, rule in rules.items():
+            try:
+                check_rule(str(rule), where=f"rule for {channel!r}")
+            except ConfigError as exc:
+                raise self.fail(f"{where}.correlation.rules", str(exc)) from exc
+        variables = self.strings(f"{where}.vars", table.get("vars", {}))
+        env = self.strings(f"{where}.env", table.get("env", {}))
+        services_raw = table.get("services", {})
+        if not isinstance(services_raw, Mapping):
+            raise self.fail(f"{where}.services", "must be a table: [profiles.NAME.services.X]")
+        services = {
+            svc: self.service(f"{where}.services.{svc}", svc, spec)
+            for svc, spec in services_raw.items()
+        }
+        cleanup = table.get("cleanup", [])
+        if not isinstance(cleanup, list) or not all(isinstance(c, str) for c in cleanup):
+            raise self.fail(f"{where}.cleanup", "must be a list of channels to delete when the "
+                            "environment stops, e.g. [\"rabbit:shop-${run.id}-shipping\"]")
+        paths = table.get("paths", ["scenarios"])
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise self.fail(f"{where}.paths", "must be a list of scenario folders or files")
+        profile = Profile(
+            name=name,
+            brokers=brokers,
+            schemas=self.optional_text(where, table, "schemas"),
+            within=self.duration(where, table, "within", 10.0),
+            connect_timeout=self.duration(where, table, "connect_timeout", 10.0),
+            payload_field=str(correlation.get("payload_field", "correlation_id")),
+            correlation={str(k): str(v) for k, v in rules.items()},
+            channel_schemas=self.channel_schemas(where, table.get("channel_schemas", {})),
+            vars=variables,
+            env=env,
+            services=services,
+            cleanup=list(cleanup),
+            concurrency=self.number(where, table, "concurrency", 4),
+            fail_fast=self.flag(where, table, "fail_fast", False),
+            report_json=self.optional_text(where, table, "report_json"),
+            junit=self.optional_text(where, table, "junit"),
+            paths=list(paths),
+            select=self.optional_text(where, table, "select"),
+            start_services=self.flag(where, table, "start_services", True),
+            verbose=self.flag(where, table, "verbose", False),
+        )
+        self.check_refs(profile)
+        return profile
+
+    def channel_schemas(self, where: str, raw: Any) -> dict[str, str | dict[str, str]]:
+        """``{"kafka:payments" = "subject"}`` or ``{"kafka:payments" = {Type = "subject"}}``."""
+        key = f"{where}.channel_schemas"
+        hint = ('e.g. "kafka:orders" = "shop.OrderPlaced" or "kafka:payments" = '
+                '{PaymentAuthorized = "shop.PaymentAuthorized"}')
+        if not isinstance(raw, Mapping):
+            raise self.fail(key, f"must map channels to schema subjects, {hint}")
+        bindings: dict[str, str | dict[str, str]] = {}
+        for channel, subject in raw.items():
+            if isinstance(subject, str):
+                bindings[str(channel)] = subject
+            elif isinstance(subject, Mapping) and all(
+                isinstance(v, str) for v in subject.values()
+            ):
+                bindings[str(channel)] = {str(t): v for t, v in subject.items()}
+            else:
+                raise self.fail(f"{key}.{channel}", f"must be a subject or a table of event "
+                                f"types to subjects, {hint}")
+        return bindings
+
+    def brokers(self, where: str, raw: Any) -> dict[str, str]:
+        if not isinstance(raw, Mapping):
+            raise self.fail(f"{where}.brokers", "must map names to URLs, e.g. brokers = "
+                            "{kafka = \"embedded\", rabbit = \"amqp://guest:guest@127.0.0.1:5672/\"}")
+        out: dict[str, str] = {}
+        for name, url in raw.items():
+            if not isinstance(url, str):
+                raise self.fail(f"{where}.brokers.{name}", f"must be a URL or \"embedded\", "
+                                f"got {url!r}")
+            if url != EMBEDDED:
+                try:
+                    parse_broker_url(url)
+                except ChannelError as exc:
+                    raise self.fail(f"{where}.brokers.{name}", f"{exc} (or use \"embedded\" "
+                                    "for the built-in Kafka)") from exc
+            out[str(name)] = url
+        return out
+
+    def service(self, where: str, name: str, spec: Any) -> ServiceConfig:
+        if not isinstance(spec, Mapping):
+            raise self.fail(where, "must be a table with command = ... and ready = {...}")
+        for key in spec:
+            if key not in SERVICE_KEYS:
+                raise self.fail(f"{where}.{key}", f"unknown key{_closest(key, SERVICE_KEYS)}; "
+                                f"a service has: {', '.join(SERVICE_KEYS)}")
+        command = spec.get("command")
+        if isinstance(command, str):
+            try:
+                argv = shlex.split(command)
+            except ValueError as exc:
+                raise self.fail(f"{where}.command", f"cannot split it into words: {exc}") from exc
+        elif isinstance(command, list) and all(isinstance(a, str) for a in command):
+            argv = list(command)
+        else:
+            raise self.fail(f"{where}.command", "is required: a command line (text) or a list "
+                            "of words, e.g. command = \"${python} -m myservice\"")
+        if not argv:
+            raise self.fail(f"{where}.command", "is empty")
+        ready = spec.get("ready")
+        readiness: Readiness | None = None
+        if ready is not None:
+            if not isinstance(ready, Mapping) or len(ready) != 1:
+                raise self.fail(f"{where}.ready", "must be one check: {log = \"text\"}, "
+                                "{tcp = \"host:port\"}, {http = \"URL\"} or {command = \"...\"}")
+            ((kind, target),) = ready.items()
+            if kind not in READY_KINDS:
+                raise self.fail(f"{where}.ready.{kind}", f"unknown readiness check"
+                                f"{_closest(kind, READY_KINDS)}; use one of "
+                                f"{', '.join(READY_KINDS)}")
+            if not isinstance(target, str) or not target:
+                raise self.fail(f"{where}.ready.{kind}", "must be a non-empty text")
+            readiness = Readiness(kind, target)
+        return ServiceConfig(
+            name=name,
+            command=argv,
+            cwd=str(spec.get("cwd", ".")),
+            env=self.strings(f"{where}.env", spec.get("env", {})),
+            ready=readiness,
+            start_timeout=self.duration(where, spec, "start_timeout", 60.0),
+            enabled=self.flag(where, spec, "enabled", True),
+        )
+
+    def strings(self, where: str, raw: Any) -> dict[str, str]:
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, "must be a table of names to text values")
+        out: dict[str, str] = {}
+        for key, value in raw.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if not isinstance(value, str | int | float):
+                raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
+            out[str(key)] = str(value)
+        return out
+
+    def duration(self, where: str, table: Mapping[str, Any], key: str, default: float) -> float:
+        if key not in table:
+            return default
+        try:
+            return parse_duration(table[key])
+        except ValueError as exc:
+            raise self.fail(f"{where}.{key}", str(exc)) from None
+
+    def number(self, where: str, table: Mapping[str, Any], key: str, default: int) -> int:
+        value = table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise self.fail(f"{where}.{key}", f"must be a whole number ≥ 1, got {value!r}")
+        return value
+
+    def flag(self, where: str, table: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"must be true or false, got {value!r}")
+        return value
+
+    def optional_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
+        value = table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
+        return value
+
+    def check_refs(self, profile: Profile) -> None:
+        """Every ``${...}`` in the profile names something that will exist."""
+        where = f"profiles.{profile.name}"
+        seen_vars: set[str] = set()
+        places: list[tuple[str, Any]] = []
+        for key, value in profile.vars.items():
+            places.append((f"{where}.vars.{key}", value))
+        places.append((f"{where}.env", profile.env))
+        places.append((f"{where}.cleanup", profile.cleanup))
+        for svc in profile.services.values():
+            base = f"{where}.services.{svc.name}"
+            places.append((f"{base}.command", svc.command))
+            places.append((f"{base}.cwd", svc.cwd))
+            places.append((f"{base}.env", svc.env))
+            if svc.ready is not None:
+                places.append((f"{base}.ready", svc.ready.target))
+        for key, value in places:
+            for ref in references(value):
+                problem = _ref_problem(ref, profile, key.startswith(f"{where}.vars."), seen_vars)
+                if problem:
+                    raise self.fail(key, problem)
+            if key.startswith(f"{where}.vars."):
+                seen_vars.add(key.rsplit(".", 1)[1])
+
+
+def _ref_problem(
+    ref: Reference, profile: Profile, in_vars: bool, seen_vars: set[str]
+) -> str | None:
+    head, parts, text = ref.head, ref.name.split("."), f"${{{ref.text}}}"
+    where = f"profiles.{profile.name}"
+    if head not in NAMESPACES:
+        return (f"{text} is not known{_closest(head, NAMESPACES)}; use ${{run.id}}, "
+                "${port.NAME}, ${brokers.NAME}, ${brokers.NAME.bootstrap}, ${vars.NAME}, "
+                "${env.NAME}, ${python} or ${root}")
+    if head == "brokers":
+        if len(parts) < 2 or parts[1] not in profile.brokers:
+            return (f"{text}: no broker {'.'.join(parts[1:2])!r} in this profile "
+                    f"(brokers: {', '.join(profile.brokers) or 'none'})")
+        if len(parts) > 2 and (len(parts) > 3 or parts[2] != "bootstrap"):
+            return f"{text}: use ${{brokers.NAME}} or ${{brokers.NAME.bootstrap}}"
+    if head == "vars":
+        if len(parts) != 2 or parts[1] not in profile.vars:
+            return f"{text}: no variable {'.'.join(parts[1:])!r} in [{where}.vars]"
+        if in_vars and parts[1] not in seen_vars:
+            return f"{text}: a variable can only use the variables above it"
+    if head in ("run", "port") and len(parts) != 2:
+        return f"{text}: write ${{run.id}} or ${{port.NAME}}"
+    if head == "env":
+        if len(parts) < 2:
+            return f"{text}: write ${{env.NAME}} or ${{env.NAME:-default}}"
+        name = ref.name[4:]
+        if ref.default is None and name not in os.environ:
+            return (f"{text}: environment variable {name} is not set; set it or give a "
+                    f"default: ${{env.{name}:-value}}")
+    return None

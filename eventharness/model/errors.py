@@ -1,0 +1,82 @@
+"""Every error eventharness raises.
+
+    EventHarnessError
+    ├── UsageError            bad input: exit code 2, nothing ran
+    │   ├── ChannelError      a malformed channel or broker URL
+    │   ├── ConfigError       eventharness.toml / [tool.eventharness]
+    │   ├── ScenarioFileError a YAML scenario file (carries every problem, with file:line)
+    │   └── MissingDependency an optional extra is not installed (also an ImportError)
+    ├── BrokerError           something a broker did or refused
+    │   ├── BrokerUnavailable cannot connect within the timeout: exit code 2
+    │   └── ChannelNotFound   a topic/exchange that does not exist
+    └── ScenarioFailed        an expectation did not hold (also an AssertionError)
+
+Backend exceptions (aiokafka, aiormq, ...) are mapped at the transport boundary and chained,
+so callers never need to catch a client library's exception.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eventharness.model.result import ScenarioResult
+
+
+class EventHarnessError(Exception):
+    """Base of everything eventharness raises."""
+
+
+class UsageError(EventHarnessError):
+    """Input that cannot be used: a remedy is part of the message."""
+
+
+class ChannelError(UsageError, ValueError):
+    """A channel name or broker URL that cannot be parsed."""
+
+
+class ConfigError(UsageError):
+    """A configuration file or option that is wrong."""
+
+
+class ScenarioFileError(UsageError):
+    """One or more problems in scenario files, each with file:line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in scenario files:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class MissingDependency(UsageError, ImportError):
+    """An optional extra is needed: the message carries the install line."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs {package}: pip install 'eventharness[{extra}]'"
+        )
+
+
+class BrokerError(EventHarnessError):
+    """A broker refused or failed an operation."""
+
+
+class BrokerUnavailable(BrokerError):
+    """Could not reach a broker in time. The message names the URL (no password) and a fix."""
+
+
+class ChannelNotFound(BrokerError):
+    """The topic, exchange or queue does not exist and was not created."""
+
+
+class ScenarioFailed(EventHarnessError, AssertionError):
+    """A scenario's expectations did not hold. ``str()`` is a readable timeline."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        self.result = result
+        super().__init__(result.explain())
+
+    @property
+    def failures(self) -> list[object]:
+        return list(self.result.failures)

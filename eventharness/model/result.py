@@ -1,0 +1,114 @@
+"""What a scenario run produced: status, failures and the timeline, as text and as data.
+
+The data shape is the JSON report of DESIGN §7; its field names are a public interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eventharness.model.events import Event
+
+FailureKind = Literal[
+    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error"
+]
+FAILURE_KINDS: tuple[FailureKind, ...] = (
+    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error",
+)
+Status = Literal["passed", "failed", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One thing that did not hold. ``details`` are extra lines: nearest misses, diffs."""
+
+    kind: FailureKind
+    step: str
+    message: str
+    details: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "step": self.step, "message": self.message}
+
+    def render(self) -> str:
+        lines = [f"✗ [{self.kind}] {self.step}: {self.message}"]
+        lines.extend(f"    {line}" for line in self.details)
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class ScenarioResult:
+    name: str
+    correlation_id: str
+    status: Status = "passed"
+    duration_s: float = 0.0
+    file: str | None = None
+    failures: list[Failure] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    started: float = 0.0  # monotonic time the scenario began; timeline t is relative to it
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def kinds(self) -> list[str]:
+        return [f.kind for f in self.failures]
+
+    def t(self, event: Event) -> float:
+        return max(0.0, event.received - self.started)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file": self.file,
+            "status": self.status,
+            "duration_s": round(self.duration_s, 3),
+            "correlation_id": self.correlation_id,
+            "failures": [f.to_dict() for f in self.failures],
+            "events": [
+                {
+                    "t": round(self.t(ev), 3),
+                    "direction": ev.direction,
+                    "channel": ev.channel,
+                    "type": ev.type,
+                    "correlation_id": ev.correlation_id,
+                    "key": ev.key,
+                }
+                for ev in self.events
+            ],
+        }
+
+    def timeline(self, limit: int = 200) -> str:
+        """One line per event: t, direction, channel, type, key."""
+        if not self.events:
+            return "  (no events were published or collected)"
+        rows = []
+        shown = self.events if len(self.events) <= limit else self.events[-limit:]
+        if shown is not self.events:
+            rows.append(f"  ... {len(self.events) - limit} earlier events not shown")
+        width = max(len(ev.channel) for ev in shown)
+        for ev in shown:
+            arrow = "→" if ev.direction == "out" else "←"
+            extra = f"  ! {ev.decode_error}" if ev.decode_error else ""
+            extra += f"  ! {ev.note}" if ev.note else ""
+            rows.append(
+                f"  {self.t(ev):8.3f}s {arrow} {ev.channel:<{width}}  {ev.type or '-':<24} "
+                f"key={ev.key if ev.key is not None else '-'}{extra}"
+            )
+        return "\n".join(rows)
+
+    def explain(self) -> str:
+        """The readable story of the run: verdict, failures with nearest misses, timeline."""
+        where = f" ({self.file})" if self.file else ""
+        head = (
+            f"scenario {self.name!r}{where} {self.status} in {self.duration_s:.2f}s "
+            f"— correlation id {self.correlation_id}"
+        )
+        parts = [head]
+        if self.failures:
+            parts.append("")
+            parts.extend(f.render() for f in self.failures)
+        parts.extend(["", "timeline (t from scenario start, → sent, ← received):", self.timeline()])
+        return "\n".join(parts)

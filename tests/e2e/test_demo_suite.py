@@ -1,0 +1,72 @@
+"""The demo suite runs with no broker at all: every service is a stub on the memory broker,
+the passing scenarios pass, and each failure kind has a scenario that fails with exactly it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from eventharness.model.result import FAILURE_KINDS
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "scenarios" / "demo"
+CLI = str(Path(sys.executable).parent / "eventharness")  # the installed console script
+
+
+def test_the_demo_suite_passes_with_no_broker(tmp_path: Path) -> None:
+    report = tmp_path / "demo.json"
+    env = {**os.environ, "EH_AMQP_URL": "amqp://nobody@127.0.0.1:1/"}  # no broker is used
+    done = subprocess.run(
+        [CLI, "run", "scenarios/demo",
+         "--config", "scenarios/demo/eventharness.toml", "--report-json", str(report),
+         "--state-dir", str(tmp_path / "state")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "brokers: kafka=memory://demo, rabbit=memory://demo" in done.stdout
+    data = json.loads(report.read_text())
+    scenarios = {Path(s["file"]).name: s for s in data["scenarios"]}
+    assert len(scenarios) == len(list(DEMO.glob("*.yaml")))
+    expected = {s["xfail"]["kind"] for s in scenarios.values() if "xfail" in s}
+    assert expected == set(FAILURE_KINDS)  # one deliberately failing scenario per kind
+    for name, s in scenarios.items():
+        if "xfail" in s:
+            assert s["xfail"]["outcome"] == "xfailed", (name, s["failures"])
+            assert s["xfail"]["kind"] in [f["kind"] for f in s["failures"]], name
+        else:
+            assert s["failures"] == [], (name, s["failures"])
+    # the stubs' sends are on the timeline, next to what the scenario collected
+    # (another scenario of the run watches rabbit:demo.shipping/#: the shared collector gives
+    # this scenario its shipment from that subscription too)
+    ships = [e for e in scenarios["01_order_ships.yaml"]["events"]
+             if e["channel"] != "rabbit:demo.shipping/#"]
+    assert [(e["direction"], e["channel"], e["type"]) for e in ships] == [
+        ("out", "kafka:demo.orders", "OrderPlaced"),
+        ("out", "kafka:demo.payments", "PaymentAuthorized"),
+        ("in", "kafka:demo.payments", "PaymentAuthorized"),
+        ("out", "rabbit:demo.shipping/shipment.scheduled", "ShipmentScheduled"),
+        ("in", "rabbit:demo.shipping/shipment.*", "ShipmentScheduled"),
+    ]
+
+
+def test_a_demo_stub_mistake_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    text = (DEMO / "10_xfail_timeout.yaml").read_text()
+    broken.write_text(text.replace("{drop: {nth: 1}}", "{drop: {nht: 1}}")
+                      .replace("consume: kafka:demo.orders", "consume: kafak:demo.orders"))
+    done = subprocess.run(
+        [CLI, "validate", str(broken),
+         "--config", "scenarios/demo/eventharness.toml"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if str(broken) in line]
+    faults_line = next(n for n, line in enumerate(text.splitlines(), 1) if "faults:" in line)
+    consume_line = next(n for n, line in enumerate(text.splitlines(), 1) if "consume:" in line)
+    assert any(f"{broken}:{faults_line}: stub 'payments': faults[0]: drop has no option 'nht'"
+               in line for line in lines), done.stderr
+    assert any(f"{broken}:{consume_line}: stub 'payments': channel 'kafak:demo.orders' uses "
+               "broker 'kafak', which is not configured" in line for line in lines), done.stderr
