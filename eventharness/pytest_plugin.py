@@ -123,29 +123,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         broker.stop()
 
 
-def _from_profile(config: pytest.Config) -> tuple[dict[str, str], dict[str, Any]]:
-    chosen = _profile(config)
-    if chosen is None:
-        return {}, {}
-    loaded, profile = chosen
-    brokers = {
-        name: _embedded_url(config) if url == "embedded" else url
-        for name, url in profile.brokers.items()
-    }
-    from eventharness.engine.correlation import Correlation
-
-    options: dict[str, Any] = {
-        "within": profile.within,
-        "correlation": Correlation(payload_field=profile.payload_field,
-                                   rules=dict(profile.correlation)),
-        "channel_schemas": dict(profile.channel_schemas),
-    }
-    schema_path = loaded.schema_path(profile)
-    if schema_path is not None:
-        options["schemas"] = schema_path
-    return brokers, options
-
-
 def pytest_report_header(config: pytest.Config) -> str | None:
     try:
         brokers = configured_brokers(config)
@@ -170,21 +147,27 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     from eventharness.engine.harness import Harness
 
     marker = request.node.get_closest_marker("eventharness")
-    marked: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    brokers = marked.pop("brokers", None) or configured_brokers(request.config)
-    options: dict[str, Any] = {}
-    if not brokers:
-        brokers, options = _from_profile(request.config)
-    options.update(marked)
-    if not brokers:
-        url = f"memory://pytest-{uuid.uuid4().hex[:12]}"
-        brokers = dict.fromkeys(DEFAULT_NAMES, url)
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     within = request.config.getoption("--eh-within") or request.config.getini(
         "eventharness_within"
     )
-    if within and "within" not in marked:  # the command line beats the profile
+    if within and "within" not in options:  # the command line beats the profile
         options["within"] = float(within)
-    async with Harness(brokers, **options) as h:
+    brokers = options.pop("brokers", None) or configured_brokers(request.config)
+    chosen = None if brokers else _profile(request.config)
+    if chosen is not None:
+        _, profile = chosen
+        resolved = {
+            name: _embedded_url(request.config) if url == "embedded" else url
+            for name, url in profile.brokers.items()
+        }
+        harness = Harness.from_profile(profile, brokers=resolved, **options)
+    else:
+        if not brokers:
+            url = f"memory://pytest-{uuid.uuid4().hex[:12]}"
+            brokers = dict.fromkeys(DEFAULT_NAMES, url)
+        harness = Harness(brokers, **options)
+    async with harness as h:
         yield h
 
 

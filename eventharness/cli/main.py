@@ -330,20 +330,15 @@ async def _run_files(
     setup: Setup, profile: Profile, files: list[ScenarioFile], brokers: dict[str, str],
     variables: dict[str, Any], options: RunOptions, report: Any,
 ) -> tuple[list[Any], bool]:
-    from eventharness.engine.correlation import Correlation
     from eventharness.engine.harness import Harness
     from eventharness.files.runner import run_files
 
-    rules = dict(profile.correlation)
+    rules: dict[str, str] = {}
     for file in files:
         rules.update(file.correlation)
-    harness = Harness(
-        brokers,
-        correlation=Correlation(payload_field=profile.payload_field, rules=rules),
-        schemas=setup.store(profile),
-        within=profile.within,
-        connect_timeout=options.connect_timeout or profile.connect_timeout,
-        channel_schemas=profile.channel_schemas,
+    harness = Harness.from_profile(
+        profile, brokers=brokers, correlation=rules, schemas=setup.store(profile),
+        connect_timeout=options.connect_timeout,
     )
     async with harness:
         outcomes = await run_files(

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventharness.engine.collector import Collector
 from eventharness.engine.correlation import Correlation
@@ -30,6 +30,26 @@ if TYPE_CHECKING:
 
 DEFAULT_WITHIN = 10.0
 CROSS_BROKER_SLACK = 0.25
+
+
+class HarnessProfile(Protocol):
+    """What :meth:`Harness.from_profile` reads. A profile of ``eventharness.toml``
+    (:class:`eventharness.env.config.Profile`) is one; so is any object with these fields."""
+
+    @property
+    def brokers(self) -> Mapping[str, str]: ...
+    @property
+    def schemas(self) -> str | None: ...
+    @property
+    def within(self) -> float: ...
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def payload_field(self) -> str: ...
+    @property
+    def correlation(self) -> Mapping[str, str]: ...
+    @property
+    def channel_schemas(self) -> Mapping[str, str | Mapping[str, str]]: ...
 
 
 class Harness:
@@ -69,6 +89,38 @@ class Harness:
         self._channels: dict[str, Channel] = {}
         self._schema_ids: dict[str, int | None] = {}
         self._connected = False
+
+    @classmethod
+    def from_profile(
+        cls,
+        profile: HarnessProfile,
+        *,
+        brokers: Mapping[str, str | BrokerURL | Transport] | None = None,
+        correlation: Mapping[str, str] | None = None,
+        connect_timeout: float | None = None,
+        schemas: Any = None,
+        within: float | None = None,
+        **options: Any,
+    ) -> Harness:
+        """The one place a profile becomes a harness (the CLI, the pytest plugin, record and
+        replay, and doctor all come here).
+
+        ``brokers`` are the URLs to use (an ``embedded`` broker already started and replaced
+        by its URL); by default the profile's own. ``correlation`` adds per-channel rules (a
+        scenario file's) to the profile's; ``connect_timeout`` overrides the profile's;
+        ``schemas`` is a ready schema store to share, by default one made from
+        ``profile.schemas`` (a folder or a registry URL); ``within`` overrides the profile's
+        window, and any other keyword is passed to :class:`Harness` as it is."""
+        rules = {**profile.correlation, **(correlation or {})}
+        settings: dict[str, Any] = {
+            "correlation": Correlation(payload_field=profile.payload_field, rules=rules),
+            "schemas": schemas if schemas is not None else profile.schemas,
+            "within": within if within is not None else profile.within,
+            "connect_timeout": connect_timeout or profile.connect_timeout,
+            "channel_schemas": profile.channel_schemas,
+            **options,
+        }
+        return cls(brokers if brokers is not None else dict(profile.brokers), **settings)
 
     async def __aenter__(self) -> Harness:
         await self.connect()

@@ -149,10 +149,10 @@ class Config:
         )
 
     def schema_path(self, profile: Profile) -> Path | None:
-        if profile.schemas is None:
+        """The profile's schema folder (None when it has none or uses a registry URL)."""
+        if profile.schemas is None or profile.schemas.startswith(("http://", "https://")):
             return None
-        path = Path(profile.schemas)
-        return path if path.is_absolute() else self.root / path
+        return Path(profile.schemas)
 
 
 # --- finding and reading -------------------------------------------------------------------
@@ -329,7 +329,7 @@ class _Reader:
         profile = Profile(
             name=name,
             brokers=brokers,
-            schemas=self.optional_text(where, table, "schemas"),
+            schemas=self.schemas_location(where, table),
             within=self.duration(where, table, "within", 10.0),
             connect_timeout=self.duration(where, table, "connect_timeout", 10.0),
             payload_field=str(correlation.get("payload_field", "correlation_id")),
@@ -470,6 +470,15 @@ class _Reader:
         if value is not None and not isinstance(value, str):
             raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
         return value
+
+    def schemas_location(self, where: str, table: Mapping[str, Any]) -> str | None:
+        """``schemas``: a registry URL as written, a folder made absolute against the config
+        file's folder (so a profile means the same wherever the command runs)."""
+        value = self.optional_text(where, table, "schemas")
+        if value is None or value.startswith(("http://", "https://")):
+            return value
+        path = Path(value)
+        return str(path if path.is_absolute() else self.file.parent / path)
 
     def check_refs(self, profile: Profile) -> None:
         """Every ``${...}`` in the profile names something that will exist."""

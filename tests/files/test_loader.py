@@ -236,7 +236,7 @@ def test_repository_scenarios_are_valid() -> None:
     config = load_config(REPO / "eventharness.toml")
     profile = config.profile("default")
     context = FileContext(set(profile.brokers), set(profile.vars),
-                          LocalSchemaStore(REPO / profile.schemas) if profile.schemas else None)
+                          LocalSchemaStore(profile.schemas) if profile.schemas else None)
     files = load_files([REPO / "scenarios" / "shop"], lambda _p: context)
     assert len(files) >= 5
 
