@@ -6,34 +6,103 @@
         async with h.scenario("order ships") as s:
             pay = s.expect("kafka:payments", type="PaymentAuthorized", within=5)
             await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-1"})
+
+The names are imported on first use (PEP 562), so that ``import eventharness.pytest_plugin`` —
+which pytest does in every session of a project that installed eventharness — costs nothing
+until a fixture runs. Type checkers see the real imports below.
 """
 
-from eventharness.engine.correlation import Correlation
-from eventharness.engine.expectations import Expectation
-from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
-from eventharness.engine.harness import Harness
-from eventharness.engine.matchers import Matcher
-from eventharness.engine.probes import ProbeResult, command, http_get
-from eventharness.engine.scenario import Facts, Scenario
-from eventharness.engine.stubs import Response, Stub
-from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
-from eventharness.model.errors import (
-    BrokerError,
-    BrokerUnavailable,
-    ChannelError,
-    ChannelNotFound,
-    ConfigError,
-    EventHarnessError,
-    MissingDependency,
-    ScenarioFailed,
-    ScenarioFileError,
-    UsageError,
-)
-from eventharness.model.events import Event, Message, Position, Record
-from eventharness.model.result import FAILURE_KINDS, Failure, ScenarioResult
-from eventharness.transports.base import Subscription, Transport, open_transport
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy table below, spelt out for type checkers and editors
+    from eventharness.engine.correlation import Correlation
+    from eventharness.engine.expectations import Expectation
+    from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
+    from eventharness.engine.harness import Harness
+    from eventharness.engine.matchers import Matcher
+    from eventharness.engine.probes import ProbeResult, command, http_get
+    from eventharness.engine.scenario import Facts, Scenario
+    from eventharness.engine.stubs import Response, Stub
+    from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
+    from eventharness.model.errors import (
+        BrokerError,
+        BrokerUnavailable,
+        ChannelError,
+        ChannelNotFound,
+        ConfigError,
+        EventHarnessError,
+        MissingDependency,
+        ScenarioFailed,
+        ScenarioFileError,
+        UsageError,
+    )
+    from eventharness.model.events import Event, Message, Position, Record
+    from eventharness.model.result import FAILURE_KINDS, Failure, ScenarioResult
+    from eventharness.transports.base import Subscription, Transport, open_transport
 
 __version__ = "0.1.0"
+
+_WHERE: dict[str, str] = {
+    "Correlation": "eventharness.engine.correlation",
+    "Expectation": "eventharness.engine.expectations",
+    "Corrupt": "eventharness.engine.faults",
+    "Delay": "eventharness.engine.faults",
+    "Drop": "eventharness.engine.faults",
+    "Duplicate": "eventharness.engine.faults",
+    "Fault": "eventharness.engine.faults",
+    "Pause": "eventharness.engine.faults",
+    "Reorder": "eventharness.engine.faults",
+    "Harness": "eventharness.engine.harness",
+    "Matcher": "eventharness.engine.matchers",
+    "ProbeResult": "eventharness.engine.probes",
+    "command": "eventharness.engine.probes",
+    "http_get": "eventharness.engine.probes",
+    "Facts": "eventharness.engine.scenario",
+    "Scenario": "eventharness.engine.scenario",
+    "Response": "eventharness.engine.stubs",
+    "Stub": "eventharness.engine.stubs",
+    "BrokerURL": "eventharness.model.channels",
+    "Channel": "eventharness.model.channels",
+    "parse_broker_url": "eventharness.model.channels",
+    "parse_channel": "eventharness.model.channels",
+    "BrokerError": "eventharness.model.errors",
+    "BrokerUnavailable": "eventharness.model.errors",
+    "ChannelError": "eventharness.model.errors",
+    "ChannelNotFound": "eventharness.model.errors",
+    "ConfigError": "eventharness.model.errors",
+    "EventHarnessError": "eventharness.model.errors",
+    "MissingDependency": "eventharness.model.errors",
+    "ScenarioFailed": "eventharness.model.errors",
+    "ScenarioFileError": "eventharness.model.errors",
+    "UsageError": "eventharness.model.errors",
+    "Event": "eventharness.model.events",
+    "Message": "eventharness.model.events",
+    "Position": "eventharness.model.events",
+    "Record": "eventharness.model.events",
+    "FAILURE_KINDS": "eventharness.model.result",
+    "Failure": "eventharness.model.result",
+    "ScenarioResult": "eventharness.model.result",
+    "Subscription": "eventharness.transports.base",
+    "Transport": "eventharness.transports.base",
+    "open_transport": "eventharness.transports.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventharness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
 
 __all__ = [
     "FAILURE_KINDS",
