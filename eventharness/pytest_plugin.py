@@ -13,6 +13,7 @@ This module imports nothing heavy at load time: the library is imported when a f
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import AsyncIterator, Generator
 from typing import Any
@@ -66,6 +67,27 @@ def pytest_configure(config: pytest.Config) -> None:
         "eventharness(brokers=None, within=None, correlation=None, schemas=None): "
         "settings for the harness fixture of this test",
     )
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, Any, Any]:
+    """``async def`` tests that use the ``harness`` fixture run on asyncio with no
+    configuration: no ``asyncio_mode = auto``, no marker (pytest-asyncio's strict mode would
+    otherwise skip them as "not natively supported"). Runs inside pytest-asyncio's own
+    collection hook, which then sees the marker."""
+    collected = yield
+    if not inspect.iscoroutinefunction(obj):
+        return collected
+    for item in collected if isinstance(collected, list) else [collected]:
+        if (
+            isinstance(item, pytest.Function)
+            and "harness" in item.fixturenames
+            and item.get_closest_marker("asyncio") is None
+        ):
+            item.add_marker(pytest.mark.asyncio)
+    return collected
 
 
 def _parse_pairs(lines: list[str], source: str) -> dict[str, str]:
@@ -131,7 +153,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     chosen = _profile(config)
     if not brokers and chosen is not None:
         loaded, profile = chosen
-        shown = ", ".join(f"{k}={v}" for k, v in profile.brokers.items())
+        from eventharness.model.channels import redact
+
+        shown = ", ".join(f"{k}={redact(v)}" for k, v in profile.brokers.items())
         return f"eventharness: profile {profile.name} ({loaded.source}): {shown}"
     if not brokers:
         return "eventharness: brokers kafka, rabbit, memory → in-memory (per test)"

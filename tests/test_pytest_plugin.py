@@ -124,3 +124,26 @@ async def test_round_trip(harness, n):
 
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass  # stopped with the session
+
+
+def test_harness_tests_run_without_asyncio_configuration(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio in its default strict mode, no asyncio_mode and no marker: a test that
+    uses ``harness`` still runs on asyncio (and an async test that does not is left to
+    pytest-asyncio's rules)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_strict='''
+import eventharness as eh
+
+async def test_order_flows(harness):
+    async with harness.scenario("strict mode") as s:
+        s.expect("kafka:orders", type="OrderPlaced", within=2)
+        await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-1"})
+    assert s.result is not None and s.result.passed
+
+class TestInAClass:
+    async def test_in_a_class(self, harness):
+        assert set(harness.brokers) == {"kafka", "rabbit", "memory"}
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "not natively supported" not in result.stdout.str()
