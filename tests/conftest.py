@@ -80,11 +80,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """How many conformance tests ran on each broker: the suite proves all three."""
+# The conformance suite's size per broker: CI fails when one of them runs fewer tests than
+# this (a broker quietly dropped out of the suite). Raise a figure when tests are added.
+CONFORMANCE_FLOOR = {"amqp": 10, "kafka": 8, "memory-exchange": 10, "memory-topic": 8}
+_GATE = pytest.StashKey[list[str]]()
+
+
+def _conformance_counts(stats: dict[str, list[object]]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for outcome in ("passed", "failed", "error", "skipped"):
-        for report in terminalreporter.stats.get(outcome, []):
+        for report in stats.get(outcome, []):
             nodeid = getattr(report, "nodeid", "")
             if "tests/conformance/" not in nodeid or "[" not in nodeid:
                 continue
@@ -93,8 +98,50 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             broker = nodeid.rsplit("[", 1)[1].rstrip("]")
             counts.setdefault(broker, {}).setdefault(outcome, 0)
             counts[broker][outcome] += 1
+    return counts
+
+
+def ci_gate_problems(stats: dict[str, list[object]]) -> list[str]:
+    """Why a CI run that passed must not count as green: skipped or deselected tests, or a
+    broker whose conformance count fell below its floor."""
+    problems = []
+    skipped = len(stats.get("skipped", []))
+    deselected = len(stats.get("deselected", []))
+    if skipped:
+        problems.append(f"{skipped} test(s) skipped: in CI every test runs (a missing broker "
+                        "is a failure, not a skip)")
+    if deselected:
+        problems.append(f"{deselected} test(s) deselected: CI runs the whole suite (no -k/-m)")
+    counts = _conformance_counts(stats)
+    if counts:  # the conformance suite ran: every broker must run all of it
+        for broker, floor in CONFORMANCE_FLOOR.items():
+            ran = counts.get(broker, {}).get("passed", 0)
+            if ran < floor:
+                problems.append(f"conformance on {broker}: {ran} passed, expected at least "
+                                f"{floor} (tests/conftest.py CONFORMANCE_FLOOR)")
+    return problems
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not IN_CI or exitstatus != pytest.ExitCode.OK:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    problems = ci_gate_problems(reporter.stats if reporter is not None else {})
+    if problems:
+        session.config.stash[_GATE] = problems
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many conformance tests ran on each broker: the suite proves all three."""
+    counts = _conformance_counts(terminalreporter.stats)
     if counts:
         terminalreporter.section("conformance suite per broker")
         for broker in sorted(counts):
             line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[broker].items()))
             terminalreporter.write_line(f"{broker:>16}: {line}")
+    problems = terminalreporter.config.stash.get(_GATE, [])
+    if problems:
+        terminalreporter.section("CI gate: not green", red=True)
+        for problem in problems:
+            terminalreporter.write_line(f"error: {problem}", red=True)
