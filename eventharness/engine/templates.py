@@ -11,6 +11,7 @@ default when ``name`` is not set (environment variables, profile variables).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 __all__ = ["DURATION_HINT", "Reference", "parse_duration", "references", "render"]
 
 _REF = re.compile(r"\$\$\{|\$\{([^{}]*)\}")
+_OPEN = re.compile(r"\$\$\{|\$\{([^{}]*)(\}?)")  # also finds a ``${`` that is never closed
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 DURATION_HINT = "write a number of seconds or a duration like 250ms, 5s, 2m"
@@ -27,10 +29,11 @@ class Reference:
     """One ``${...}``: ``name`` (e.g. ``env.HOME``, ``pay.value.amount``) and an optional
     ``default`` (the text after ``:-``)."""
 
-    __slots__ = ("default", "name", "text")
+    __slots__ = ("closed", "default", "name", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, closed: bool = True) -> None:
         self.text = text
+        self.closed = closed
         name, sep, default = text.partition(":-")
         self.name = name.strip()
         self.default: str | None = default if sep else None
@@ -40,14 +43,26 @@ class Reference:
         return self.name.partition(".")[0]
 
     def __repr__(self) -> str:
-        return f"${{{self.text}}}"
+        return f"${{{self.text}}}" if self.closed else f"${{{self.text}"
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with how it is written (an unclosed ``${``), or None."""
+        if self.closed:
+            return None
+        name = (self.text.split() or ["name"])[0].rstrip("$")
+        written = f"${{{self.text.rstrip()}"
+        return f"'{written}' has no closing '}}': write ${{{name}}}, or $${{ for a literal ${{"
 
 
 def references(value: Any) -> list[Reference]:
     """Every ``${...}`` inside ``value`` (strings, and strings nested in lists/mappings)."""
     found: list[Reference] = []
     if isinstance(value, str):
-        found.extend(Reference(m.group(1)) for m in _REF.finditer(value) if m.group(1) is not None)
+        found.extend(
+            Reference(m.group(1), closed=bool(m.group(2)))
+            for m in _OPEN.finditer(value) if m.group(1) is not None
+        )
     elif isinstance(value, Mapping):
         for key, item in value.items():
             found.extend(references(key))
@@ -59,8 +74,14 @@ def references(value: Any) -> list[Reference]:
 
 
 def render(value: Any, resolve: Callable[[Reference], Any]) -> Any:
-    """``value`` with every ``${...}`` replaced by ``resolve(reference)``; recursive."""
+    """``value`` with every ``${...}`` replaced by ``resolve(reference)``; recursive.
+
+    Raises ValueError for an unclosed ``${`` (validation reports it earlier, with its line)."""
     if isinstance(value, str):
+        if "${" in value:
+            for ref in references(value):
+                if ref.problem:
+                    raise ValueError(ref.problem)
         whole = _REF.fullmatch(value)
         if whole is not None and whole.group(1) is not None:
             return resolve(Reference(whole.group(1)))
@@ -100,6 +121,8 @@ def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration; {DURATION_HINT}")
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(
             f"{value!r} is not a positive duration; {DURATION_HINT}"
