@@ -1,11 +1,12 @@
 """The JSON report (``--report-json FILE``). Field names are a public interface (DESIGN §7)::
 
-    {"summary": {"passed": 3, "failed": 1, "errors": 0, "duration_s": 4.2},
+    {"summary": {"passed": 3, "xfailed": 0, "failed": 1, "errors": 0, "duration_s": 4.2},
      "scenarios": [{"name", "file", "status", "duration_s", "correlation_id",
                     "failures": [{"kind", "step", "message"}],
                     "events": [{"t", "direction", "channel", "type", "correlation_id", "key"}]}]}
 
-A scenario that declares ``xfail`` also carries ``"xfail": {"kind", "outcome"}``.
+A scenario that declares ``xfail`` also carries ``"xfail": {"kind", "outcome"}``; one that failed
+as expected counts as ``xfailed``, not ``passed``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from eventharness.files.runner import Outcome
+from eventharness.reports.counts import count_outcomes
+
+__all__ = ["json_report", "write_json"]
 
 
 def json_report(outcomes: Sequence[Outcome], duration_s: float) -> dict[str, Any]:
-    statuses = [o.status for o in outcomes]
     return {
-        "summary": {
-            "passed": statuses.count("passed"),
-            "failed": statuses.count("failed"),
-            "errors": statuses.count("error"),
-            "duration_s": round(duration_s, 3),
-        },
+        "summary": {**count_outcomes(outcomes), "duration_s": round(duration_s, 3)},
         "scenarios": [o.to_dict() for o in outcomes],
     }
 

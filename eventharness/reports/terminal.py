@@ -12,6 +12,9 @@ from rich.text import Text
 from eventharness.files.loader import ScenarioFile
 from eventharness.files.runner import Outcome
 from eventharness.model.channels import redact
+from eventharness.reports.counts import count_outcomes
+
+__all__ = ["TerminalReport"]
 
 _MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "error": ("!", "yellow")}
 
@@ -61,11 +64,19 @@ class TerminalReport:
         self.print(text, soft_wrap=True)
 
     def summary(self, outcomes: Sequence[Outcome], duration_s: float) -> None:
-        failing = [o for o in outcomes if o.status != "passed"]
-        for outcome in failing:
+        """Each failure's timeline (with ``-v`` each expected failure's too), a table, and the
+        counts, expected failures apart from passes (as pytest counts them)."""
+        shown = [o for o in outcomes if o.status != "passed"
+                 or (self.verbose and o.xfail_outcome == "xfailed")]
+        for outcome in shown:
             self.print()
+            xfailed = outcome.xfail_outcome == "xfailed"
+            title = f"{outcome.file.name} — " + (
+                f"xfailed (expected {outcome.file.xfail.kind})"  # type: ignore[union-attr]
+                if xfailed else outcome.status
+            )
             if not self.console.quiet:
-                self.console.rule(Text(f"{outcome.file.name} — {outcome.status}", style="red"))
+                self.console.rule(Text(title, style="yellow" if xfailed else "red"))
             self.print(Text(outcome.explain()), soft_wrap=True)
         self.print()
         table = Table(show_edge=False, pad_edge=False, expand=False)
@@ -83,8 +94,9 @@ class TerminalReport:
             table.add_row(Text(mark, style=style), name,
                           f"{outcome.result.duration_s:.2f}s", Text(kinds, style=style))
         self.print(table)
-        statuses = [o.status for o in outcomes]
-        passed, failed, errors = (statuses.count(s) for s in ("passed", "failed", "error"))
-        style = "bold green" if passed == len(outcomes) else "bold red"
-        self.line(f"{passed} passed, {failed} failed, {errors} errors in {duration_s:.2f}s",
-                  style)
+        counts = count_outcomes(outcomes)
+        style = "bold green" if counts["failed"] + counts["errors"] == 0 else "bold red"
+        expected = f"{counts['xfailed']} xfailed, " if counts["xfailed"] else ""
+        self.line(f"{counts['passed']} passed, {expected}{counts['failed']} failed, "
+                  f"{counts['errors']} errors in {duration_s:.2f}s", style)
+

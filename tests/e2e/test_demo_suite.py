@@ -70,3 +70,28 @@ def test_a_demo_stub_mistake_is_reported_with_file_and_line(tmp_path: Path) -> N
                in line for line in lines), done.stderr
     assert any(f"{broken}:{consume_line}: stub 'payments': channel 'kafak:demo.orders' uses "
                "broker 'kafak', which is not configured" in line for line in lines), done.stderr
+
+
+def test_verbose_shows_an_expected_failure_in_detail_and_counts_it_apart(tmp_path: Path) -> None:
+    """The README's "one of them, in detail": -v shows the xfail's failure and timeline, and
+    the summary counts it as xfailed, not passed."""
+    done = subprocess.run(
+        [CLI, "run", "scenarios/demo/14_xfail_duplicate.yaml", "-v",
+         "--state-dir", str(tmp_path / "state")],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "✗ [duplicate]" in out and "delivered twice" in out  # the failure itself
+    assert "→ kafka:demo.orders" in out  # and the timeline it happened in
+    assert out.rstrip().splitlines()[-1].startswith("0 passed, 1 xfailed, 0 failed, 0 errors")
+    quiet = subprocess.run(
+        [CLI, "run", "scenarios/demo", "--state-dir", str(tmp_path / "state")],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "delivered twice" not in quiet.stdout  # without -v an xfail stays one line
+    xfails = len(list(DEMO.glob("*_xfail_*.yaml")))
+    passes = len(list(DEMO.glob("*.yaml"))) - xfails
+    assert quiet.stdout.rstrip().splitlines()[-1].startswith(
+        f"{passes} passed, {xfails} xfailed, 0 failed, 0 errors")
