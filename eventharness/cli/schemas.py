@@ -41,6 +41,20 @@ from eventharness.schemas.store import (
     parse_text,
 )
 
+__all__ = [
+    "DirOption",
+    "RegistryOption",
+    "SubjectResult",
+    "app",
+    "check",
+    "compare",
+    "git_versions",
+    "register",
+    "registry_versions",
+    "tree_versions",
+    "validate",
+]
+
 app = typer.Typer(
     name="schemas",
     help="Check schema compatibility, validate example events, register schemas.",

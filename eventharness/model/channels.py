@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from eventharness.model.errors import ChannelError
 
+__all__ = ["DEFAULT_PORTS", "BrokerURL", "Channel", "parse_broker_url", "parse_channel", "redact"]
+
 DEFAULT_PORTS = {"kafka": 9092, "kafkas": 9093, "amqp": 5672, "amqps": 5671}
 _BROKER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 

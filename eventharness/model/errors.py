@@ -8,7 +8,12 @@
     │   └── MissingDependency an optional extra is not installed (also an ImportError)
     ├── BrokerError           something a broker did or refused
     │   ├── BrokerUnavailable cannot connect within the timeout: exit code 2
-    │   └── ChannelNotFound   a topic/exchange that does not exist
+    │   │   └── RegistryUnavailable   the schema registry cannot be reached (also a RegistryError)
+    │   ├── ChannelNotFound   a topic/exchange that does not exist
+    │   └── RegistryError     the schema registry refused or answered nonsense
+    │       └── SchemaNotFound        a subject/version/id it does not have (also a ConfigError)
+    ├── StubError             a virtual service failed (its responder raised, a reply could not go)
+    ├── ServiceError          a service of the environment did not start or become ready
     └── ScenarioFailed        an expectation did not hold (also an AssertionError)
 
 Backend exceptions (aiokafka, aiormq, ...) are mapped at the transport boundary and chained,
@@ -21,6 +26,24 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from eventharness.model.result import ScenarioResult
+
+__all__ = [
+    "BrokerError",
+    "BrokerUnavailable",
+    "ChannelError",
+    "ChannelNotFound",
+    "ConfigError",
+    "EventHarnessError",
+    "MissingDependency",
+    "RegistryError",
+    "RegistryUnavailable",
+    "ScenarioFailed",
+    "ScenarioFileError",
+    "SchemaNotFound",
+    "ServiceError",
+    "StubError",
+    "UsageError",
+]
 
 
 class EventHarnessError(Exception):
@@ -68,6 +91,26 @@ class BrokerUnavailable(BrokerError):
 
 class ChannelNotFound(BrokerError):
     """The topic, exchange or queue does not exist and was not created."""
+
+
+class RegistryError(BrokerError):
+    """The schema registry refused a request or answered something unexpected."""
+
+
+class RegistryUnavailable(BrokerUnavailable, RegistryError):
+    """The schema registry could not be reached."""
+
+
+class SchemaNotFound(ConfigError, RegistryError):
+    """A subject, version or schema id the registry does not have."""
+
+
+class StubError(EventHarnessError):
+    """A virtual service failed: its responder raised, or a reply could not be built or sent."""
+
+
+class ServiceError(EventHarnessError):
+    """A service of the environment did not start, exited, or did not become ready."""
 
 
 class ScenarioFailed(EventHarnessError, AssertionError):

@@ -19,6 +19,37 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
+__all__ = [
+    "CORRELATION_HEADER",
+    "MESSAGE_ID_HEADER",
+    "MISSING",
+    "NO_POSITION",
+    "TRACEPARENT_HEADER",
+    "TYPE_HEADER",
+    "Decoder",
+    "Direction",
+    "Event",
+    "Message",
+    "Position",
+    "Record",
+    "decode_text",
+    "decode_value",
+    "dig",
+    "encode_key",
+    "encode_value",
+    "event_from_record",
+    "header_text",
+    "is_missing",
+    "lookup",
+    "make_traceparent",
+    "monotonic",
+    "new_correlation_id",
+    "new_message_id",
+    "preview",
+    "text_headers",
+    "trace_id_of",
+]
+
 CORRELATION_HEADER = "correlation-id"
 TRACEPARENT_HEADER = "traceparent"
 MESSAGE_ID_HEADER = "message-id"

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from eventharness.model.events import Event
 
+__all__ = ["FAILURE_KINDS", "Failure", "FailureKind", "ScenarioResult", "Status"]
+
 FailureKind = Literal[
     "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error"
 ]

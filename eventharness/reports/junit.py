@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from eventharness.files.runner import Outcome
 
+__all__ = ["junit_xml", "write_junit"]
+
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 

@@ -14,6 +14,18 @@ from typing import Any
 
 from eventharness.model.errors import MissingDependency, UsageError
 
+__all__ = [
+    "AVRO_ONLY",
+    "NAMED",
+    "PRIMITIVES",
+    "decode",
+    "encode",
+    "fastavro_module",
+    "is_avro",
+    "load_json",
+    "parse",
+]
+
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 NAMED = frozenset({"record", "error", "enum", "fixed"})
 AVRO_ONLY = frozenset({"int", "long", "float", "double", "bytes"})

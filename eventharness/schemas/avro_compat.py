@@ -25,6 +25,8 @@ from typing import Any
 from eventharness.model.errors import UsageError
 from eventharness.schemas.avro import NAMED, PRIMITIVES
 
+__all__ = ["PROMOTIONS", "Problem", "kind_of", "normalize", "reader_problems"]
+
 PROMOTIONS = frozenset(
     {
         ("int", "long"),

@@ -27,6 +27,8 @@ from typing import Any
 
 from eventharness.schemas.avro_compat import Problem
 
+__all__ = ["ANNOTATIONS", "reader_problems"]
+
 ANNOTATIONS = frozenset(
     {
         "$schema",

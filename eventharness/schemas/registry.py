@@ -19,35 +19,29 @@ from urllib.parse import quote
 
 import httpx
 
-from eventharness.model.errors import BrokerError, BrokerUnavailable, ConfigError, UsageError
+from eventharness.model.errors import (
+    RegistryError,
+    RegistryUnavailable,
+    SchemaNotFound,
+    UsageError,
+)
+from eventharness.schemas.compat import MODES
 from eventharness.schemas.store import Kind, StoredSchema, split_ref
 from eventharness.schemas.validators import Validator
+
+__all__ = [
+    "CONTENT_TYPE",
+    "MODES",
+    "RegistryClient",
+    "RegistryError",
+    "RegistryUnavailable",
+    "SchemaNotFound",
+    "redact",
+]
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _KIND_BY_TYPE: dict[str, Kind] = {"AVRO": "avro", "JSON": "json"}
 _TYPE_BY_KIND = {"avro": "AVRO", "json": "JSON"}
-MODES = (
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-)
-
-
-class RegistryError(BrokerError):
-    """The registry refused a request or answered something unexpected."""
-
-
-class RegistryUnavailable(BrokerUnavailable, RegistryError):
-    """The registry could not be reached."""
-
-
-class SchemaNotFound(ConfigError, RegistryError):
-    """A subject, version or schema id the registry does not have."""
-
 
 def redact(url: httpx.URL) -> str:
     """The URL as safe to show: a password becomes ``***``."""

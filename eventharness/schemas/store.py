@@ -26,6 +26,21 @@ from eventharness.model.errors import ConfigError, UsageError
 from eventharness.schemas import avro
 from eventharness.schemas.validators import AvroValidator, JsonSchemaValidator, Validator
 
+__all__ = [
+    "SUFFIXES",
+    "Kind",
+    "LocalSchemaStore",
+    "SchemaStore",
+    "StoredSchema",
+    "as_validator",
+    "kind_of",
+    "layout",
+    "load_file",
+    "make_validator",
+    "parse_text",
+    "split_ref",
+]
+
 Kind = Literal["avro", "json"]
 SUFFIXES: dict[str, Kind] = {".avsc": "avro", ".json": "json"}
 

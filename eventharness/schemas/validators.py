@@ -17,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 from eventharness.model.errors import UsageError
 from eventharness.schemas import avro
 
+__all__ = ["AvroValidator", "JsonSchemaValidator", "SchemaViolation", "Validator", "json_path"]
+
 
 @dataclass(frozen=True, slots=True)
 class SchemaViolation:

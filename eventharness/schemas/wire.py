@@ -17,6 +17,15 @@ from eventharness.model.events import encode_value, preview
 from eventharness.schemas import avro
 from eventharness.schemas.validators import AvroValidator, JsonSchemaValidator
 
+__all__ = [
+    "MAGIC",
+    "Resolver",
+    "decode_payload",
+    "encode_payload",
+    "schema_id_of",
+    "writer_schema",
+]
+
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
 

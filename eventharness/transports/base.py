@@ -29,6 +29,16 @@ from eventharness.model.channels import BrokerURL, parse_broker_url
 from eventharness.model.errors import ChannelError, MissingDependency
 from eventharness.model.events import Position, Record
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Subscription",
+    "Transport",
+    "TransportBase",
+    "make_transport",
+    "open_transport",
+    "transport_class",
+]
+
 ENTRY_POINT_GROUP = "eventharness.transports"
 
 _BUILTIN = {
