@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from eventharness.engine.matchers import check_spec
+from eventharness.engine.matchers import check_spec, spec_problems
 from eventharness.engine.templates import Reference, parse_duration, references
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import ScenarioFileError, UsageError
@@ -657,30 +657,12 @@ class _Checker:
                          "{gt: 10}}}")
                 continue
             self.refs(spec, line, steps=False)
-            try:
-                check_spec(spec, key)
-            except UsageError as exc:
-                self.add(_deep_line(spec, str(exc)) or line, f"{step.kind}: {exc}")
-            self.operators(spec, key)
+            self.operators(spec, key, line, step.kind)
 
-    def operators(self, spec: Any, where: str) -> None:
-        """An operator-looking mapping with a misspelt operator (``{gte: 3}``)."""
-        from eventharness.engine.matchers import OPERATOR_NAMES
-
-        if isinstance(spec, Mapping):
-            keys = [k for k in spec if isinstance(k, str)]
-            wrong = [k for k in keys if k not in OPERATOR_NAMES and _closest(k, OPERATOR_NAMES)]
-            if wrong and len(wrong) == len(spec) and len(keys) == len(spec):
-                for key in wrong:
-                    self.add(line_of(spec, key), f"{where}: {key!r} is not a match operator"
-                             f"{_closest(key, OPERATOR_NAMES)} (operators: "
-                             f"{', '.join(OPERATOR_NAMES)})")
-                return
-            for key, sub in spec.items():
-                self.operators(sub, f"{where}.{key}")
-        elif isinstance(spec, list):
-            for sub in spec:
-                self.operators(sub, where)
+    def operators(self, spec: Any, where: str, line: int, kind: str) -> None:
+        """Mistakes in a match/fields spec; the rule is engine.matchers.spec_problems."""
+        for problem in spec_problems(spec, where):
+            self.add(_deep_line(spec, problem) or line, f"{kind}: {problem}")
 
     def not_earlier(self, ref: Any) -> str:
         """Why ``ref`` is not an earlier expectation: defined later, or a near miss."""
