@@ -86,9 +86,10 @@ MISTAKES = {
     "one_of without a list": (
         "  - expect:\n      channel: kafka:payments\n      match:\n"
         "        status: {one_of: paid}\n", 7, ["one_of needs a list"]),
-    "misspelt operator": (
+    "misspelt operator beside an operator": (
         "  - expect:\n      channel: kafka:payments\n      match:\n"
-        "        total: {gte: 3}\n", 7, ["'gte' is not a match operator", "did you mean 'gt'"]),
+        "        total: {gt: 1, lte: 5}\n", 7, ["'lte' is not a match operator",
+                                              "did you mean 'le'"]),
     "bad regex": (
         "  - expect:\n      channel: kafka:payments\n      match:\n"
         "        id: {regex: \"o-(\"}\n", 7, ["bad regex 'o-('"]),
