@@ -5,15 +5,19 @@
         --duration 10s -o shop.jsonl
     eventharness replay shop.jsonl -b kafka=... --speed max
 
-A recording is JSON Lines, one message a line, in the order they arrived::
+A recording is JSON Lines, one message a line, in the order of their ``t``::
 
     {"t": 0.0132, "channel": "kafka:payments", "key": "o-1", "headers": {...},
      "value": {"type": "PaymentAuthorized", ...}}
 
-``t`` is seconds from the start of the recording; ``channel`` is where the message was
-published (an AMQP message seen through ``rabbit:shipping/#`` is recorded with its exchange and
-routing key, ``rabbit:shipping/shipment.scheduled``, so it can be published again as it was;
-``seen_on`` keeps the pattern). ``value`` is the decoded JSON (or text); bytes that are not
+``t`` is seconds from the start of the recording: when the message arrived, or, for a Kafka
+record, when it was published (its timestamp) if that is earlier — an observer pulls a topic,
+so it can get a record after a service consumed it and what that service sent on RabbitMQ
+(pushed) has already arrived; the timestamp keeps the record before its consequences.
+``channel`` is where the message was published (an AMQP message seen through
+``rabbit:shipping/#`` is recorded with its exchange and routing key,
+``rabbit:shipping/shipment.scheduled``, so it can be published again as it was; ``seen_on``
+keeps the pattern). ``value`` is the decoded JSON (or text); bytes that are not
 UTF-8 are kept as ``"value_b64"``. Header values whose names look secret (authorization,
 cookie, token, password, secret, api-key, credential, session, signature) are written as
 ``"***"`` and left out when replaying. The AMQP ``correlation_id``/``message_id`` properties
@@ -162,7 +166,7 @@ class Recorded:
 
 @dataclass
 class Recording:
-    """Recorded messages in the order they arrived."""
+    """Recorded messages in the order of their ``t``."""
 
     events: list[Recorded] = field(default_factory=list)
 
@@ -234,7 +238,7 @@ def _published_channel(seen_on: str, record: Record) -> str:
     return seen_on
 
 
-def _recorded(seen_on: str, record: Record, started: float) -> Recorded:
+def _recorded(seen_on: str, record: Record, started: float, started_wall: float) -> Recorded:
     headers = {}
     for name, raw in record.headers.items():
         headers[name] = REDACTED if is_secret_header(name) else (decode_text(raw) or "")
@@ -250,8 +254,11 @@ def _recorded(seen_on: str, record: Record, started: float) -> Recorded:
         except ValueError:
             value = text
     channel = _published_channel(seen_on, record)
+    t = (record.received or time.monotonic()) - started
+    if record.broker_time is not None and record.properties.get("topic"):
+        t = min(t, record.broker_time - started_wall)  # published, not pulled (see above)
     return Recorded(
-        t=round(max(0.0, (record.received or time.monotonic()) - started), 6),
+        t=round(max(0.0, t), 6),
         channel=channel,
         value=value,
         key=decode_text(record.key),
@@ -283,13 +290,13 @@ async def record(
         raise UsageError("name at least one channel to record (--channel kafka:orders)")
     recording = Recording()
     enough = asyncio.Event()
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     subs = []
     tasks: list[asyncio.Task[None]] = []
 
     async def pump(channel: str, sub: Any) -> None:
         async for rec in sub:
-            recording.events.append(_recorded(channel, rec, started))
+            recording.events.append(_recorded(channel, rec, started, started_wall))
             if count is not None and len(recording.events) >= count:
                 enough.set()
                 return
@@ -299,7 +306,7 @@ async def record(
             sub = await transports[channel.broker].subscribe(channel.address)
             subs.append(sub)
             tasks.append(asyncio.create_task(pump(str(channel), sub)))
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         if armed is not None:
             armed()
         deadline = None if duration is None else started + duration

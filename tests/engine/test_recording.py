@@ -20,6 +20,7 @@ from eventharness.engine.recording import (
     REDACTED,
     Recorded,
     Recording,
+    _recorded,
     record,
     replay,
     replay_as_stub,
@@ -75,6 +76,20 @@ async def test_record_redacts_keeps_channels_and_round_trips(memory_url: str,
     assert Recording.load(path).events == found.events
     # what is replayed leaves the redacted headers out
     assert dict(first.to_record().headers) == {"correlation-id": b"c-1"}
+
+
+def test_a_kafka_record_is_placed_when_published_not_when_its_observer_pulled_it() -> None:
+    """An observer pulls a topic: it can get a payment after the shipment the payment caused
+    came over RabbitMQ. The record's timestamp keeps it first; arrival bounds it."""
+    started, wall = 100.0, 1_000.0  # time.monotonic() and time.time() at the start
+    payment = Record(b"{}", properties={"topic": "payments"}, broker_time=wall + 0.1,
+                     received=started + 0.5)
+    shipment = Record(b"{}", properties={"exchange": "shipping", "routing_key": "s"},
+                      broker_time=wall, received=started + 0.3)  # AMQP: whole seconds
+    assert _recorded("k:payments", payment, started, wall).t == 0.1
+    assert _recorded("r:shipping/#", shipment, started, wall).t == 0.3
+    ahead = payment._replace(broker_time=wall + 5)  # a producer's clock ahead of ours
+    assert _recorded("k:payments", ahead, started, wall).t == 0.5
 
 
 def test_load_errors_name_file_and_line(tmp_path: Path) -> None:
