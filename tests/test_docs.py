@@ -8,7 +8,8 @@ How a block is checked, by its language
 ``python``
     Run. A block that defines ``async def test_...(harness)`` is written as a test file and run
     by pytest (``pytester``, the project's plugin providing ``harness``; no broker options, so
-    kafka/rabbit/memory are one fresh in-memory broker); every test in it must pass. Any other
+    kafka/rabbit/memory are one fresh in-memory broker; no ``asyncio_mode``); every test in it
+    must pass. Any other
     block runs as a module, unless annotated with a context (below).
 ``yaml``
     A scenario file: written to a temporary folder, checked with ``eventharness validate`` and
@@ -467,6 +468,9 @@ def run_python_test(block: Block, pytester: pytest.Pytester) -> None:
         assert setup is None, f"{block.id}: setup {setup} does not apply to a test file"
     source = rewritten(block, **values)
     tests = len(re.findall(r"^(?:async )?def test_", source, re.M))
+    # no asyncio_mode and no marker: the plugin runs harness tests on asyncio by itself (only
+    # pytest-asyncio's deprecation warning about an unset loop scope is silenced)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_doc_block=source)
     result = pytester.runpytest("-p", "no:cacheprovider")
     outcomes = result.parseoutcomes()

@@ -92,7 +92,7 @@ async def running_shop(url: str, port: int = 0) -> AsyncIterator[Shop]:
     shop = Shop(url)
     t = await open_transport(url)
     server = await asyncio.start_server(lambda r, w: _serve(shop, r, w), "127.0.0.1", port)
-    shop.view = "http://127.0.0.1:%d" % server.sockets[0].getsockname()[1]
+    shop.view = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     tasks: list[asyncio.Task[None]] = []
     try:
         await t.create_channel(f"{shop.exchange}/")
