@@ -49,7 +49,8 @@ async def run(ctx: Context) -> list[Row]:
     from aiokafka import AIOKafkaProducer
 
     import eventharness as eh
-    from eventharness.transports.kafka import KafkaTransport, client_config, producer_config
+    from eventharness.transports.kafka import KafkaTransport
+    from eventharness.transports.kafka_config import client_config, producer_config
 
     assert ctx.kafka_url is not None, "the Kafka benchmark needs embedded Kafka"
     n = ctx.size(50_000, 2_000)

@@ -10,18 +10,9 @@ Addresses:
   ChannelNotFound: the broker returns the message). Subscribing to it takes the
   messages off the queue, so it needs ``consume_queue=True``.
 
-Mapping a :class:`~eventharness.model.events.Record` onto AMQP:
-
-* ``value`` is the body; every message is persistent (delivery mode 2).
-* ``key``: AMQP messages have no key, so it travels in the header ``message-key``.
-* ``headers`` are sent as strings when they are UTF-8 text and as byte arrays otherwise; records
-  received have ``dict[str, bytes]`` headers whatever the sender used (text is UTF-8 encoded,
-  numbers and other values as their ``str()``).
-* ``properties`` ``correlation_id``, ``message_id``, ``content_type`` and ``type`` become the AMQP
-  properties of that name. Received records carry those that are set, plus ``exchange`` and
-  ``routing_key``; ``broker_time`` is the ``timestamp`` property when the sender set one.
-  A record published without a ``message_id`` gets a random one (aio-pika's client needs it to
-  match returned messages).
+How records map onto AMQP messages (key, headers, properties) is described in
+:mod:`~eventharness.transports.amqp_mapping`; how a URL becomes a connection, in
+:mod:`~eventharness.transports.amqp_connection`.
 
 Subscriptions:
 
@@ -51,11 +42,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import aio_pika
 import aiormq
@@ -64,34 +52,25 @@ from aiormq.abc import DeliveredMessage
 from pamqp import commands as spec
 
 from eventharness.model.channels import BrokerURL
-from eventharness.model.errors import (
-    BrokerError,
-    BrokerUnavailable,
-    ChannelError,
-    ChannelNotFound,
-    UsageError,
-)
+from eventharness.model.errors import BrokerError, ChannelNotFound, UsageError
 from eventharness.model.events import Position, Record
+from eventharness.transports.amqp_connection import START_HINT, open_connection, reason
+from eventharness.transports.amqp_mapping import (
+    bind_arguments,
+    split_address,
+    to_properties,
+    to_record,
+)
 from eventharness.transports.base import TransportBase
 
-__all__ = ["KEY_HEADER", "AmqpSubscription", "AmqpTransport"]
+__all__ = ["AmqpSubscription", "AmqpTransport"]
 
-KEY_HEADER = "message-key"
 EXCHANGE_TYPES = ("topic", "direct", "fanout", "headers")
-_PERSISTENT = 2
-_START_HINT = (
-    "start it with `rabbitmq-server -detached` "
-    "(or `docker compose -f compose/docker-compose.yml up -d`)"
-)
-_AUTH_ERRORS = (
-    aiormq.exceptions.ProbableAuthenticationError,
-    aiormq.exceptions.AuthenticationError,
-)
 _TRUE = ("1", "true", "yes", "on")
 
 
 class AmqpTransport(TransportBase):
-    """A connection to one RabbitMQ broker; see the module docstring for the mapping."""
+    """A connection to one RabbitMQ broker; see the module docstring for what it does."""
 
     def __init__(self, url: BrokerURL | str, **options: Any) -> None:
         super().__init__(url, **options)
@@ -124,63 +103,7 @@ class AmqpTransport(TransportBase):
             return
         if self._closed:
             raise UsageError(f"the transport for {self.url} is closed; open a new one")
-        timeout = self.timeout
-        last: BaseException | None = None
-        try:
-            async with asyncio.timeout(timeout):
-                for host, port in self.url.hosts:
-                    try:
-                        self._connection = await aio_pika.connect(
-                            host=host,
-                            port=port,
-                            login=self.url.username or "guest",
-                            password=self.url.password or "guest",
-                            virtualhost=self.url.vhost,
-                            ssl=self.url.tls,
-                            ssl_context=self._ssl_context(),
-                            client_properties={"connection_name": "eventharness"},
-                        )
-                        break
-                    except (aiormq.exceptions.AMQPError, OSError) as exc:
-                        last = exc
-                        if _is_refusal(exc):
-                            break  # the broker answered: another host would say the same
-        except TimeoutError as exc:
-            raise BrokerUnavailable(
-                f"RabbitMQ at {self.url} did not answer within {timeout:g}s; {_START_HINT}, "
-                "check the host and port, or raise connect_timeout"
-            ) from (last or exc)
-        if self._connection is None:
-            assert last is not None
-            raise self._connect_error(last) from last
-
-    def _ssl_context(self) -> ssl.SSLContext | None:
-        if not self.url.tls:
-            return None
-        cafile = self.options.get("cafile") or self.url.param("cafile")
-        return ssl.create_default_context(cafile=cafile)
-
-    def _connect_error(self, exc: BaseException) -> BrokerUnavailable:
-        user = self.url.username or "guest"
-        if isinstance(exc, _AUTH_ERRORS):
-            return BrokerUnavailable(
-                f"RabbitMQ at {self.url} refused the login of user {user!r} (ACCESS_REFUSED); "
-                "check the user name and password in the broker URL (the default user "
-                "guest/guest may only log in from localhost)"
-            )
-        if _is_refusal(exc):
-            vhost = self.url.vhost
-            return BrokerUnavailable(
-                f"RabbitMQ at {self.url} refused virtual host {vhost!r} to user {user!r}: it "
-                f"does not exist or the user has no permissions on it; create it with "
-                f"`rabbitmqctl add_vhost {vhost}` and "
-                f"`rabbitmqctl set_permissions -p {vhost} {user} '.*' '.*' '.*'`, or fix the "
-                "URL path (the default vhost '/' is written amqp://host:5672/)"
-            )
-        return BrokerUnavailable(
-            f"cannot connect to RabbitMQ at {self.url}: {_reason(exc)}; {_START_HINT} "
-            "or check the host, port and TLS settings of the URL"
-        )
+        self._connection = await open_connection(self.url, self.options, self.timeout)
 
     def _live_connection(self) -> AbstractConnection:
         if self._connection is None:
@@ -213,7 +136,7 @@ class AmqpTransport(TransportBase):
                 record.value,
                 exchange=exchange,
                 routing_key=routing_key,
-                properties=_properties(record),
+                properties=to_properties(record),
                 mandatory=not exchange,
             )
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
@@ -221,7 +144,7 @@ class AmqpTransport(TransportBase):
             raise ChannelNotFound(self._missing_exchange(exchange)) from exc
         except (aiormq.exceptions.AMQPError, OSError) as exc:
             raise BrokerError(
-                f"publishing to {address!r} on {self.url} failed: {_reason(exc)}"
+                f"publishing to {address!r} on {self.url} failed: {reason(exc)}"
             ) from exc
         if isinstance(result, DeliveredMessage):
             raise ChannelNotFound(
@@ -285,7 +208,7 @@ class AmqpTransport(TransportBase):
                 else:
                     queue = await self._worker_queue(channel, group)
                     no_ack = False
-                await queue.bind(exchange, **_binding(pattern if "/" in address else "#"))
+                await queue.bind(exchange, **bind_arguments(pattern if "/" in address else "#"))
             if not no_ack:
                 await channel.set_qos(prefetch_count=self.prefetch)
             subscription = AmqpSubscription(self, channel, queue.name, address, no_ack=no_ack)
@@ -298,7 +221,7 @@ class AmqpTransport(TransportBase):
                 raise ChannelNotFound(self._missing_exchange(exchange)) from exc
             if isinstance(exc, aiormq.exceptions.AMQPError):
                 raise BrokerError(
-                    f"subscribing to {address!r} on {self.url} failed: {_reason(exc)}"
+                    f"subscribing to {address!r} on {self.url} failed: {reason(exc)}"
                 ) from exc
             raise
         self._subscriptions.add(subscription)
@@ -357,7 +280,7 @@ class AmqpTransport(TransportBase):
             except aiormq.exceptions.ChannelPreconditionFailed as exc:
                 raise BrokerError(
                     f"queue {rest!r} already exists on {self.url} with other settings: "
-                    f"{_reason(exc)}"
+                    f"{reason(exc)}"
                 ) from exc
 
     async def delete_channel(self, address: str) -> None:
@@ -387,7 +310,7 @@ class AmqpTransport(TransportBase):
             except aiormq.exceptions.ChannelPreconditionFailed as exc:
                 raise BrokerError(
                     f"exchange {exchange!r} already exists on {self.url} with other settings "
-                    f"than a {exchange_type} exchange: {_reason(exc)}"
+                    f"than a {exchange_type} exchange: {reason(exc)}"
                 ) from exc
 
     async def _exchange_exists(self, exchange: str) -> bool:
@@ -405,7 +328,7 @@ class AmqpTransport(TransportBase):
             await channel.initialize(timeout=self.timeout)
         except (aiormq.exceptions.AMQPError, OSError, RuntimeError) as exc:
             raise BrokerError(
-                f"cannot open a channel on {self.url}: {_reason(exc)}; {_START_HINT} if the "
+                f"cannot open a channel on {self.url}: {reason(exc)}; {START_HINT} if the "
                 "broker went away"
             ) from exc
         return channel
@@ -419,7 +342,7 @@ class AmqpTransport(TransportBase):
         except aiormq.exceptions.ChannelNotFoundEntity:
             raise
         except aiormq.exceptions.AMQPError as exc:
-            raise BrokerError(f"RabbitMQ at {self.url} refused: {_reason(exc)}") from exc
+            raise BrokerError(f"RabbitMQ at {self.url} refused: {reason(exc)}") from exc
         finally:
             if not channel.is_closed:
                 with contextlib.suppress(Exception):
@@ -472,7 +395,7 @@ class AmqpSubscription:
             return
         error = BrokerError(
             f"the subscription to {self.address!r} on {self._transport.url} lost its "
-            f"channel: {_reason(exc) if exc else 'closed'}"
+            f"channel: {reason(exc) if exc else 'closed'}"
         )
         error.__cause__ = exc
         self._fail(error)
@@ -506,109 +429,3 @@ class AmqpSubscription:
         if not self._channel.is_closed:
             with contextlib.suppress(Exception):
                 await self._channel.close()
-
-
-# -- mapping ---------------------------------------------------------------------------------
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """``exchange/rest`` → (exchange, rest); ``/queue`` → ('', queue)."""
-    exchange, slash, rest = address.partition("/")
-    if not address or (not exchange and not rest) or (not slash and not exchange):
-        raise ChannelError(
-            f"AMQP address {address!r} is empty; write 'exchange/routing-key' "
-            "(or a pattern when subscribing) or '/queue'"
-        )
-    return exchange, rest
-
-
-def _binding(pattern: str) -> dict[str, Any]:
-    """A routing-key pattern, or ``name=value&x-match=any`` for a headers exchange."""
-    if "=" not in pattern:
-        return {"routing_key": pattern}
-    pairs = parse_qsl(pattern, keep_blank_values=True)
-    arguments: dict[str, Any] = {"x-match": "all", **dict(pairs)}
-    if arguments["x-match"] not in ("all", "any"):
-        raise ChannelError(
-            f"headers binding {pattern!r}: x-match must be 'all' or 'any', "
-            f"got {arguments['x-match']!r}"
-        )
-    return {"routing_key": "", "arguments": arguments}
-
-
-def _properties(record: Record) -> spec.Basic.Properties:
-    headers: dict[str, Any] = {name: _header_out(value) for name, value in record.headers.items()}
-    if record.key is not None:
-        headers[KEY_HEADER] = _header_out(record.key)
-    props = record.properties
-    return spec.Basic.Properties(
-        headers=headers or None,
-        delivery_mode=_PERSISTENT,
-        correlation_id=props.get("correlation_id"),
-        message_id=props.get("message_id"),
-        content_type=props.get("content_type"),
-        message_type=props.get("type"),
-    )
-
-
-def _header_out(value: bytes | str) -> str | bytearray:
-    if isinstance(value, str):
-        return value
-    try:
-        return value.decode()
-    except UnicodeDecodeError:
-        return bytearray(value)
-
-
-def _header_in(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    return str(value).encode()
-
-
-def to_record(message: DeliveredMessage) -> Record:
-    received = time.monotonic()
-    props = message.header.properties
-    raw_headers: Mapping[str, object] = props.headers or {}
-    headers = {name: _header_in(value) for name, value in raw_headers.items()}
-    key = headers.pop(KEY_HEADER, None)
-    delivery = message.delivery
-    properties = {
-        "exchange": str(getattr(delivery, "exchange", "") or ""),
-        "routing_key": str(getattr(delivery, "routing_key", "") or ""),
-    }
-    for name, value in (
-        ("correlation_id", props.correlation_id),
-        ("message_id", props.message_id),
-        ("content_type", props.content_type),
-        ("type", props.message_type),
-    ):
-        if value is not None:
-            properties[name] = value
-    stamp = props.timestamp
-    tag = getattr(delivery, "delivery_tag", None)
-    return Record(
-        value=bytes(message.body),
-        key=key,
-        headers=headers,
-        properties=properties,
-        position=Position(delivery_tag=tag) if isinstance(tag, int) else Position(),
-        broker_time=stamp.timestamp() if stamp is not None else None,
-        received=received,
-    )
-
-
-def _is_refusal(exc: BaseException) -> bool:
-    """The broker closed the connection during the handshake (e.g. an unknown vhost)."""
-    if isinstance(exc, aiormq.exceptions.ConnectionNotAllowed):
-        return True
-    return isinstance(exc, aiormq.exceptions.InvalidFrameError) and "Connection.Close" in str(exc)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:  # includes aiormq's connection errors
-        return exc.strerror
-    text = str(exc.args[0]) if exc.args else ""
-    return text or type(exc).__name__

@@ -21,14 +21,14 @@ Subscriptions come in two kinds (see :mod:`eventharness.transports.base`):
 URL options (query parameters, or keyword options of :class:`KafkaTransport`): ``connect_timeout``
 (seconds, default 10), ``acks``, ``linger_ms``, ``max_batch_size``, ``max_request_size`` (default
 16 MiB), ``client_id``, ``cafile``, ``certfile``, ``keyfile``, ``sasl_mechanism`` (``PLAIN``,
-``SCRAM-SHA-256``, ``SCRAM-SHA-512``; credentials from the URL's user and password).
+``SCRAM-SHA-256``, ``SCRAM-SHA-512``; credentials from the URL's user and password);
+:mod:`~eventharness.transports.kafka_config` maps them to aiokafka's settings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -51,11 +51,10 @@ from eventharness.model.channels import BrokerURL
 from eventharness.model.errors import BrokerError, BrokerUnavailable, ChannelError, ChannelNotFound
 from eventharness.model.events import Position, Record
 from eventharness.transports.base import TransportBase
+from eventharness.transports.kafka_config import client_config, producer_config
 
-__all__ = ["KafkaSubscription", "KafkaTransport", "client_config", "producer_config"]
+__all__ = ["KafkaSubscription", "KafkaTransport"]
 
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-DEFAULT_MAX_REQUEST_SIZE = 16 * 1024 * 1024
 FETCH_MAX_BYTES = 64 * 1024 * 1024
 MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024
 MISSING_TOPIC_REFRESH_S = 0.25
@@ -75,74 +74,6 @@ _UNREACHABLE = (
 )
 
 T = TypeVar("T")
-
-
-def client_config(url: BrokerURL, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Connection keyword arguments shared by aiokafka producers, consumers and admin clients.
-
-    Pure: maps the URL (hosts, TLS, SASL) and options to aiokafka's names, building an SSL
-    context for ``kafkas://`` (``cafile``/``certfile``/``keyfile`` from params or options).
-    """
-    options = options or {}
-
-    def opt(name: str) -> Any:
-        value = options.get(name)
-        return value if value is not None else url.param(name)
-
-    config: dict[str, Any] = {"bootstrap_servers": url.bootstrap}
-    client_id = opt("client_id")
-    if client_id:
-        config["client_id"] = str(client_id)
-    mechanism = opt("sasl_mechanism")
-    if mechanism is not None:
-        mechanism = str(mechanism).upper()
-        if mechanism not in SASL_MECHANISMS:
-            raise ChannelError(
-                f"broker URL {url}: sasl_mechanism={mechanism!r} is not supported; "
-                f"use one of {', '.join(SASL_MECHANISMS)}"
-            )
-        if url.username is None or url.password is None:
-            raise ChannelError(
-                f"broker URL {url}: sasl_mechanism={mechanism} needs a user and password "
-                "in the URL, e.g. kafka://user:password@host:9092?sasl_mechanism=PLAIN"
-            )
-        config["sasl_mechanism"] = mechanism
-        config["sasl_plain_username"] = url.username
-        config["sasl_plain_password"] = url.password
-    if url.tls:
-        context = ssl.create_default_context(cafile=opt("cafile"))
-        certfile = opt("certfile")
-        if certfile:
-            context.load_cert_chain(certfile, keyfile=opt("keyfile"))
-        config["ssl_context"] = context
-        config["security_protocol"] = "SASL_SSL" if mechanism else "SSL"
-    else:
-        config["security_protocol"] = "SASL_PLAINTEXT" if mechanism else "PLAINTEXT"
-    return config
-
-
-def producer_config(url: BrokerURL, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Producer settings on top of :func:`client_config`: acks, batching, request size."""
-    options = options or {}
-
-    def opt(name: str, default: Any) -> Any:
-        value = options.get(name)
-        if value is None:
-            value = url.param(name)
-        return default if value is None else value
-
-    acks: Any = opt("acks", "all")
-    if acks not in ("all", -1, 0, 1):
-        if str(acks) not in ("-1", "0", "1"):
-            raise ChannelError(f"broker URL {url}: acks={acks!r} must be all, 0, 1 or -1")
-        acks = int(acks)
-    return {
-        "acks": acks,
-        "enable_idempotence": False,
-        "linger_ms": int(opt("linger_ms", 0)),
-        "max_batch_size": int(opt("max_batch_size", 16384)),
-        "max_request_size": int(opt("max_request_size", DEFAULT_MAX_REQUEST_SIZE)),
-    }
 
 
 class KafkaTransport(TransportBase):

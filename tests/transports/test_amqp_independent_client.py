@@ -10,7 +10,8 @@ import pika
 import pytest
 
 from eventharness.model.events import Record
-from eventharness.transports.amqp import KEY_HEADER, AmqpTransport
+from eventharness.transports.amqp import AmqpTransport
+from eventharness.transports.amqp_mapping import KEY_HEADER
 from tests.conftest import unique
 
 pytestmark = pytest.mark.amqp

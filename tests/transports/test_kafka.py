@@ -14,10 +14,9 @@ from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import BrokerUnavailable, ChannelError
 from eventharness.model.events import Record
 from eventharness.transports.base import Subscription, Transport, make_transport
-from eventharness.transports.kafka import (
+from eventharness.transports.kafka import KafkaSubscription, KafkaTransport
+from eventharness.transports.kafka_config import (
     DEFAULT_MAX_REQUEST_SIZE,
-    KafkaSubscription,
-    KafkaTransport,
     client_config,
     producer_config,
 )
