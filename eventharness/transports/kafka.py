@@ -196,8 +196,9 @@ class KafkaTransport(TransportBase):
             text, kind = str(exc), type(exc).__name__
             why = text if text.startswith(kind) else f"{kind}: {text}"
         return BrokerUnavailable(
-            f"cannot {doing} to Kafka at {self.url} ({why}). Start one with `eventharness up`, "
-            "or check the address (and connect_timeout)."
+            f"cannot {doing} to Kafka at {self.url} ({why}). Start it (with Docker: `docker "
+            "compose -f compose/docker-compose.yml up -d --wait`; or use `embedded` in the "
+            "profile), or check the address (and connect_timeout)."
         )
 
     def _require_producer(self) -> AIOKafkaProducer:
