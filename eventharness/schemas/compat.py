@@ -26,6 +26,15 @@ from eventharness.model.errors import UsageError
 from eventharness.schemas import avro_compat, json_compat
 from eventharness.schemas.avro import load_json
 
+__all__ = [
+    "MODES",
+    "Direction",
+    "Incompatibility",
+    "check_compatibility",
+    "check_mode",
+    "reader_problems",
+]
+
 MODES = (
     "BACKWARD",
     "BACKWARD_TRANSITIVE",

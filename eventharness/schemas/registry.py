@@ -20,21 +20,22 @@ from urllib.parse import quote
 import httpx
 
 from eventharness.model.errors import BrokerError, BrokerUnavailable, ConfigError, UsageError
+from eventharness.schemas.compat import check_mode
 from eventharness.schemas.store import Kind, StoredSchema, split_ref
 from eventharness.schemas.validators import Validator
+
+__all__ = [
+    "CONTENT_TYPE",
+    "RegistryClient",
+    "RegistryError",
+    "RegistryUnavailable",
+    "SchemaNotFound",
+    "redact",
+]
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _KIND_BY_TYPE: dict[str, Kind] = {"AVRO": "avro", "JSON": "json"}
 _TYPE_BY_KIND = {"avro": "AVRO", "json": "JSON"}
-MODES = (
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-)
 
 
 class RegistryError(BrokerError):
@@ -201,9 +202,7 @@ class RegistryClient:
         return str(data["compatibilityLevel"])
 
     def set_compatibility(self, mode: str, subject: str | None = None) -> str:
-        mode = mode.upper()
-        if mode not in MODES:
-            raise UsageError(f"unknown compatibility mode {mode!r}: use one of {', '.join(MODES)}")
+        mode = check_mode(mode.upper())
         path = f"/config/{_q(subject)}" if subject is not None else "/config"
         what = f"setting compatibility of {subject!r}" if subject else "setting compatibility"
         data = self._request("PUT", path, what, {"compatibility": mode})
