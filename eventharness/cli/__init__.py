@@ -1,5 +1,5 @@
 """The ``eventharness`` command line: one module per command group, one error mapper."""
 
-from eventharness.cli.main import app, main
+from eventharness.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -17,12 +17,13 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from eventharness.cli.errors import fail, message_of
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.schemas.compat import Incompatibility, check_compatibility, check_mode
 from eventharness.schemas.registry import (
@@ -41,19 +42,7 @@ from eventharness.schemas.store import (
     parse_text,
 )
 
-__all__ = [
-    "DirOption",
-    "RegistryOption",
-    "SubjectResult",
-    "app",
-    "check",
-    "compare",
-    "git_versions",
-    "register",
-    "registry_versions",
-    "tree_versions",
-    "validate",
-]
+__all__ = ["app", "check", "compare", "register", "validate"]
 
 app = typer.Typer(
     name="schemas",
@@ -68,11 +57,6 @@ DirOption = Annotated[
 RegistryOption = Annotated[
     str | None, typer.Option("--registry", help="Schema registry URL (Confluent REST API).")
 ]
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 @dataclass
@@ -234,7 +218,7 @@ def check(
             results = list(compare(store, source, lambda _s: fixed_mode or "BACKWARD"))
             reference = against or "earlier versions in the folder"
     except EventHarnessError as exc:
-        _fail(str(exc))
+        fail(message_of(exc))
     _print_results(results, reference)
     if any(r.status == "BREAKING" for r in results):
         raise typer.Exit(1)
@@ -286,7 +270,7 @@ def validate(
                 else:
                     typer.echo(f"ok   {label}")
     except EventHarnessError as exc:
-        _fail(str(exc))
+        fail(message_of(exc))
     finally:
         if client is not None:
             client.close()
@@ -326,6 +310,6 @@ def register(
                         continue
                     typer.echo(f"registered {name} v{stored.version} as id {sid}")
     except EventHarnessError as exc:
-        _fail(str(exc))
+        fail(message_of(exc))
     if refused:
         raise typer.Exit(1)

@@ -36,14 +36,11 @@ import base64
 import contextlib
 import json
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import EventHarnessError, UsageError
@@ -71,7 +68,6 @@ __all__ = [
     "Recording",
     "is_secret_header",
     "record",
-    "register_commands",
     "replay",
     "replay_as_stub",
 ]
@@ -446,153 +442,3 @@ def _carried(value: Any, recorded: Any, new: Any) -> Any:
         if key in recorded and key in new and recorded[key] == item and key != "type":
             out[key] = new[key]
     return out
-
-
-# -- the commands ------------------------------------------------------------------------
-
-
-_BROKERS = typer.Option(
-    "--broker", "-b", help="name=URL of a broker the channels name (repeatable); default: the "
-    "profile's brokers.")
-
-
-def register_commands(app: typer.Typer) -> None:
-    """Add ``record`` and ``replay`` to the root CLI."""
-
-    @app.command("record")
-    def record_command(
-        channel: Annotated[list[str], typer.Option(
-            "--channel", "-c", help="Channel to record, e.g. kafka:orders or "
-            "'rabbit:shipping/#' (repeatable).")],
-        output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines file to "
-                                             "write.")],
-        duration: Annotated[str | None, typer.Option(
-            "--duration", "-d", help="How long to record: 10s, 2m.")] = None,
-        count: Annotated[int | None, typer.Option(
-            "--count", "-n", min=1, help="Stop after this many messages.")] = None,
-        broker: Annotated[list[str] | None, _BROKERS] = None,
-        profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
-        config: Annotated[Path | None, typer.Option("--config")] = None,
-    ) -> None:
-        """Record what a running system emits (secret-looking headers redacted)."""
-        from eventharness.engine.templates import parse_duration
-
-        with _friendly():
-            seconds = None
-            if duration is not None:
-                try:
-                    seconds = parse_duration(duration)
-                except ValueError as exc:
-                    raise UsageError(f"--duration: {exc}") from exc
-            urls = _broker_urls(broker, profile, config, channel)
-            progress = _Printer()
-            found = asyncio.run(_with_transports(urls, lambda ts: record(
-                ts, channel, duration=seconds, count=count, progress=progress,
-                armed=lambda: progress.line(f"recording {', '.join(channel)} → {output}"))))
-            found.save(output)
-            progress.done(f"recorded {len(found)} message(s) in {found.duration:.1f}s "
-                          f"to {output}")
-
-    @app.command("replay")
-    def replay_command(
-        recording: Annotated[Path, typer.Argument(help="A file written by `record`.")],
-        speed: Annotated[str, typer.Option(
-            "--speed", "-s", help="1 (as recorded), N (N times faster) or max.")] = "1",
-        only: Annotated[list[str] | None, typer.Option(
-            "--channel", "-c", help="Replay only these channels (repeatable).")] = None,
-        broker: Annotated[list[str] | None, _BROKERS] = None,
-        profile: Annotated[str | None, typer.Option("--profile", "-p")] = None,
-        config: Annotated[Path | None, typer.Option("--config")] = None,
-    ) -> None:
-        """Publish a recording again, as a load: at its pace, N times faster or at full speed."""
-        with _friendly():
-            factor: float | None
-            if speed == "max":
-                factor = None
-            else:
-                try:
-                    factor = float(speed)
-                except ValueError:
-                    factor = -1.0
-                if factor <= 0:
-                    raise UsageError(f"--speed {speed!r}: write 1, a factor like 10, or max")
-            loaded = Recording.load(recording)
-            if only:
-                loaded = Recording([i for i in loaded if i.channel in only or i.seen_on in only])
-            urls = _broker_urls(broker, profile, config, list(loaded.channels()))
-            progress = _Printer()
-            began = time.monotonic()
-            sent = asyncio.run(_with_transports(
-                urls, lambda ts: replay(ts, loaded, speed=factor, progress=progress)))
-            progress.done(f"replayed {sent} message(s) in {time.monotonic() - began:.1f}s")
-
-
-def _broker_urls(pairs: list[str] | None, profile: str | None, config_path: Path | None,
-                 channels: Iterator[str] | list[str]) -> dict[str, str]:
-    """URLs of the brokers ``channels`` name: ``--broker`` first, then the profile's."""
-    from eventharness.env.config import EMBEDDED, load_config, parse_broker_overrides
-
-    overrides = parse_broker_overrides(pairs or [])
-    config = load_config(config_path)
-    urls = {**config.profile(profile or config.default_profile).brokers, **overrides}
-    needed = {parse_channel(c).broker for c in channels}
-    chosen = {}
-    for name in sorted(needed):
-        url = urls.get(name)
-        if url is None or url == EMBEDDED:
-            why = "is the embedded Kafka" if url == EMBEDDED else "is not configured"
-            raise UsageError(f"broker {name!r} {why}; give its URL with --broker "
-                             f"{name}=URL (`eventharness status` shows a running embedded one)")
-        chosen[name] = url
-    return chosen
-
-
-async def _with_transports(urls: Mapping[str, str], work: Callable[[Any], Any]) -> Any:
-    from eventharness.transports.base import make_transport
-
-    transports = {name: make_transport(url) for name, url in urls.items()}
-    try:
-        await asyncio.gather(*(t.connect() for t in transports.values()))
-        return await work(transports)
-    finally:
-        for transport in transports.values():
-            with contextlib.suppress(Exception):
-                await transport.aclose()
-
-
-class _Printer:
-    """Progress on stderr: rewritten in place on a terminal, a line every 5 s otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def __call__(self, text: str) -> None:
-        if self.tty:
-            sys.stderr.write("\r\033[K" + text)
-        elif time.monotonic() - self._last >= 5.0:
-            self._last = time.monotonic()
-            sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def line(self, text: str) -> None:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def done(self, text: str) -> None:
-        sys.stderr.write(("\r\033[K" if self.tty else "") + text + "\n")
-        sys.stderr.flush()
-
-
-@contextlib.contextmanager
-def _friendly() -> Iterator[None]:
-    from eventharness.model.channels import redact
-
-    try:
-        yield
-    except EventHarnessError as exc:
-        sys.stderr.write(f"error: {redact(str(exc))}\n")
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(2) from None

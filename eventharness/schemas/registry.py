@@ -25,13 +25,12 @@ from eventharness.model.errors import (
     SchemaNotFound,
     UsageError,
 )
-from eventharness.schemas.compat import MODES
+from eventharness.schemas.compat import check_mode
 from eventharness.schemas.store import Kind, StoredSchema, split_ref
 from eventharness.schemas.validators import Validator
 
 __all__ = [
     "CONTENT_TYPE",
-    "MODES",
     "RegistryClient",
     "RegistryError",
     "RegistryUnavailable",
@@ -195,9 +194,7 @@ class RegistryClient:
         return str(data["compatibilityLevel"])
 
     def set_compatibility(self, mode: str, subject: str | None = None) -> str:
-        mode = mode.upper()
-        if mode not in MODES:
-            raise UsageError(f"unknown compatibility mode {mode!r}: use one of {', '.join(MODES)}")
+        mode = check_mode(mode.upper())
         path = f"/config/{_q(subject)}" if subject is not None else "/config"
         what = f"setting compatibility of {subject!r}" if subject else "setting compatibility"
         data = self._request("PUT", path, what, {"compatibility": mode})

@@ -122,13 +122,13 @@ class KafkaTransport(TransportBase):
 
     def _unavailable(self, doing: str, exc: BaseException) -> BrokerUnavailable:
         if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-            why = f"no answer within {self.timeout:g} s"
+            why = f"no answer within connect_timeout = {self.timeout:g} s"
         else:
             text, kind = str(exc), type(exc).__name__
             why = text if text.startswith(kind) else f"{kind}: {text}"
         return BrokerUnavailable(
-            f"cannot {doing} to Kafka at {self.url} ({why}). Start one with `eventharness up`, "
-            "or check the address (and connect_timeout)."
+            f"cannot {doing} to Kafka at {self.url} ({why}). Start it (`docker compose -f compose/"
+            "docker-compose.yml up -d --wait`, or `embedded` in the profile) or check the URL."
         )
 
     def _require_producer(self) -> AIOKafkaProducer:

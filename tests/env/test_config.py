@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from eventharness.env.config import EMBEDDED, find_config, load_config, parse_broker_overrides
+from eventharness.env.brokers import EMBEDDED, parse_broker_overrides
+from eventharness.env.config import find_config, load_config
 from eventharness.model.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,17 +17,11 @@ import pytest
 
 from eventharness.engine.templates import Reference
 from eventharness.env.config import load_config
-from eventharness.env.environment import (
-    Environment,
-    ServiceError,
-    bring_down,
-    is_same,
-    launch_supervisor,
-    process_start,
-    read_state,
-    state_alive,
-    stop_recorded,
-)
+from eventharness.env.environment import Environment
+from eventharness.env.processes import is_same, process_start, stop_recorded
+from eventharness.env.services import ServiceError
+from eventharness.env.state import read_state
+from eventharness.env.supervisor import bring_down, launch_supervisor
 
 SERVICE = textwrap.dedent("""\
     import os, socket, subprocess, sys, time, pathlib
@@ -165,8 +159,8 @@ def test_up_and_down_across_processes(tmp_path: Path) -> None:
                               timeout=60)
     try:
         assert read_state(state_dir) == state
-        assert state_alive(state)
-        pid, start = state["services"]["svc"]["pid"], state["services"]["svc"]["start"]
+        assert state.alive()
+        pid, start = state.services["svc"].pid, state.services["svc"].start
         assert is_same(pid, start)
         child = child_of(tmp_path, "svc")
     finally:

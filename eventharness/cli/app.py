@@ -1,0 +1,42 @@
+"""``eventharness``: the command line, one module per command group.
+
+    eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...   cli/run.py
+    eventharness validate scenarios/                                                 cli/run.py
+    eventharness up | down | status                                                  cli/env.py
+    eventharness doctor                                                              cli/doctor.py
+    eventharness record ... | replay ...                                             cli/record.py
+    eventharness schemas ...                                                         cli/schemas.py
+
+Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
+2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from eventharness.cli import doctor, env, record, run, schemas
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="eventharness",
+    help="Test event-driven systems: run YAML scenarios against Kafka, RabbitMQ or memory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command()(run.run)
+app.command()(run.validate)
+app.command()(env.up)
+app.command()(env.down)
+app.command()(env.status)
+app.command()(doctor.doctor)
+app.command("record")(record.record_command)
+app.command("replay")(record.replay_command)
+app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,263 @@
+"""``eventharness run`` and ``eventharness validate``: scenario files, loaded with the
+configuration that governs each, run on one harness per profile.
+
+    eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...
+    eventharness validate scenarios/
+
+``run`` exits 0 when all pass, 1 when one fails, 2 when they cannot run (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from eventharness.cli.errors import ERROR, FAILED, OK, fail, friendly
+from eventharness.cli.setup import (
+    BrokerOption,
+    ConfigOption,
+    ProfileOption,
+    Setup,
+    StateOption,
+    console,
+    make_setup,
+    quiet_clients,
+    state_dir_of,
+)
+from eventharness.env.brokers import EMBEDDED
+from eventharness.env.config import Profile, load_config
+from eventharness.files.loader import ScenarioFile, discover, load_files
+from eventharness.model.errors import ScenarioFileError
+
+__all__ = ["RunOptions", "load_scenarios", "run", "used_brokers", "validate"]
+
+
+def load_scenarios(
+    main: Setup, paths: list[str], explicit: bool
+) -> list[tuple[Setup, ScenarioFile]]:
+    """Load every file with the configuration that governs it: the ``--config`` file when
+    given, else the nearest eventharness.toml (or pyproject.toml) above the file — so a
+    folder can carry its own profiles. ``--profile`` applies to files of the main config."""
+    from eventharness.env.config import find_config
+
+    setups: dict[Path | None, Setup] = {main.config.path: main}
+    groups: dict[Path | None, list[Path]] = {}
+    for path in discover(paths):
+        found = None if explicit else find_config(path.resolve().parent)
+        key = found[0].resolve() if found is not None else main.config.path
+        if key not in setups and key is not None:
+            config = load_config(key)
+            setups[key] = Setup(config, config.default_profile, main.overrides)
+        groups.setdefault(key, []).append(path)
+    problems: list[str] = []
+    loaded: list[tuple[Setup, ScenarioFile]] = []
+    for key, group in groups.items():
+        setup = setups[key]
+        try:
+            loaded.extend((setup, f) for f in load_files(group, setup.context_for))
+        except ScenarioFileError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioFileError(problems)
+    return loaded
+
+
+def run(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Scenario files or folders (config: paths; default: scenarios).")] = None,
+    profile: ProfileOption = None,
+    broker: BrokerOption = None,
+    select: Annotated[str | None, typer.Option(
+        "-k", help="Only scenarios whose name contains PATTERN (or matches the glob) "
+        "(config: select).")] = None,
+    report_json: Annotated[Path | None, typer.Option(
+        "--report-json", help="Write the JSON report here (config: report_json).")] = None,
+    junit: Annotated[Path | None, typer.Option(
+        "--junit", help="Write JUnit XML here (config: junit).")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", "-j", min=1, help="Scenarios run at once on one harness "
+        "(config: concurrency, default 4).")] = None,
+    fail_fast: Annotated[bool | None, typer.Option(
+        "--fail-fast/--no-fail-fast", help="Start no new scenario after the first failure "
+        "(config: fail_fast).")] = None,
+    verbose: Annotated[bool | None, typer.Option(
+        "--verbose/--quiet", "-v", help="Show each scenario as it starts and the "
+        "environment's steps (config: verbose).")] = None,
+    no_up: Annotated[bool, typer.Option(
+        "--no-up", "--no-services", help="Start nothing: use the environment of `eventharness "
+        "up`, or the brokers as configured (config: start_services = false).")] = False,
+    connect_timeout: Annotated[float | None, typer.Option(
+        "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout).")
+    ] = None,
+    config: ConfigOption = None,
+    state_dir: StateOption = None,
+) -> None:
+    """Run scenario files; exit 0 when all pass, 1 when one fails, 2 when they cannot run."""
+    started = time.monotonic()
+    with friendly():
+        setup = make_setup(config, profile, broker)
+        base = setup.profile(None)
+        verbose = base.verbose if verbose is None else verbose
+        quiet_clients(verbose)
+        chosen = [str(p) for p in paths] if paths else base.paths
+        loaded = load_scenarios(setup, chosen, explicit=config is not None)
+        from eventharness.files.runner import select_files
+
+        kept = {id(f) for f in select_files([f for _, f in loaded], select or base.select)}
+        if not kept:
+            fail(f"no scenario matches -k {select or base.select!r} in {' '.join(chosen)}")
+        groups: dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]] = {}
+        for owner, file in loaded:
+            if id(file) in kept:
+                key = (owner.config.path, owner.profile(file.profile).name)
+                groups.setdefault(key, (owner, []))[1].append(file)
+        options = RunOptions(
+            concurrency=concurrency or base.concurrency,
+            fail_fast=base.fail_fast if fail_fast is None else fail_fast,
+            verbose=verbose,
+            start=not no_up and base.start_services,
+            connect_timeout=connect_timeout,
+            state_dir=state_dir_of(setup.config, state_dir),
+        )
+        from eventharness.reports import TerminalReport
+
+        report = TerminalReport(console, verbose=verbose)
+        outcomes: list[Any] = []
+        broker_down = False
+        for (_, name), (owner, group) in groups.items():
+            if options.fail_fast and any(o.status != "passed" for o in outcomes):
+                break
+            options.state_dir = state_dir_of(owner.config, state_dir)
+            found, down = run_group(owner, owner.profile(name), group, options, report)
+            outcomes.extend(found)
+            broker_down = broker_down or down
+        duration = time.monotonic() - started
+        report.summary(outcomes, duration)
+        from eventharness.reports import write_json, write_junit
+
+        json_path = report_json or base.report_json
+        if json_path:
+            write_json(json_path, outcomes, duration)
+            report.line(f"JSON report: {json_path}", "dim")
+        junit_path = junit or base.junit
+        if junit_path:
+            write_junit(junit_path, outcomes, duration)
+            report.line(f"JUnit XML: {junit_path}", "dim")
+    if broker_down:
+        fail("a broker became unreachable during the run (see the failures above); check it "
+             "is running and run again", ERROR)
+    raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
+
+
+@dataclass
+class RunOptions:
+    concurrency: int
+    fail_fast: bool
+    verbose: bool
+    start: bool
+    connect_timeout: float | None
+    state_dir: Path
+
+
+def used_brokers(files: list[ScenarioFile]) -> set[str]:
+    """Broker names the files' channels name (``kafka`` of ``kafka:orders``)."""
+    found: set[str] = set()
+    for file in files:
+        for step in file.steps:
+            channel = step.get("channel")
+            if isinstance(channel, str) and "${" not in channel.partition(":")[0]:
+                found.add(channel.partition(":")[0])
+    return found
+
+
+def run_group(
+    setup: Setup, profile: Profile, files: list[ScenarioFile], options: RunOptions,
+    report: Any,
+) -> tuple[list[Any], bool]:
+    """Run the files of one profile: bring its environment up (or reuse one), run, stop."""
+    from eventharness.env.environment import Environment
+
+    needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
+    running = setup.running(profile, options.state_dir)
+    env: Environment | None = None
+    if running is not None:
+        brokers = setup.brokers(profile, running)
+        variables = dict(running.variables)
+        report.line(f"using the environment of `eventharness up` (run id {running.run_id})",
+                    "dim")
+    else:
+        wanted = setup.brokers(profile, None)
+        embedded = [n for n, url in wanted.items() if url == EMBEDDED and n in needed]
+        if embedded and not options.start:
+            fail(f"broker {embedded[0]!r} is 'embedded' and no environment is up; run "
+                 "`eventharness up` first, or drop --no-up")
+        env = Environment(
+            setup.config, profile, brokers=setup.overrides, state_dir=options.state_dir,
+            start_services=options.start,
+            log=(lambda line: report.line(f"  {line}", "dim")) if options.verbose else
+            (lambda line: None),
+        )
+    report.header(profile.name, setup.config.source, len(files))
+    try:
+        if env is not None:
+            began = time.monotonic()
+            env.start()
+            brokers, variables = env.brokers, env.variables
+            started = [*env.embedded, *env.services]
+            if started:
+                report.line(f"environment up in {time.monotonic() - began:.1f}s: "
+                            f"{', '.join(started)}", "dim")
+            for name, reason in env.skipped.items():
+                if options.start:
+                    report.line(f"service {name} not started: {reason}", "yellow")
+        chosen = {n: u for n, u in brokers.items() if n in needed}
+        report.brokers(chosen)
+        return asyncio.run(_run_files(setup, profile, files, chosen, variables, options, report))
+    finally:
+        if env is not None:
+            env.stop()
+
+
+async def _run_files(
+    setup: Setup, profile: Profile, files: list[ScenarioFile], brokers: dict[str, str],
+    variables: dict[str, Any], options: RunOptions, report: Any,
+) -> tuple[list[Any], bool]:
+    from eventharness.engine.harness import Harness
+    from eventharness.files.runner import run_files
+
+    rules: dict[str, str] = {}
+    for file in files:
+        rules.update(file.correlation)
+    harness = Harness.from_profile(
+        profile, brokers=brokers, correlation=rules, schemas=setup.store(profile),
+        connect_timeout=options.connect_timeout,
+    )
+    async with harness:
+        outcomes = await run_files(
+            harness, files, variables=variables, concurrency=options.concurrency,
+            fail_fast=options.fail_fast, on_start=report.started, on_result=report.finished,
+        )
+    return outcomes, any(o.broker_down for o in outcomes)
+
+
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Scenario files or folders (default: the profile's paths).")] = None,
+    profile: ProfileOption = None,
+    broker: BrokerOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check scenario files and the configuration without touching any broker."""
+    with friendly():
+        setup = make_setup(config, profile, broker)
+        chosen = [str(p) for p in paths] if paths else setup.profile(None).paths
+        loaded = load_scenarios(setup, chosen, explicit=config is not None)
+    sources = ", ".join(sorted({owner.config.source for owner, _ in loaded}))
+    console.print(Text(f"✓ {len(loaded)} scenario file{'s' if len(loaded) != 1 else ''} and "
+                       f"{sources} are valid", style="green"))

@@ -1,0 +1,107 @@
+"""What every command starts from: the options they share, the configuration and profile
+they resolve, the broker URLs that profile means, and the console they print on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
+from eventharness.env.config import Config, Profile, load_config
+from eventharness.env.state import EnvironmentState, running_state
+from eventharness.files.loader import FileContext
+
+__all__ = [
+    "BrokerOption",
+    "ConfigOption",
+    "ProfileOption",
+    "Setup",
+    "StateOption",
+    "console",
+    "make_setup",
+    "quiet_clients",
+    "state_dir_of",
+]
+
+console = Console(highlight=False)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="eventharness.toml or pyproject.toml to use "
+                              "(default: found by walking up from the current folder).")
+]
+ProfileOption = Annotated[
+    str | None, typer.Option("--profile", "-p", help="Profile for files that name none "
+                             "(config: default_profile).")
+]
+BrokerOption = Annotated[
+    list[str] | None, typer.Option("--broker", "-b", help="name=URL, overrides the profile's "
+                                   "broker (repeatable); URL may be 'embedded'.")
+]
+StateOption = Annotated[
+    Path | None, typer.Option("--state-dir", help="Where logs and the state of `up` go "
+                              "(default: .eventharness next to the config file).",
+                              envvar="EVENTHARNESS_STATE_DIR")
+]
+
+
+def quiet_clients(verbose: bool) -> None:
+    """Client libraries log connection retries; show them only with --verbose."""
+    level = logging.WARNING if verbose else logging.CRITICAL
+    for name in ("aiokafka", "aiormq", "aio_pika", "kafka"):
+        logging.getLogger(name).setLevel(level)
+
+
+def state_dir_of(config: Config, state_dir: Path | None) -> Path:
+    return (state_dir or config.root / ".eventharness").resolve()
+
+
+@dataclass
+class Setup:
+    """The configuration, the broker overrides, and a FileContext per profile."""
+
+    config: Config
+    default: str
+    overrides: dict[str, str]
+    _stores: dict[str, Any] = field(default_factory=dict)
+
+    def profile(self, name: str | None) -> Profile:
+        return self.config.profile(name or self.default)
+
+    def store(self, profile: Profile) -> Any:
+        path = self.config.schema_path(profile)
+        if path is None:
+            return None
+        if profile.name not in self._stores:
+            from eventharness.schemas import LocalSchemaStore
+
+            self._stores[profile.name] = LocalSchemaStore(path)
+        return self._stores[profile.name]
+
+    def context_for(self, name: str | None) -> FileContext:
+        profile = self.profile(name)
+        brokers = {**profile.brokers, **self.overrides}
+        return FileContext(brokers=set(brokers), variables=set(profile.vars),
+                           schemas=self.store(profile), profile=profile.name)
+
+    def running(self, profile: Profile, state_dir: Path | None) -> EnvironmentState | None:
+        """The environment `eventharness up` keeps running for ``profile``, if any."""
+        return running_state(state_dir_of(self.config, state_dir), profile.name)
+
+    def brokers(self, profile: Profile, running: EnvironmentState | None) -> dict[str, str]:
+        """name → URL for ``profile`` (see :func:`eventharness.env.brokers.resolve_brokers`):
+        the same for run, doctor, record and replay."""
+        return resolve_brokers(profile.brokers, self.overrides, running)
+
+
+def make_setup(config_path: Path | None, profile: str | None,
+               brokers: list[str] | None) -> Setup:
+    config = load_config(config_path)
+    setup = Setup(config, profile or config.default_profile,
+                  parse_broker_overrides(brokers or []))
+    setup.profile(None)  # an unknown --profile is an error even before any file names it
+    return setup
