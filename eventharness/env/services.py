@@ -20,15 +20,11 @@ from eventharness.env.config import Readiness
 from eventharness.env.processes import STOP_GRACE_S, process_start, signal_group
 from eventharness.env.readiness import probe, wait_ready
 from eventharness.model.channels import redact
-from eventharness.model.errors import EventHarnessError
+from eventharness.model.errors import ServiceError
 
 __all__ = ["LOG_TAIL_LINES", "ServiceError", "ServiceProcess", "StartError", "tail"]
 
 LOG_TAIL_LINES = 20
-
-
-class ServiceError(EventHarnessError):
-    """A service or embedded broker could not be started (exit code 2)."""
 
 
 StartError = ServiceError

@@ -27,7 +27,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from eventharness.env.brokers import parse_broker_overrides
 from eventharness.env.config import Config, Profile, load_config
 from eventharness.env.environment import Environment
 from eventharness.env.processes import (
@@ -64,14 +63,14 @@ def launch_supervisor(
             "--profile", profile.name]
     if config.path is not None:
         argv += ["--config", str(config.path)]
-    for name, url in brokers.items():
-        argv += ["--broker", f"{name}={url}"]
-    proc = subprocess.Popen(
-        argv, cwd=config.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(  # broker URLs (with passwords) go through stdin, never argv
+        argv, cwd=config.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=open(state_dir / "supervisor.log", "w"),  # noqa: SIM115 - the child keeps it
         start_new_session=True, text=True,
     )
-    assert proc.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None
+    with proc.stdin:
+        proc.stdin.write(json.dumps({"brokers": dict(brokers)}) + "\n")
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -96,25 +95,39 @@ def launch_supervisor(
 
 def bring_down(state_dir: Path, grace: float = STOP_GRACE_S) -> list[tuple[str, int, str]]:
     """Stop the supervisor (it stops its children), then anything recorded still alive;
-    (label, pid, what happened) of each recorded process."""
+    (label, pid, what happened) of each recorded process. A process that had already gone is
+    said to be gone — and one whose pid now belongs to another process is left alone, and
+    said to be."""
     state = read_state(state_dir)
     if state is None:
         return []
+    before = {label: _standing(p.pid, p.start) for label, p in state.processes()}
     sup = state.supervisor
-    if sup is not None and sup.alive():
+    if sup is not None and before.get("supervisor") == "alive":
         os.kill(sup.pid, signal.SIGTERM)
         wait_gone(sup.pid, sup.start, grace * 3 + 30)
     outcome: list[tuple[str, int, str]] = []
     for label, process in state.processes():
-        if label == "supervisor":
-            what = ("stopped" if not is_same(process.pid, process.start) else
-                    stop_recorded(process.pid, process.start, grace))
+        standing = before[label]
+        if standing == "reused":
+            what = (f"already gone; pid {process.pid} now belongs to another process, "
+                    "left alone")
+        elif standing == "gone":
+            what = "already gone"
+        elif label == "supervisor" or not is_same(process.pid, process.start):
+            what = "stopped"  # by SIGTERM, or by the supervisor as it stopped
         else:
-            result = stop_recorded(process.pid, process.start, grace)
-            what = "stopped" if result == "not running" else result
+            what = stop_recorded(process.pid, process.start, grace)
         outcome.append((label, process.pid, what))
     remove_state(state_dir)
     return outcome
+
+
+def _standing(pid: int, start: int | None) -> str:
+    """``alive`` (the recorded process), ``reused`` (another process has its pid), ``gone``."""
+    if is_same(pid, start):
+        return "alive"
+    return "reused" if process_start(pid) is not None else "gone"
 
 
 def supervise(argv: list[str]) -> int:
@@ -125,8 +138,9 @@ def supervise(argv: list[str]) -> int:
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--profile", required=True)
     parser.add_argument("--config")
-    parser.add_argument("--broker", action="append", default=[])
     args = parser.parse_args(argv)
+    given = json.loads(sys.stdin.readline() or "{}")  # from launch_supervisor: not in argv
+    brokers = {str(k): str(v) for k, v in dict(given.get("brokers") or {}).items()}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -135,7 +149,7 @@ def supervise(argv: list[str]) -> int:
     try:
         config = load_config(args.config)
         env = Environment(config, config.profile(args.profile),
-                          brokers=parse_broker_overrides(args.broker), state_dir=state_dir)
+                          brokers=brokers, state_dir=state_dir)
         env.start()
         me = os.getpid()
         state = env.state().supervised_by(ProcessRecord(me, process_start(me)))

@@ -110,7 +110,7 @@ class StubError(EventHarnessError):
 
 
 class ServiceError(EventHarnessError):
-    """A service of the environment did not start, exited, or did not become ready."""
+    """A service or the embedded broker did not start, exited, or did not become ready (exit 2)."""
 
 
 class ScenarioFailed(EventHarnessError, AssertionError):

@@ -5,6 +5,7 @@ The services here are small Python scripts, so every behaviour is checked on rea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -155,11 +156,16 @@ def test_up_and_down_across_processes(tmp_path: Path) -> None:
     path = make_profile(tmp_path, service("svc", "log", '{ log = "svc ready" }'))
     config = load_config(path)
     state_dir = tmp_path / ".eh"
-    state = launch_supervisor(config, config.profile(), brokers={}, state_dir=state_dir,
-                              timeout=60)
+    secret = "amqp://guest:s3cret-pw@127.0.0.1:5672/"
+    state = launch_supervisor(config, config.profile(), brokers={"rabbit": secret},
+                              state_dir=state_dir, timeout=60)
     try:
         assert read_state(state_dir) == state
         assert state.alive()
+        assert state.supervisor is not None  # its command line (what `ps` shows) has no secret
+        argv = Path(f"/proc/{state.supervisor.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"eventharness.env.supervisor" in b" ".join(argv)
+        assert not any(b"s3cret" in arg for arg in argv)
         pid, start = state.services["svc"].pid, state.services["svc"].start
         assert is_same(pid, start)
         child = child_of(tmp_path, "svc")
@@ -195,3 +201,35 @@ def test_a_reused_pid_is_never_signalled() -> None:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_down_says_what_became_of_each_process(tmp_path: Path) -> None:
+    """A recorded process already gone is "already gone"; one whose pid another process has
+    taken is left alone and said to be — never "stopped"."""
+    from eventharness.env.state import ProcessRecord, ServiceRecord, write_state
+    from tests.env.test_state import a_state
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                             start_new_session=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        start = process_start(other.pid)
+        assert start is not None
+        state = dataclasses.replace(
+            a_state(ProcessRecord(gone.pid, 1)), embedded={},
+            services={"svc": ServiceRecord(pid=other.pid, start=start + 1, log="l",
+                                           command="svc", ready="log")},
+        )
+        write_state(tmp_path, state)
+        outcome = bring_down(tmp_path)
+        assert outcome == [
+            ("service svc", other.pid,
+             f"already gone; pid {other.pid} now belongs to another process, left alone"),
+            ("supervisor", gone.pid, "already gone"),
+        ]
+        assert other.poll() is None  # never signalled
+        assert read_state(tmp_path) is None
+    finally:
+        other.kill()
+        other.wait()
