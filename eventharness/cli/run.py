@@ -10,6 +10,7 @@ configuration that governs each, run on one harness per profile.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,19 @@ from eventharness.cli.setup import (
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.config import Profile, load_config
 from eventharness.files.loader import ScenarioFile, discover, load_files
+from eventharness.model.channels import redact
 from eventharness.model.errors import ScenarioFileError
+from eventharness.model.problems import closest
 
-__all__ = ["RunOptions", "load_scenarios", "run", "used_brokers", "validate"]
+__all__ = [
+    "RunOptions",
+    "check_overrides",
+    "check_writable",
+    "load_scenarios",
+    "run",
+    "used_brokers",
+    "validate",
+]
 
 
 def load_scenarios(
@@ -101,12 +112,21 @@ def run(
     """Run scenario files; exit 0 when all pass, 1 when one fails, 2 when they cannot run."""
     started = time.monotonic()
     with friendly():
+        if connect_timeout is not None and not (0 < connect_timeout < math.inf):
+            fail(f"--connect-timeout {connect_timeout:g}: give a positive number of seconds, "
+                 "e.g. --connect-timeout 10")
         setup = make_setup(config, profile, broker)
         base = setup.profile(None)
         verbose = base.verbose if verbose is None else verbose
         quiet_clients(verbose)
+        json_path = report_json or base.report_json
+        junit_path = junit or base.junit
+        for option, target in (("--report-json", json_path), ("--junit", junit_path)):
+            if target:
+                check_writable(Path(target), option)
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
+        check_overrides(setup, loaded)
         from eventharness.files.runner import select_files
 
         kept = {id(f) for f in select_files([f for _, f in loaded], select or base.select)}
@@ -141,11 +161,9 @@ def run(
         report.summary(outcomes, duration)
         from eventharness.reports import write_json, write_junit
 
-        json_path = report_json or base.report_json
         if json_path:
             write_json(json_path, outcomes, duration)
             report.line(f"JSON report: {json_path}", "dim")
-        junit_path = junit or base.junit
         if junit_path:
             write_junit(junit_path, outcomes, duration)
             report.line(f"JUnit XML: {junit_path}", "dim")
@@ -153,6 +171,40 @@ def run(
         fail("a broker became unreachable during the run (see the failures above); check it "
              "is running and run again", ERROR)
     raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Fail now (exit 2), before anything runs, when a report could not be written at the
+    end: a folder, a place that cannot be created or written. Leaves no file behind."""
+    if path.is_dir():
+        fail(f"{option} {path}: is a folder; give a file name, e.g. {path / 'report.xml'}")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        fail(f"{option} {path}: cannot be written ({exc.strerror or exc}); choose another path")
+    if not existed:
+        path.unlink(missing_ok=True)
+
+
+def check_overrides(setup: Setup, loaded: list[tuple[Setup, ScenarioFile]]) -> None:
+    """A ``--broker NAME=URL`` whose NAME no profile of the run has and no scenario uses
+    would be ignored: that is a mistake (a typo), so say so."""
+    known: set[str] = set()
+    for owner, file in loaded:
+        known.update(owner.profile(file.profile).brokers)
+    if not loaded:
+        known.update(setup.profile(None).brokers)
+    known.update(used_brokers([file for _, file in loaded]))
+    for name, url in setup.overrides.items():
+        if name not in known:
+            near = closest(name, known)
+            hint = f"; did you mean {near!r}?" if near else ""
+            fail(f"--broker {name}={redact(url)}: no profile of this run has a broker named "
+                 f"{name!r} and no scenario uses one{hint} (brokers: "
+                 f"{', '.join(sorted(known)) or 'none'})")
 
 
 @dataclass
@@ -258,6 +310,7 @@ def validate(
         setup = make_setup(config, profile, broker)
         chosen = [str(p) for p in paths] if paths else setup.profile(None).paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
+        check_overrides(setup, loaded)
     sources = ", ".join(sorted({owner.config.source for owner, _ in loaded}))
     console.print(Text(f"✓ {len(loaded)} scenario file{'s' if len(loaded) != 1 else ''} and "
                        f"{sources} are valid", style="green"))

@@ -116,7 +116,9 @@ class Harness:
             "correlation": Correlation(payload_field=profile.payload_field, rules=rules),
             "schemas": schemas if schemas is not None else profile.schemas,
             "within": within if within is not None else profile.within,
-            "connect_timeout": connect_timeout or profile.connect_timeout,
+            "connect_timeout": (
+                connect_timeout if connect_timeout is not None else profile.connect_timeout
+            ),
             "channel_schemas": profile.channel_schemas,
             **options,
         }

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from eventharness.env.state import EnvironmentState
 from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import ChannelError, ConfigError
+from eventharness.transports.base import check_scheme
 
 __all__ = ["EMBEDDED", "parse_broker_overrides", "resolve_brokers"]
 
@@ -34,7 +35,7 @@ def parse_broker_overrides(pairs: Iterable[str], where: str = "--broker") -> dic
         url = url.strip()
         if url != EMBEDDED:
             try:
-                parse_broker_url(url)
+                check_scheme(parse_broker_url(url))
             except ChannelError as exc:
                 raise ConfigError(f"{where} {name.strip()}: {exc}") from exc
         out[name.strip()] = url

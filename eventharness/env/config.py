@@ -30,6 +30,7 @@ from eventharness.env.references import reference_problem
 from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import ChannelError, ConfigError
 from eventharness.model.problems import closest
+from eventharness.transports.base import check_scheme
 
 __all__ = [
     "Config",
@@ -352,7 +353,7 @@ class _Reader:
                                 f"got {url!r}")
             if url != EMBEDDED:
                 try:
-                    parse_broker_url(url)
+                    check_scheme(parse_broker_url(url))
                 except ChannelError as exc:
                     raise self.fail(f"{where}.brokers.{name}", f"{exc} (or use \"embedded\" "
                                     "for the built-in Kafka)") from exc

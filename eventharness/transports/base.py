@@ -28,12 +28,15 @@ from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 from eventharness.model.channels import BrokerURL, parse_broker_url
 from eventharness.model.errors import ChannelError, MissingDependency
 from eventharness.model.events import Position, Record
+from eventharness.model.problems import closest
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Subscription",
     "Transport",
     "TransportBase",
+    "check_scheme",
+    "known_schemes",
     "make_transport",
     "open_transport",
     "transport_class",
@@ -120,6 +123,28 @@ class TransportBase:
         await self.aclose()
 
 
+def known_schemes() -> list[str]:
+    """Every URL scheme a transport is installed for (built-ins and entry points); nothing is
+    imported to find out."""
+    return sorted(set(_BUILTIN) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def check_scheme(url: BrokerURL) -> None:
+    """ChannelError, with the closest known scheme, unless a transport handles ``url``'s
+    scheme — so a typo (``kafak://``) is found when a file is read, not when a run connects."""
+    if url.scheme in _BUILTIN:
+        return
+    known = known_schemes()
+    if url.scheme in known:
+        return
+    near = closest(url.scheme, known)
+    hint = f"; did you mean {near}://?" if near else ""
+    raise ChannelError(
+        f"broker URL {url}: no transport for scheme {url.scheme!r}{hint} (known: "
+        f"{', '.join(known)})"
+    )
+
+
 def transport_class(scheme: str) -> type[Transport]:
     """The transport class for a URL scheme: built-ins first, then entry points."""
     scheme = scheme.lower()
@@ -140,7 +165,7 @@ def transport_class(scheme: str) -> type[Transport]:
         if ep.name == scheme:
             loaded: type[Transport] = ep.load()
             return loaded
-    known = sorted(set(_BUILTIN) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    known = known_schemes()
     raise ChannelError(
         f"no transport for scheme {scheme!r}; known: {', '.join(known)}. "
         f"A package can add one through the {ENTRY_POINT_GROUP!r} entry-point group."

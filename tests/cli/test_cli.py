@@ -212,3 +212,44 @@ def test_up_status_down(tmp_path: Path) -> None:
     assert down.returncode == 0
     assert "service sleeper" in down.stdout and "stopped" in down.stdout
     assert "nothing is up" in cli(root, "status").stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--report-json", "/proc/x.json"],
+     "error: --report-json /proc/x.json: cannot be written (No such file or directory); "
+     "choose another path"),
+    (["--junit", "DIR"], "error: --junit DIR: is a folder; give a file name, e.g. DIR/report.xml"),
+    (["--broker", "kafak=memory://x"],
+     "error: --broker kafak=memory://x: no profile of this run has a broker named 'kafak' and no "
+     "scenario uses one; did you mean 'kafka'? (brokers: kafka, rabbit)"),
+    (["--broker", "kafka=kafak://127.0.0.1:9092"],
+     "error: --broker kafka: broker URL kafak://127.0.0.1:9092: no transport for scheme "
+     "'kafak'; did you mean kafka://? (known: amqp, amqps, kafka, kafkas, memory)"),
+    (["--connect-timeout", "-1"],
+     "error: --connect-timeout -1: give a positive number of seconds, e.g. --connect-timeout 10"),
+    (["--connect-timeout", "0"],
+     "error: --connect-timeout 0: give a positive number of seconds, e.g. --connect-timeout 10"),
+])
+def test_bad_options_exit_2_before_anything_runs(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Each is refused up front with one line — never a traceback after an all-pass run, never
+    silently ignored."""
+    root = project(tmp_path, {"echo.yaml": ECHO.format(name="echo", type="OrderPlaced")})
+    args = [a.replace("DIR", str(tmp_path)) for a in args]
+    done = cli(root, "run", "scenarios", *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == message.replace("DIR", str(tmp_path))
+    assert "Traceback" not in done.stderr and "echo" not in done.stdout  # nothing ran
+
+
+def test_an_unknown_broker_scheme_in_the_config_fails_validate(tmp_path: Path) -> None:
+    root = project(tmp_path, {"echo.yaml": ECHO.format(name="echo", type="OrderPlaced")})
+    config = root / "eventharness.toml"
+    config.write_text(config.read_text().replace('"memory://cli"', '"kafak://127.0.0.1:9092"'))
+    done = cli(root, "validate", "scenarios")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {config}: profiles.default.brokers.kafka: broker URL kafak://127.0.0.1:9092: "
+        "no transport for scheme 'kafak'; did you mean kafka://? (known: amqp, amqps, kafka, "
+        "kafkas, memory) (or use \"embedded\" for the built-in Kafka)")
