@@ -276,7 +276,7 @@ class GroupMember(threading.Thread):
                 assert message.error() is None, message.error()
                 done = self.consumer.commit(message=message, asynchronous=False)
                 with self.changed:
-                    self.values.append(message.value())
+                    self.values.append(message.value() or b"")
                     for tp in done or ():
                         self.committed[tp.partition] = tp.offset
                     self.changed.notify_all()
