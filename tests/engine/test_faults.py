@@ -3,7 +3,10 @@ RabbitMQ and embedded Kafka — is deterministic under its seed, and shows on th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -229,10 +232,34 @@ async def test_publish_faults(net: Net) -> None:
                  if e.direction == "out" and e.channel == net.orders]
     answered = [e.value["seq"] for e in result.events if e.direction == "in"]
     assert published == answered == [1, 0]
-    if net.kind != "kafka":
-        assert failures == ["ordering:second"]
-    # On Kafka both answers come in one fetch batch and share their receive time, which
-    # `after=` does not count as out of order; the arrival order above is still reversed.
+    assert failures == ["ordering:second"]
+
+
+@pytest.mark.kafka
+async def test_an_after_violation_inside_one_kafka_fetch_batch_is_an_ordering_failure(
+    kafka_url: str,
+) -> None:
+    """Two events that come back in one fetch batch share their receive time; the arrival
+    sequence still puts the second-expected one first, and `after=` says so."""
+    topic, other = unique("batched"), unique("arming")
+    # linger: the two concurrent publishes leave in one produce request, one record batch,
+    # so the observer fetches them together
+    async with eh.Harness({"b": f"{kafka_url}?linger_ms=200"}) as h:
+        await h.transport("b").create_channel(topic, partitions=1)
+        with pytest.raises(eh.ScenarioFailed) as caught:
+            async with h.scenario("one batch") as s:
+                first = s.expect(f"b:{topic}", match={"seq": 0}, name="first", within=5)
+                s.expect(f"b:{topic}", match={"seq": 1}, name="second", after=first, within=5)
+                await s.publish(f"b:{other}", {"type": "Arm"})  # arms the observer first
+                await asyncio.gather(s.publish(f"b:{topic}", order(seq=1), key="o-1"),
+                                     s.publish(f"b:{topic}", order(seq=0), key="o-1"))
+        for name in (topic, other):
+            await h.transport("b").delete_channel(name)
+    result = caught.value.result
+    answers = [e for e in result.events if e.direction == "in"]
+    assert [e.value["seq"] for e in answers] == [1, 0]
+    assert answers[0].received == answers[1].received  # one fetch batch: a tie on time
+    assert [f"{f.kind}:{f.step}" for f in result.failures] == ["ordering:second"]
 
 
 async def test_reorder_releases_a_lone_message_late_and_stopping_loses_it(
@@ -290,12 +317,30 @@ async def test_a_seeded_stub_drops_the_same_answers_every_run(memory_url: str) -
     assert 0 < len(first) < 12
 
 
-async def test_jitter_is_seeded() -> None:
-    delays = []
-    for _ in range(2):
-        fault = Delay(0.01, jitter=0.01, seed=5)
-        delays.append([round(fault.rng.uniform(-1, 1), 6) for _ in range(3)])
-    assert delays[0] == delays[1]
+async def test_delay_waits_its_seeded_jittered_time(memory_url: str) -> None:
+    async def delays(seed: int) -> list[tuple[float, float]]:
+        """(noted delay, how long the publish took) of each of six delayed publishes."""
+        fault = Delay(0.05, jitter=0.04, seed=seed)
+        measured = []
+        async with eh.Harness({"b": memory_url}) as h, h.scenario("delayed") as s:
+            s.expect("b:orders", at_least=6, within=2)
+            for seq in range(6):
+                began = time.monotonic()
+                event = await s.publish("b:orders", order(seq=seq), faults=[fault])
+                took = time.monotonic() - began
+                found = re.fullmatch(r"delayed (\d+)ms \(fault delay 0\.05s±0\.04s\)",
+                                     event.note or "")
+                assert found, event.note
+                measured.append((int(found[1]) / 1000, took))
+        return measured
+
+    first = await delays(5)
+    noted = [d for d, _ in first]
+    assert all(0.01 <= d <= 0.09 for d in noted), noted  # 0.05 s ± 0.04 s
+    assert len(set(noted)) > 1, noted  # jitter varies the delay
+    assert all(took >= d - 0.002 for d, took in first), first  # and the publish waited it
+    assert [d for d, _ in await delays(5)] == noted  # the same seed, the same delays
+    assert [d for d, _ in await delays(6)] != noted
 
 
 def test_faults_from_plain_data() -> None:

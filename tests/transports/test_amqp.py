@@ -358,9 +358,33 @@ async def test_other_exchange_types_and_headers_binding(transport: AmqpTransport
         await transport.delete_channel(hdr)
 
 
-async def test_delete_missing_channel_is_ignored(transport: AmqpTransport) -> None:
-    await transport.delete_channel(unique("eh-none"))
-    await transport.delete_channel("/" + unique("eh-none"))
+async def exchange_exists(connection: aio_pika.abc.AbstractConnection, name: str) -> bool:
+    channel = await connection.channel()
+    try:
+        await channel.declare_exchange(name, passive=True)
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        return False
+    await channel.close()
+    return True
+
+
+async def test_delete_missing_channel_is_ignored(
+    transport: AmqpTransport, raw: aio_pika.abc.AbstractConnection
+) -> None:
+    exchange, queue = unique("eh-none"), unique("eh-none")
+    await transport.delete_channel(exchange)
+    await transport.delete_channel(f"/{queue}")
+    # nothing was created by deleting, and the transport still works: routes, then deletes
+    assert not await exchange_exists(raw, exchange)
+    assert await queue_state(raw, queue) == "missing"
+    await transport.create_channel(exchange)
+    sub = await transport.subscribe(f"{exchange}/#")
+    await transport.publish(f"{exchange}/x", Record(b"after"))
+    assert [r.value for r in await take(sub, 1)] == [b"after"]
+    await sub.aclose()
+    assert await exchange_exists(raw, exchange)
+    await transport.delete_channel(exchange)
+    assert not await exchange_exists(raw, exchange)
 
 
 async def test_aclose_is_idempotent_and_ends_subscriptions(amqp_url: str) -> None:
