@@ -101,7 +101,10 @@ class TransportBase:
 
     @property
     def timeout(self) -> float:
-        raw = self.options.get("connect_timeout") or self.url.param("connect_timeout")
+        """Seconds to connect: the URL's own ``?connect_timeout=`` (the most specific), else
+        the ``connect_timeout`` option (a harness's, a profile's, ``--connect-timeout``),
+        else 10."""
+        raw = self.url.param("connect_timeout") or self.options.get("connect_timeout")
         return float(raw) if raw is not None else self.connect_timeout
 
     async def connect(self) -> None:  # pragma: no cover - overridden
