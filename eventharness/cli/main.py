@@ -32,7 +32,9 @@ from eventharness.env.config import (
     load_config,
     parse_broker_overrides,
 )
-from eventharness.files.loader import FileContext, ScenarioFile, discover, load_files
+from eventharness.files.checks import FileContext
+from eventharness.files.loader import discover, load_files
+from eventharness.files.model import ScenarioFile
 from eventharness.model.channels import redact
 from eventharness.model.errors import BrokerUnavailable, EventHarnessError, ScenarioFileError
 
@@ -270,9 +272,8 @@ def used_brokers(files: list[ScenarioFile]) -> set[str]:
     """Broker names the files' channels name (``kafka`` of ``kafka:orders``)."""
     found: set[str] = set()
     for file in files:
-        for step in file.steps:
-            channel = step.get("channel")
-            if isinstance(channel, str) and "${" not in channel.partition(":")[0]:
+        for channel in file.channels:
+            if "${" not in channel.partition(":")[0]:
                 found.add(channel.partition(":")[0])
     return found
 
