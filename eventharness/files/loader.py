@@ -19,36 +19,22 @@ code that reads the YAML data); what they mean checked against the profile
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from eventharness.engine.templates import parse_duration
 from eventharness.files.checks import ContextFor, FileContext, check_file
 from eventharness.files.lines import Mapped, line_of, read_yaml
 from eventharness.files.model import (
-    UNSET,
-    Check,
-    CommandProbe,
+    FAULTS,
+    PROBES,
+    STEPS,
     Correlate,
-    CorruptSpec,
-    DelaySpec,
-    DropSpec,
-    DuplicateSpec,
-    Eventually,
-    Expect,
-    ExpectNone,
     FaultSpec,
-    HttpProbe,
-    KeyOrder,
     Order,
-    PauseSpec,
-    ProbeSpec,
-    Publish,
-    ReorderSpec,
     ResponseSpec,
     ScenarioFile,
-    SqlProbe,
     Step,
     StubSpec,
     Wait,
@@ -132,7 +118,7 @@ def _load(path: Path, context_for: ContextFor) -> tuple[ScenarioFile | None, lis
         context = FileContext()
     names = _expectation_names(data)
     found = _Builder(shown, _prune(data, [p.path for p in shape])).scenario(data, profile)
-    built = {s.name for s in found.steps if isinstance(s, Expect | ExpectNone)}
+    built = {s.name for s in found.steps}
     problems.extend(check_file(found, context, names - built))
     ordered = dict.fromkeys(f"{shown}:{line}: {text}" for line, text in
                             sorted(problems, key=lambda p: p[0]))
@@ -184,46 +170,63 @@ def _prune(data: Mapped, paths: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
     return dropped
 
 
-class _At(TypedDict):
-    file: str
-    line: int
-    lines: dict[str, int]
-
-
 def _seconds(value: Any) -> float:
     """A duration the schema accepted (so it parses); zero only where the schema allows it."""
     return parse_duration(value, allow_zero=True)
 
 
-def _optional_seconds(body: Mapped, key: str) -> float | None:
-    return _seconds(body[key]) if key in body else None
+#: Keys the model names otherwise, and keys that are durations (seconds in the model).
+_RENAMED = {"as": "name", "get": "url", "field": "target"}
+_SECONDS = frozenset({"within", "during", "interval", "timeout", "delay", "seconds", "jitter",
+                      "release_after"})
 
 
 class _Builder:
-    """Builds the typed model from a file's data, leaving out what has a shape problem
-    (``bad``: where those are) — that part is reported already."""
+    """Builds the typed model from a file's well-shaped data. The schema has checked every
+    key and value, so each mapping becomes its class's fields as they are, but for the keys
+    the model renames, durations (seconds), lists (tuples) and the specs inside (probes,
+    responses, faults). ``dropped``: list items to leave out (see :func:`_prune`)."""
 
     def __init__(self, path: str, dropped: set[tuple[Any, ...]]) -> None:
         self.path = path
         self.dropped = dropped
 
-    def at(self, data: Any, line: int) -> _At:
-        lines = {str(k): v for k, v in data.lines.items()} if isinstance(data, Mapped) else {}
-        return _At(file=self.path, line=line, lines=lines)
+    def make(self, cls: type[Any], data: Mapping[Any, Any], line: int, path: tuple[Any, ...],
+             **fields: Any) -> Any:
+        options: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _SECONDS:
+                value = _seconds(value)
+            elif key == "faults":
+                value = self.faults(value, (*path, key))
+            elif key == "respond":
+                value = tuple(self.make(ResponseSpec, item, line_of(value, j),
+                                        (*path, key, j)) for j, item in enumerate(value or ())
+                              if (*path, key, j) not in self.dropped)
+            elif key in PROBES:
+                fields["probe"] = self.make(PROBES[key], value, line_of(data, key),
+                                            (*path, key))
+                continue
+            elif key in ("nth", "equal", "run") and not isinstance(value, str):
+                value = tuple(value) if isinstance(value, list) else (value,)
+            elif key == "contains":
+                value = str(value)
+            options[_RENAMED.get(key, key)] = value
+        lines = {str(k): n for k, n in data.lines.items()} if isinstance(data, Mapped) else {}
+        return cls(file=self.path, line=line, lines=lines, **{**options, **fields})
 
     def scenario(self, data: Mapped, profile: str | None) -> ScenarioFile:
         def value(key: str, default: Any = None) -> Any:
             return default if data.get(key) is None else data[key]
 
-        tags = value("tags", ())
-        correlate = value("correlate", [])
-        within = value("within")
-        raw_vars = data.get("vars")
-        variables = dict(raw_vars) if isinstance(raw_vars, Mapped) else {}
-        correlation = value("correlation", {})
+        tags, correlate, within = value("tags", ()), value("correlate", []), value("within")
+        variables, correlation = value("vars", {}), value("correlation", {})
         lines = {str(k): v for k, v in data.lines.items()}
-        lines.update({f"vars.{k}": line_of(raw_vars, k) for k in variables})
+        lines.update({f"vars.{k}": line_of(variables, k) for k in variables})
         lines.update({f"correlation.{k}": line_of(correlation, k) for k in correlation})
+        xfail = value("xfail")
+        if isinstance(xfail, str):
+            xfail = {"kind": xfail}
         stubs = value("stubs", [])
         return ScenarioFile(
             path=self.path,
@@ -233,156 +236,49 @@ class _Builder:
             description=value("description", ""),
             profile=profile,
             tags=(tags,) if isinstance(tags, str) else tuple(tags),
-            vars=variables,
+            vars=dict(variables),
             within=None if within is None else _seconds(within),
             settle=_seconds(value("settle", 0)),
             allow_duplicates=value("allow_duplicates", False),
             correlation={str(k): v for k, v in correlation.items()},
             correlate=tuple(correlate if isinstance(correlate, list) else [correlate]),
-            xfail=self.xfail(value("xfail")),
-            stubs=tuple(self.stub(entry, i, line_of(stubs, i)) for i, entry in enumerate(stubs)
-                        if ("stubs", i) not in self.dropped),
-            steps=self.steps(data),
+            xfail=None if xfail is None else XFail(xfail["kind"], xfail.get("reason") or ""),
+            stubs=tuple(
+                self.make(StubSpec, entry, line_of(stubs, i), ("stubs", i),
+                          name=str(entry.get("name", entry["consume"])))
+                for i, entry in enumerate(stubs) if ("stubs", i) not in self.dropped
+            ),
+            steps=self.steps(value("steps", [])),
         )
 
-    @staticmethod
-    def xfail(raw: Any) -> XFail | None:
-        if raw is None:
-            return None
-        if isinstance(raw, str):
-            return XFail(raw)
-        return XFail(raw["kind"], str(raw.get("reason") or ""))
-
-    def steps(self, data: Mapped) -> tuple[Step, ...]:
-        raw = data.get("steps")
-        if not isinstance(raw, list):
-            return ()
+    def steps(self, raw: list[Any]) -> tuple[Step, ...]:
         out: list[Step] = []
         for index, item in enumerate(raw):
-            if ("steps", index) not in self.dropped:
-                ((kind, body),) = item.items()
-                out.append(self.step(kind, body, index, self.at(body, line_of(item, kind))))
+            if ("steps", index) in self.dropped:
+                continue
+            ((kind, body),) = item.items()
+            line = line_of(item, kind)
+            at: Any = {"file": self.path, "line": line, "index": index}
+            if kind == "wait":
+                out.append(Wait(**at, seconds=_seconds(body)))
+            elif kind == "order":
+                lines = {str(n): line_of(body, i) for i, n in enumerate(body)}
+                out.append(Order(**at, lines=lines, steps=tuple(map(str, body))))
+            elif kind == "correlate":
+                out.append(Correlate(**at, value=body))
+            else:
+                out.append(self.make(STEPS[kind], body, line, ("steps", index, kind),
+                                     index=index))
         return tuple(out)
 
-    def step(self, kind: str, body: Any, index: int, at: _At) -> Step:
-        if kind == "wait":
-            return Wait(**at, index=index, seconds=_seconds(body))
-        if kind == "order":
-            names = [str(n) for n in body]
-            at["lines"] = {n: line_of(body, i) for i, n in enumerate(names)}
-            return Order(**at, index=index, steps=tuple(names))
-        if kind == "correlate":
-            return Correlate(**at, index=index, value=body)
-        name = body.get("as")
-        if kind == "publish":
-            return Publish(
-                **at, index=index, name=name, channel=body["channel"], value=body["value"],
-                key=body.get("key"), headers=body.get("headers"), schema=body.get("schema"),
-                partition=body.get("partition"),
-                faults=self.faults(body.get("faults"), ("steps", index, kind, "faults")),
-                seed=body.get("seed"),
-            )
-        if kind == "expect":
-            return Expect(
-                **at, index=index, name=name, channel=body["channel"], type=body.get("type"),
-                match=body.get("match"), fields=body.get("fields"), schema=body.get("schema"),
-                within=_optional_seconds(body, "within"), after=body.get("after"),
-                count=body.get("count"), at_least=body.get("at_least"),
-                at_most=body.get("at_most"),
-                allow_duplicates=body.get("allow_duplicates", False),
-                collect_queue=body.get("collect_queue", False),
-            )
-        if kind == "expect_none":
-            return ExpectNone(
-                **at, index=index, name=name, channel=body["channel"], type=body.get("type"),
-                match=body.get("match"), fields=body.get("fields"),
-                during=_optional_seconds(body, "during"), after=body.get("after"),
-            )
-        if kind == "eventually":
-            probe = next(k for k in ("http", "command", "sql") if k in body)
-            return Eventually(
-                **at, index=index, name=name,
-                probe=self.probe(probe, body[probe], self.at(body[probe], line_of(body, probe))),
-                within=_optional_seconds(body, "within"),
-                interval=_seconds(body.get("interval", 0.1)),
-            )
-        if kind == "check":
-            return Check(**at, index=index, name=name, equal=tuple(body["equal"]))
-        assert kind == "key_order", kind  # the schema allows no other kind
-        return KeyOrder(**at, index=index, name=name, step=body["step"], by=body["by"])
-
-    @staticmethod
-    def probe(kind: str, spec: Mapped, at: _At) -> ProbeSpec:
-        timeout = _optional_seconds(spec, "timeout")
-        if kind == "http":
-            return HttpProbe(**at, url=spec["get"], status=spec.get("status", 200),
-                             json=spec.get("json"), headers=spec.get("headers") or {},
-                             timeout=5.0 if timeout is None else timeout)
-        if kind == "command":
-            run = spec["run"]
-            contains = spec.get("contains")
-            return CommandProbe(**at, run=run if isinstance(run, str) else tuple(map(str, run)),
-                                exit=spec.get("exit", 0),
-                                contains=None if contains is None else str(contains),
-                                timeout=30.0 if timeout is None else timeout)
-        return SqlProbe(**at, url=spec["url"], query=spec["query"], equals=spec.get("equals"))
-
-    def stub(self, entry: Mapped, index: int, line: int) -> StubSpec:
-        respond = entry.get("respond") or []
-        return StubSpec(
-            **self.at(entry, line),
-            name=str(entry.get("name", entry["consume"])),
-            consume=entry["consume"],
-            type=entry.get("type"),
-            match=entry.get("match"),
-            fields=entry.get("fields"),
-            respond=tuple(
-                ResponseSpec(
-                    **self.at(item, line_of(respond, j)), channel=item["channel"],
-                    value=item.get("value"), key=item.get("key", UNSET),
-                    headers=item.get("headers") or {}, when=item.get("when"),
-                    delay=_seconds(item.get("delay", 0)),
-                )
-                for j, item in enumerate(respond)
-                if ("stubs", index, "respond", j) not in self.dropped
-            ),
-            faults=self.faults(entry.get("faults"), ("stubs", index, "faults")),
-            group=entry.get("group"),
-            consume_queue=entry.get("consume_queue", False),
-            seed=entry.get("seed"),
-        )
-
-    def faults(self, raw: Any, where: tuple[Any, ...]) -> tuple[FaultSpec, ...]:
+    def faults(self, raw: Any, path: tuple[Any, ...]) -> tuple[FaultSpec, ...]:
         out: list[FaultSpec] = []
         for i, entry in enumerate(raw or ()):
-            if (*where, i) in self.dropped:
+            if (*path, i) in self.dropped:
                 continue
             kind, options = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
             if not isinstance(options, dict):  # the short forms: {delay: 200ms}, {corrupt: bytes}
                 options = {} if options in (None, "bytes") else \
                     {"field": options} if kind == "corrupt" else {"seconds": options}
-            at = self.at(options, line_of(raw, i))
-            nth = options.get("nth")
-            select: Any = {
-                "nth": None if nth is None else tuple(nth) if isinstance(nth, list) else (nth,),
-                "every": options.get("every"),
-                "rate": None if options.get("rate") is None else float(options["rate"]),
-                "seed": options.get("seed"),
-            }
-            if kind == "delay":
-                out.append(DelaySpec(**at, **select, seconds=_seconds(options["seconds"]),
-                                     jitter=_seconds(options.get("jitter", 0))))
-            elif kind == "drop":
-                out.append(DropSpec(**at, **select))
-            elif kind == "duplicate":
-                out.append(DuplicateSpec(**at, **select, copies=options.get("copies", 1)))
-            elif kind == "reorder":
-                out.append(ReorderSpec(**at, **select, hold=options.get("hold", 1),
-                                       release_after=_seconds(options.get("release_after", 1))))
-            elif kind == "corrupt":
-                out.append(CorruptSpec(**at, **select, target=options.get("field"),
-                                       value=options.get("value", UNSET)))
-            else:
-                assert kind == "pause", kind  # the schema allows no other kind
-                out.append(PauseSpec(**at, **select, seconds=_seconds(options["seconds"])))
+            out.append(self.make(FAULTS[kind], options, line_of(raw, i), (*path, i, kind)))
         return tuple(out)

@@ -16,34 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
-    "UNSET",
-    "Check",
-    "CommandProbe",
-    "Correlate",
-    "CorruptSpec",
-    "DelaySpec",
-    "DropSpec",
-    "DuplicateSpec",
-    "Eventually",
-    "Expect",
-    "ExpectNone",
-    "FaultSpec",
-    "HttpProbe",
-    "KeyOrder",
-    "Located",
-    "Order",
-    "PauseSpec",
-    "ProbeSpec",
-    "Publish",
-    "ReorderSpec",
-    "ResponseSpec",
-    "ScenarioFile",
-    "SqlProbe",
-    "Step",
-    "StepBase",
-    "StubSpec",
-    "Wait",
-    "XFail",
+    "FAULTS", "PROBES", "STEPS", "UNSET", "Check", "CommandProbe", "Correlate", "CorruptSpec",
+    "DelaySpec", "DropSpec", "DuplicateSpec", "Eventually", "Expect", "ExpectNone", "FaultSpec",
+    "HttpProbe", "KeyOrder", "Located", "Order", "PauseSpec", "ProbeSpec", "Publish", "ReorderSpec",
+    "ResponseSpec", "ScenarioFile", "SqlProbe", "Step", "StepBase", "StubSpec", "Wait", "XFail",
 ]
 
 
@@ -121,6 +97,11 @@ class PauseSpec(FaultSpec):
     seconds: float
 
 
+FAULTS: dict[str, type[FaultSpec]] = {
+    c.kind: c for c in (DelaySpec, DropSpec, DuplicateSpec, ReorderSpec, CorruptSpec, PauseSpec)
+}
+
+
 # --- stubs (virtual services) --------------------------------------------------------------
 
 
@@ -157,6 +138,7 @@ class StubSpec(Located):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpProbe(Located):
+    kind: ClassVar[str] = "http"
     url: str
     status: int = 200
     json: Any = None
@@ -166,6 +148,7 @@ class HttpProbe(Located):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommandProbe(Located):
+    kind: ClassVar[str] = "command"
     run: str | tuple[str, ...]
     exit: int = 0
     contains: str | None = None
@@ -174,12 +157,14 @@ class CommandProbe(Located):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SqlProbe(Located):
+    kind: ClassVar[str] = "sql"
     url: str
     query: str
     equals: Any = None
 
 
 ProbeSpec = HttpProbe | CommandProbe | SqlProbe
+PROBES: dict[str, type[ProbeSpec]] = {c.kind: c for c in (HttpProbe, CommandProbe, SqlProbe)}
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -284,6 +269,11 @@ class Correlate(StepBase):
 
 
 Step = Publish | Expect | ExpectNone | Eventually | Check | KeyOrder | Order | Wait | Correlate
+#: Each step, fault and probe class by the key that names it in a file.
+STEPS: dict[str, type[Step]] = {
+    c.kind: c for c in (Publish, Expect, ExpectNone, Eventually, Check, KeyOrder, Order, Wait,
+                        Correlate)
+}
 
 
 # --- the file ------------------------------------------------------------------------------
