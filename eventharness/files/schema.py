@@ -19,13 +19,14 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from eventharness.engine.templates import parse_duration, references
 from eventharness.files.lines import line_of
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is checked, not with the CLI
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["ShapeProblem", "closest", "scenario_schema", "shape_problems"]
 
@@ -42,6 +43,8 @@ def _schema_text() -> str:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(scenario_schema())
 
 
