@@ -33,7 +33,8 @@ from eventharness.cli.setup import (
 )
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.config import Profile, load_config
-from eventharness.files.loader import ScenarioFile, discover, load_files
+from eventharness.files.loader import discover, load_files
+from eventharness.files.model import ScenarioFile
 from eventharness.model.channels import redact
 from eventharness.model.errors import ScenarioFileError
 from eventharness.model.problems import closest
@@ -221,9 +222,8 @@ def used_brokers(files: list[ScenarioFile]) -> set[str]:
     """Broker names the files' channels name (``kafka`` of ``kafka:orders``)."""
     found: set[str] = set()
     for file in files:
-        for step in file.steps:
-            channel = step.get("channel")
-            if isinstance(channel, str) and "${" not in channel.partition(":")[0]:
+        for channel in file.channels:
+            if "${" not in channel.partition(":")[0]:
                 found.add(channel.partition(":")[0])
     return found
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
 from eventharness.env.config import Config, Profile, load_config
 from eventharness.env.state import EnvironmentState, running_state
-from eventharness.files.loader import FileContext
+from eventharness.files.checks import FileContext
 
 __all__ = [
     "BrokerOption",

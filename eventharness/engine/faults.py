@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import copy
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -58,7 +58,6 @@ __all__ = [
     "Pause",
     "Reorder",
     "deliver",
-    "parse_faults",
     "publish_with_faults",
 ]
 
@@ -408,80 +407,6 @@ async def publish_with_faults(
         scenario.events.append(item.finish())
 
     await deliver(faults, Outgoing(channel.address, record, event, send, lost))
-
-
-# -- plain data (scenario files) ---------------------------------------------------------
-
-_SELECT = ("nth", "every", "rate", "seed")
-_OPTIONS: dict[str, tuple[str, ...]] = {
-    "delay": ("seconds", "jitter"),
-    "drop": (),
-    "duplicate": ("copies",),
-    "reorder": ("hold", "release_after"),
-    "corrupt": ("field", "value"),
-    "pause": ("seconds",),
-}
-_DURATIONS = ("seconds", "jitter", "release_after")
-
-
-def parse_faults(
-    raw: Any, where: str, *, seed: int | None = None
-) -> tuple[list[Fault], list[str]]:
-    """Faults from their plain-data form, with every problem found (``where: what``).
-
-    ``[{delay: 200ms}, {drop: {nth: 2}}, duplicate, {corrupt: bytes},
-    {corrupt: {field: amount}}, {reorder: {hold: 1}}, {pause: {seconds: 2s, nth: 3}}]``
-    """
-    from eventharness.engine.templates import parse_duration
-
-    if raw is None:
-        return [], []
-    if not isinstance(raw, list):
-        example = "[{delay: 200ms}, {drop: {nth: 2}}]"
-        return [], [f"{where}: faults must be a list, e.g. {example}"]
-    faults: list[Fault] = []
-    problems: list[str] = []
-    for i, entry in enumerate(raw):
-        here = f"{where}[{i}]"
-        if isinstance(entry, str):
-            entry = {entry: {}}
-        if not isinstance(entry, Mapping) or len(entry) != 1:
-            problems.append(f"{here}: write one fault as {{kind: options}}, kinds: "
-                            + ", ".join(FAULT_KINDS))
-            continue
-        ((kind, options),) = entry.items()
-        if kind not in FAULT_KINDS:
-            problems.append(f"{here}: unknown fault {kind!r}; kinds: " + ", ".join(FAULT_KINDS))
-            continue
-        if options is None:
-            options = {}
-        elif not isinstance(options, Mapping):  # the short forms: {delay: 200ms}, {corrupt: bytes}
-            if kind == "corrupt":
-                options = {} if options == "bytes" else {"field": options}
-            elif kind in ("delay", "pause"):
-                options = {"seconds": options}
-            else:
-                problems.append(f"{here}: {kind} takes options as a mapping, got {options!r}")
-                continue
-        allowed = (*_OPTIONS[kind], *_SELECT)
-        unknown = [k for k in options if k not in allowed]
-        if unknown:
-            problems.append(f"{here}: {kind} has no option {unknown[0]!r}; options: "
-                            + ", ".join(allowed))
-            continue
-        args = dict(options)
-        try:
-            for name in _DURATIONS:
-                if name in args:
-                    args[name] = parse_duration(args[name], allow_zero=name == "jitter")
-            if seed is not None:
-                args.setdefault("seed", seed)
-            faults.append(FAULT_KINDS[kind](**args))
-        except (ValueError, TypeError, UsageError) as exc:
-            text = str(exc)
-            problems.append(f"{here}: {text}" if text.startswith(kind) else
-                            f"{here}: {kind}: {text}")
-    return faults, problems
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eventharness.engine.faults import Fault, Outgoing, Pause, deliver, parse_faults
+from eventharness.engine.faults import Fault, Outgoing, Pause, deliver
 from eventharness.engine.matchers import Matcher, check_spec, compare
-from eventharness.engine.templates import Reference, references, render
+from eventharness.engine.templates import Reference, render
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
@@ -75,7 +75,6 @@ from eventharness.model.result import Failure
 
 if TYPE_CHECKING:
     from eventharness.engine.harness import Harness
-    from eventharness.engine.scenario import Scenario
     from eventharness.transports.base import Subscription
 
 __all__ = [
@@ -86,13 +85,7 @@ __all__ = [
     "Stub",
     "StubCall",
     "StubError",
-    "StubSpec",
-    "parse_stub_specs",
-    "start_stub_specs",
 ]
-
-TEMPLATE_NAMES = ("in", "count", "uuid", "stub", "now")
-
 
 class StubError(EventHarnessError):
     """A stub could not build or send a response (a template names a missing field, ...)."""
@@ -462,177 +455,6 @@ class Stub:
         return "\n".join(lines)
 
 
-# -- plain data (scenario files) ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StubSpec:
-    """A validated ``stubs:`` entry; faults stay as data and are made fresh for each run."""
-
-    name: str
-    consume: str
-    type: str | None = None
-    match: Mapping[str, Any] | None = None
-    fields: Mapping[str, Any] | None = None
-    respond: tuple[Response, ...] = ()
-    faults: Any = None
-    group: str | None = None
-    consume_queue: bool = False
-    seed: int | None = None
-
-    def channels(self) -> list[str]:
-        return [self.consume, *(r.channel for r in self.respond)]
-
-
-_STUB_KEYS = ("name", "consume", "type", "match", "fields", "respond", "faults", "group",
-              "consume_queue", "seed")
-_RESPONSE_KEYS = ("channel", "value", "key", "headers", "when", "delay")
-
-
-def parse_stub_specs(
-    raw: Any,
-    where: str,
-    *,
-    variables: Collection[str] = (),
-    brokers: Collection[str] | None = None,
-    path: str | None = None,
-) -> tuple[list[StubSpec], list[str]]:
-    """Validate a ``stubs:`` section: the specs, and every problem as ``where: what``.
-
-    ``variables`` are the names a template may use besides the stub's own (the scenario's
-    ``vars:``); ``brokers`` the broker names channels may use. When the data carries YAML
-    line numbers (``.line``/``.lines``, as scenario files load it) and ``path`` is given, each
-    problem names ``path:line`` of the entry it is about."""
-    if raw is None:
-        return [], []
-    if not isinstance(raw, list):
-        return [], [f"{where}: stubs must be a list of stubs, each with consume: and respond:"]
-    specs: list[StubSpec] = []
-    problems: list[str] = []
-    names: set[str] = set()
-    for i, entry in enumerate(raw):
-        at = _located(where, path, raw, i)
-        if not isinstance(entry, Mapping):
-            problems.append(f"{at}: stubs[{i}]: expected a mapping with consume: and respond:")
-            continue
-        before = len(problems)
-        consume = entry.get("consume")
-        name = str(entry.get("name", consume if isinstance(consume, str) else f"stubs[{i}]"))
-        here = f"{at}: stub {name!r}"
-        unknown = [k for k in entry if k not in _STUB_KEYS]
-        if unknown:
-            problems.append(f"{_located(where, path, entry, unknown[0])}: stub {name!r}: "
-                            f"unknown key {unknown[0]!r}; keys: {', '.join(_STUB_KEYS)}")
-        if not isinstance(consume, str):
-            problems.append(f"{here}: consume: names the channel the stub reads, "
-                            "e.g. consume: kafka:orders")
-        else:
-            _check(problems, f"{_located(where, path, entry, 'consume')}: stub {name!r}",
-                   parse_channel, consume, known_brokers=brokers)
-        if name in names:
-            problems.append(f"{here}: another stub has this name; give each its own name:")
-        names.add(name)
-        for key in ("match", "fields"):
-            spec = entry.get(key)
-            if spec is not None and not isinstance(spec, Mapping):
-                problems.append(f"{here}: {key}: must be a mapping, got {spec!r}")
-            elif spec is not None:
-                _check(problems, here, check_spec, dict(spec), key)
-        if entry.get("type") is not None and not isinstance(entry.get("type"), str):
-            problems.append(f"{here}: type: must be a string")
-        seed = entry.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            problems.append(f"{here}: seed: must be a whole number, got {seed!r}")
-            seed = None
-        responses = _parse_responses(entry.get("respond"), here, problems, variables, brokers,
-                                     path)
-        fault_at = _located(where, path, entry, "faults")
-        _, fault_problems = parse_faults(entry.get("faults"), f"{fault_at}: stub {name!r}: "
-                                         "faults", seed=seed)
-        problems.extend(fault_problems)
-        group = entry.get("group")
-        if group is not None and not isinstance(group, str):
-            problems.append(f"{here}: group: must be a name, got {group!r}")
-        if len(problems) == before:
-            specs.append(StubSpec(
-                name=name, consume=str(consume), type=entry.get("type"),
-                match=entry.get("match"), fields=entry.get("fields"), respond=tuple(responses),
-                faults=entry.get("faults"), group=group,
-                consume_queue=bool(entry.get("consume_queue", False)), seed=seed,
-            ))
-    return specs, problems
-
-
-def _parse_responses(
-    raw: Any, here: str, problems: list[str], variables: Collection[str],
-    brokers: Collection[str] | None, path: str | None,
-) -> list[Response]:
-    if raw is None:
-        return []  # a pure spy: takes events, answers nothing
-    if not isinstance(raw, list):
-        problems.append(f"{here}: respond: must be a list of responses, each with channel: "
-                        "and value:")
-        return []
-    responses: list[Response] = []
-    for j, item in enumerate(raw):
-        at = f"{here}: respond[{j}]"
-        if path is not None and _line(raw, j):
-            at = f"{path}:{_line(raw, j)}: {here.partition(': ')[2]}: respond[{j}]"
-        if not isinstance(item, Mapping):
-            problems.append(f"{at}: expected a mapping with channel: and value:")
-            continue
-        unknown = [k for k in item if k not in _RESPONSE_KEYS]
-        if unknown:
-            problems.append(f"{at}: unknown key {unknown[0]!r}; keys: {', '.join(_RESPONSE_KEYS)}")
-            continue
-        for ref in references([item.get("value"), item.get("key"), item.get("headers")]):
-            known = ref.head in TEMPLATE_NAMES or ref.name in variables
-            if not known and ref.default is None:
-                problems.append(f"{at}: ${{{ref.text}}} is not something a stub knows; use "
-                                "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, "
-                                "${in.type}, ${count}, ${uuid} or ${stub}")
-        if isinstance(item.get("channel"), str):
-            _check(problems, at, parse_channel, item["channel"], known_brokers=brokers)
-        try:
-            responses.append(_response(item, at))
-        except (UsageError, ValueError, TypeError) as exc:
-            problems.append(f"{at}: {exc}")
-    return responses
-
-
-def _line(container: Any, key: Any) -> int:
-    lines = getattr(container, "lines", None)
-    if isinstance(lines, Mapping):
-        return int(lines.get(key, getattr(container, "line", 0)))
-    if isinstance(lines, list) and isinstance(key, int) and key < len(lines):
-        return int(lines[key])
-    return 0
-
-
-def _located(where: str, path: str | None, container: Any, key: Any) -> str:
-    line = _line(container, key) if path is not None else 0
-    return f"{path}:{line}" if line else where
-
-
-def start_stub_specs(
-    scenario: Scenario, specs: Sequence[StubSpec], variables: Mapping[str, Any] | None = None
-) -> list[Stub]:
-    """Add the stubs of a scenario file to a running scenario; they start before its first
-    publish. ``variables`` are the scenario's own ``${name}`` values."""
-    stubs = []
-    for spec in specs:
-        faults, problems = parse_faults(spec.faults, f"stub {spec.name!r}: faults",
-                                        seed=spec.seed)
-        if problems:  # parse_stub_specs saw these already; a spec built by hand may not have
-            raise UsageError("; ".join(problems))
-        stubs.append(scenario.stub(
-            spec.consume, name=spec.name, type=spec.type, match=spec.match, fields=spec.fields,
-            respond=list(spec.respond), faults=faults, group=spec.group,
-            consume_queue=spec.consume_queue, variables=variables,
-        ))
-    return stubs
-
-
 # -- helpers -----------------------------------------------------------------------------
 
 
@@ -705,15 +527,6 @@ def _resolve(ref: Reference, event: Event, count: int, stub: str,
         return ref.default
     raise StubError(f"stub {stub}: ${{{ref.text}}} is not something a stub knows; use "
                     "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, ${count}, ${uuid}")
-
-
-def _check(
-    problems: list[str], where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
-) -> None:
-    try:
-        fn(*args, **kwargs)
-    except (UsageError, ValueError) as exc:
-        problems.append(f"{where}: {exc}")
 
 
 def _text(value: Any) -> str:

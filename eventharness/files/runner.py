@@ -17,21 +17,46 @@ import fnmatch
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
+from eventharness.engine.harness import Harness
 from eventharness.engine.probes import Probe, ProbeResult, command, http_get
-from eventharness.engine.templates import Reference, parse_duration, references, render
-from eventharness.files.loader import ScenarioFile, Step
+from eventharness.engine.scenario import Facts, Scenario
+from eventharness.engine.stubs import KEEP, Response
+from eventharness.engine.templates import Reference, references, render
+from eventharness.files.model import (
+    UNSET,
+    Check,
+    CommandProbe,
+    Correlate,
+    CorruptSpec,
+    DelaySpec,
+    DropSpec,
+    DuplicateSpec,
+    Eventually,
+    Expect,
+    ExpectNone,
+    FaultSpec,
+    HttpProbe,
+    KeyOrder,
+    Order,
+    PauseSpec,
+    ProbeSpec,
+    Publish,
+    ReorderSpec,
+    ResponseSpec,
+    ScenarioFile,
+    SqlProbe,
+    Step,
+    Wait,
+)
 from eventharness.model.errors import BrokerUnavailable, ScenarioFailed, UsageError
 from eventharness.model.result import Failure, ScenarioResult
 
-if TYPE_CHECKING:
-    from eventharness.engine.harness import Harness
-    from eventharness.engine.scenario import Facts, Scenario
-
-__all__ = ["Outcome", "run_file", "run_files", "select_files"]
+__all__ = ["Outcome", "make_faults", "run_file", "run_files", "select_files", "sql_probe"]
 
 
 @dataclass
@@ -165,18 +190,16 @@ class _Pending(Exception):
 
 
 class _Run:
-    """One file on one running scenario: variables, declarations, then actions."""
+    """One file on one running scenario: variables, stubs, declarations, then actions."""
 
     def __init__(self, scenario: Scenario, file: ScenarioFile, profile_vars: Mapping[str, Any]):
-        from eventharness.engine.scenario import Facts
-
         self.s = scenario
-        self._faults: dict[int, list[Any]] = {}
         self.file = file
-        self.facts: Facts = Facts(scenario)
+        self.facts = Facts(scenario)
+        self._faults: dict[int, list[Fault]] = {}  # a publish step's faults, by step index
         self.values: dict[str, Any] = dict(profile_vars)
         self.steps: set[str] = {
-            s.name for s in file.steps if s.name and s.kind in ("expect", "expect_none")
+            s.name for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
         }
         for name, raw in file.vars.items():
             self.values[name] = self.render(raw)
@@ -219,24 +242,26 @@ class _Run:
     def render(self, value: Any, facts: Facts | None = None) -> Any:
         return render(value, lambda ref: self.resolve(ref, facts))
 
-    async def render_when_ready(self, value: Any) -> Any:
-        """Render, first waiting for every step this value reads to have its first event."""
-        for ref in references(value):
+    async def render_when_ready(self, *values: Any) -> list[Any]:
+        """Render, first waiting for every step these values read to have its first event."""
+        for ref in references(list(values)):
             if ref.head in self.steps:
                 event = await self.s.first_event(ref.head)
                 if event is None:
                     raise _Pending(ref.head)
-        return self.render(value)
+        return [self.render(value) for value in values]
 
     # -- running ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        if self.file.stubs is not None:
-            from eventharness.engine.stubs import parse_stub_specs, start_stub_specs
-
-            specs, _ = parse_stub_specs(self.file.stubs.data, self.file.path)
-            start_stub_specs(self.s, specs,
-                             {**self.values, "correlation_id": self.s.correlation_id})
+        variables = {**self.values, "correlation_id": self.s.correlation_id}
+        for stub in self.file.stubs:
+            self.s.stub(
+                stub.consume, name=stub.name, type=stub.type, match=stub.match,
+                fields=stub.fields, respond=[_response(r) for r in stub.respond],
+                faults=make_faults(stub.faults, stub.seed), group=stub.group,
+                consume_queue=stub.consume_queue, variables=variables,
+            )
         for value in self.file.correlate:
             self.s.correlate(str(self.render(value)))
         for step in self.file.declarations:
@@ -248,86 +273,70 @@ class _Run:
                 return  # the step it reads never happened: its own expectation reports that
 
     def declare(self, step: Step) -> None:
-        s, body = self.s, step.body
-        if step.kind == "correlate":
-            s.correlate(str(self.render(body)))
-        elif step.kind == "order":
-            s.expect_order(*body, name=f"order {' → '.join(body)}")
-        elif step.kind == "key_order":
-            s.expect_key_order(body["step"], by=body["by"], name=body.get("as"))
-        elif step.kind == "expect":
-            s.expect(
-                self.render(body["channel"]),
-                type=self.render(body.get("type")),
-                match=self.render(body.get("match")),
-                fields=self.render(body.get("fields")),
-                schema=body.get("schema"),
-                within=_seconds(body.get("within")),
-                after=body.get("after"),
-                count=body.get("count"),
-                at_least=body.get("at_least"),
-                at_most=body.get("at_most"),
-                allow_duplicates=bool(body.get("allow_duplicates", False)),
-                name=body.get("as"),
-                collect_queue=bool(body.get("collect_queue", False)),
-            )
-        elif step.kind == "expect_none":
-            s.expect_none(
-                self.render(body["channel"]),
-                type=self.render(body.get("type")),
-                match=self.render(body.get("match")),
-                fields=self.render(body.get("fields")),
-                during=_seconds(body.get("during")),
-                after=body.get("after"),
-                name=body.get("as"),
-            )
-
-    def publish_faults(self, step: Step) -> list[Any]:
-        """The faults of a ``publish`` step: made once per run of the scenario, so counters
-        such as ``nth`` count that step's messages."""
-        if "faults" not in step.body:
-            return []
-        found = self._faults.get(step.index)
-        if found is None:
-            from eventharness.engine.faults import parse_faults
-
-            seed = step.body.get("seed")
-            found = self._faults[step.index] = parse_faults(step.body["faults"], "faults",
-                                                            seed=seed)[0]
-        return found
+        s = self.s
+        match step:
+            case Correlate():
+                s.correlate(str(self.render(step.value)))
+            case Order():
+                s.expect_order(*step.steps, name=f"order {' → '.join(step.steps)}")
+            case KeyOrder():
+                s.expect_key_order(step.step, by=step.by, name=step.name)
+            case Expect():
+                s.expect(
+                    self.render(step.channel), type=self.render(step.type),
+                    match=self.render(step.match), fields=self.render(step.fields),
+                    schema=step.schema, within=step.within, after=step.after,
+                    count=step.count, at_least=step.at_least, at_most=step.at_most,
+                    allow_duplicates=step.allow_duplicates, name=step.name,
+                    collect_queue=step.collect_queue,
+                )
+            case ExpectNone():
+                s.expect_none(
+                    self.render(step.channel), type=self.render(step.type),
+                    match=self.render(step.match), fields=self.render(step.fields),
+                    during=step.during, after=step.after, name=step.name,
+                )
 
     async def act(self, step: Step) -> None:
-        s, body = self.s, step.body
-        if step.kind == "wait":
-            await s.wait(parse_duration(body))
-        elif step.kind == "publish":
-            rendered = await self.render_when_ready(
-                {k: body.get(k) for k in ("channel", "value", "key", "headers")}
-            )
-            key = rendered["key"]
-            await s.publish(
-                rendered["channel"],
-                rendered["value"],
-                key=None if key is None else str(key),
-                headers={str(k): str(v) for k, v in (rendered["headers"] or {}).items()},
-                schema=body.get("schema"),
-                partition=body.get("partition"),
-                faults=self.publish_faults(step),
-            )
-        elif step.kind == "eventually":
-            kind = next(k for k in ("http", "command", "sql") if k in body)
-            spec = await self.render_when_ready(body[kind])
-            probe = _probe(kind, spec)
-            await s.eventually(
-                probe,
-                within=_seconds(body.get("within")),
-                interval=_seconds(body.get("interval")) or 0.1,
-                name=body.get("as"),
-            )
-        elif step.kind == "check":
-            items = list(body["equal"])
-            label = body.get("as") or "equal " + " = ".join(map(str, items))
-            s.check(self._equal(items), name=label)
+        s = self.s
+        match step:
+            case Wait():
+                await s.wait(step.seconds)
+            case Publish():
+                channel, value, key, headers = await self.render_when_ready(
+                    step.channel, step.value, step.key, step.headers)
+                if step.index not in self._faults:  # made once per run: nth counts its messages
+                    self._faults[step.index] = make_faults(step.faults, step.seed)
+                await s.publish(
+                    channel, value, key=None if key is None else str(key),
+                    headers={str(k): str(v) for k, v in (headers or {}).items()},
+                    schema=step.schema, partition=step.partition,
+                    faults=self._faults[step.index],
+                )
+            case Eventually():
+                await s.eventually(await self.probe(step.probe), within=step.within,
+                                   interval=step.interval, name=step.name)
+            case Check():
+                label = step.name or "equal " + " = ".join(map(str, step.equal))
+                s.check(self._equal(list(step.equal)), name=label)
+
+    async def probe(self, spec: ProbeSpec) -> Probe:
+        match spec:
+            case HttpProbe():
+                url, json, headers = await self.render_when_ready(spec.url, spec.json,
+                                                                  spec.headers)
+                return http_get(str(url), status=spec.status, json=json,
+                                headers={str(k): str(v) for k, v in headers.items()},
+                                timeout=spec.timeout)
+            case CommandProbe():
+                run, contains = await self.render_when_ready(spec.run, spec.contains)
+                return command(run if isinstance(run, str) else [str(a) for a in run],
+                               expect_exit=spec.exit, timeout=spec.timeout,
+                               stdout_contains=None if contains is None else str(contains))
+            case SqlProbe():
+                url, query, equals = await self.render_when_ready(spec.url, spec.query,
+                                                                  spec.equals)
+                return sql_probe(str(url), str(query), equals)
 
     def _equal(self, items: list[Any]) -> Callable[[Facts], bool]:
         def agree(facts: Facts) -> bool:
@@ -353,30 +362,37 @@ def _plain(item: Any) -> str:
     return repr(item) if isinstance(item, str) else str(item)
 
 
-def _seconds(value: Any) -> float | None:
-    return None if value is None else parse_duration(value)
+# --- engine objects from the specs ----------------------------------------------------------
 
 
-def _probe(kind: str, spec: Mapping[str, Any]) -> Probe:
-    if kind == "http":
-        timeout = spec.get("timeout")
-        return http_get(
-            str(spec["get"]),
-            status=int(spec.get("status", 200)),
-            json=spec.get("json"),
-            headers={str(k): str(v) for k, v in (spec.get("headers") or {}).items()},
-            timeout=parse_duration(timeout) if timeout is not None else 5.0,
-        )
-    if kind == "command":
-        timeout = spec.get("timeout")
-        run = spec["run"]
-        return command(
-            run if isinstance(run, str) else [str(a) for a in run],
-            expect_exit=int(spec.get("exit", 0)),
-            stdout_contains=None if spec.get("contains") is None else str(spec["contains"]),
-            timeout=parse_duration(timeout) if timeout is not None else 30.0,
-        )
-    return sql_probe(str(spec["url"]), str(spec["query"]), spec.get("equals"))
+def make_faults(specs: Sequence[FaultSpec], seed: int | None = None) -> list[Fault]:
+    """Fresh fault objects (they count messages) for one run; ``seed``: the stub's or the
+    publish step's, for the faults that set none."""
+    faults: list[Fault] = []
+    for spec in specs:
+        select: dict[str, Any] = {"nth": spec.nth, "every": spec.every, "rate": spec.rate,
+                                  "seed": seed if spec.seed is None else spec.seed}
+        match spec:
+            case DelaySpec():
+                faults.append(Delay(spec.seconds, jitter=spec.jitter, **select))
+            case DropSpec():
+                faults.append(Drop(**select))
+            case DuplicateSpec():
+                faults.append(Duplicate(copies=spec.copies, **select))
+            case ReorderSpec():
+                faults.append(Reorder(hold=spec.hold, release_after=spec.release_after,
+                                      **select))
+            case CorruptSpec():
+                value = {} if spec.value is UNSET else {"value": spec.value}
+                faults.append(Corrupt(field=spec.target, **value, **select))
+            case PauseSpec():
+                faults.append(Pause(spec.seconds, **select))
+    return faults
+
+
+def _response(spec: ResponseSpec) -> Response:
+    return Response(spec.channel, spec.value, KEEP if spec.key is UNSET else spec.key,
+                    spec.headers, spec.when, spec.delay)
 
 
 def sql_probe(url: str, query: str, equals: Any = None) -> Probe:

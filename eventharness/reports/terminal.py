@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eventharness.files.loader import ScenarioFile
+from eventharness.files.model import ScenarioFile
 from eventharness.files.runner import Outcome
 from eventharness.model.channels import redact
 from eventharness.reports.counts import count_outcomes

@@ -22,7 +22,6 @@ from eventharness.engine.faults import (
     Fault,
     Pause,
     Reorder,
-    parse_faults,
 )
 from tests.conftest import unique
 from tests.inprocess_shop import PAYMENT_SCHEMA
@@ -343,23 +342,7 @@ async def test_delay_waits_its_seeded_jittered_time(memory_url: str) -> None:
     assert [d for d, _ in await delays(6)] != noted
 
 
-def test_faults_from_plain_data() -> None:
-    faults, problems = parse_faults(
-        [{"delay": "200ms"}, {"delay": {"seconds": 1, "jitter": "50ms", "every": 2}},
-         {"drop": {"nth": 2}}, "duplicate", {"corrupt": "bytes"}, {"corrupt": "amount"},
-         {"reorder": {"hold": 2, "release_after": "2s"}}, {"pause": {"seconds": "1s",
-                                                                      "nth": 3}}],
-        "f.yaml:4", seed=9,
-    )
-    assert problems == []
-    assert [f.label() for f in faults] == [
-        "fault delay 0.2s", "fault delay 1s±0.05s every=2", "fault drop nth=2",
-        "fault duplicate", "fault corrupt bytes", "fault corrupt field=amount",
-        "fault reorder hold=2", "fault pause 1s nth=3",
-    ]
-    assert {f.seed for f in faults} == {9}
-    _, problems = parse_faults({"delay": 1}, "f.yaml:4")
-    assert problems == ["f.yaml:4: faults must be a list, e.g. [{delay: 200ms}, {drop: {nth: 2}}]"]
+def test_fault_arguments_are_checked() -> None:
     with pytest.raises(eh.UsageError, match=r"nth must be a whole number ≥ 1"):
         Drop(nth=0)
     with pytest.raises(eh.UsageError, match="expected a positive number of seconds"):

@@ -31,7 +31,7 @@ def scenario(tmp_path: Path, match: str) -> Path:
 
 def loaded_match(path: Path) -> Any:
     (step,) = load_file(path, CONTEXT).steps
-    return step.body["match"]
+    return step.match
 
 
 @pytest.mark.parametrize("name", ["seq", "n", "get", "one", "exit", "net", "lat", "gte"])

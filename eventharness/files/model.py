@@ -1,0 +1,327 @@
+"""The typed model of a scenario file: what the loader builds once and the runner executes.
+
+    ScenarioFile(path, name, steps=(Publish(...), Expect(...), Wait(seconds=0.25), ...),
+                 stubs=(StubSpec(consume="kafka:orders", respond=(ResponseSpec(...),)),))
+
+Every step, stub, response, fault and probe carries the file and line it was written on, and
+the lines of its keys (``at(key)``), for errors found after loading. Durations are seconds
+(floats). Values that are templates (``${...}``: a message, a match spec, a probe's URL) stay as
+written; the runner renders them when the step runs. Nothing here reads YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "FAULTS", "PROBES", "STEPS", "UNSET", "Check", "CommandProbe", "Correlate", "CorruptSpec",
+    "DelaySpec", "DropSpec", "DuplicateSpec", "Eventually", "Expect", "ExpectNone", "FaultSpec",
+    "HttpProbe", "KeyOrder", "Located", "Order", "PauseSpec", "ProbeSpec", "Publish", "ReorderSpec",
+    "ResponseSpec", "ScenarioFile", "SqlProbe", "Step", "StepBase", "StubSpec", "Wait", "XFail",
+]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: A key the file does not give, where ``null`` means something else (a response's key).
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Located:
+    """Where something was written: its file, its line, the lines of its keys."""
+
+    file: str = ""
+    line: int = 0
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def at(self, key: str) -> int:
+        """The line of ``key`` (of an ``order`` name), else of the whole thing."""
+        return self.lines.get(key, self.line)
+
+
+# --- faults (docs/stubs.md) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultSpec(Located):
+    """Which messages a fault acts on: all that are given must hold, none means every one."""
+
+    kind: ClassVar[str] = "fault"
+    nth: tuple[int, ...] | None = None
+    every: int | None = None
+    rate: float | None = None
+    seed: int | None = None  # None: the stub's or the publish step's seed, else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DelaySpec(FaultSpec):
+    kind: ClassVar[str] = "delay"
+    seconds: float
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropSpec(FaultSpec):
+    kind: ClassVar[str] = "drop"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuplicateSpec(FaultSpec):
+    kind: ClassVar[str] = "duplicate"
+    copies: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReorderSpec(FaultSpec):
+    kind: ClassVar[str] = "reorder"
+    hold: int = 1
+    release_after: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorruptSpec(FaultSpec):
+    kind: ClassVar[str] = "corrupt"
+    target: str | None = None  # the field to corrupt (``amount``); None: the payload's bytes
+    value: Any = UNSET  # UNSET: a value of the wrong type
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PauseSpec(FaultSpec):
+    kind: ClassVar[str] = "pause"
+    seconds: float
+
+
+FAULTS: dict[str, type[FaultSpec]] = {
+    c.kind: c for c in (DelaySpec, DropSpec, DuplicateSpec, ReorderSpec, CorruptSpec, PauseSpec)
+}
+
+
+# --- stubs (virtual services) --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseSpec(Located):
+    """One templated answer of a stub."""
+
+    channel: str
+    value: Any = None
+    key: Any = UNSET  # UNSET: the consumed event's key
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    when: Mapping[str, Any] | None = None
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StubSpec(Located):
+    """A ``stubs:`` entry; its faults are made fresh for each run of the scenario."""
+
+    name: str
+    consume: str
+    type: str | None = None
+    match: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
+    respond: tuple[ResponseSpec, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
+    group: str | None = None
+    consume_queue: bool = False
+    seed: int | None = None
+
+
+# --- probes (what ``eventually`` polls) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpProbe(Located):
+    kind: ClassVar[str] = "http"
+    url: str
+    status: int = 200
+    json: Any = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandProbe(Located):
+    kind: ClassVar[str] = "command"
+    run: str | tuple[str, ...]
+    exit: int = 0
+    contains: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SqlProbe(Located):
+    kind: ClassVar[str] = "sql"
+    url: str
+    query: str
+    equals: Any = None
+
+
+ProbeSpec = HttpProbe | CommandProbe | SqlProbe
+PROBES: dict[str, type[ProbeSpec]] = {c.kind: c for c in (HttpProbe, CommandProbe, SqlProbe)}
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepBase(Located):
+    """What every step has: its kind (as written), its place in ``steps:``, its ``as:``."""
+
+    kind: ClassVar[str]
+    #: Declared before anything is published, wherever the step appears in the file.
+    declaration: ClassVar[bool] = False
+    index: int = 0
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publish(StepBase):
+    kind: ClassVar[str] = "publish"
+    channel: str
+    value: Any
+    key: Any = None
+    headers: Mapping[str, Any] | None = None
+    schema: str | Mapping[str, Any] | None = None
+    partition: int | None = None
+    faults: tuple[FaultSpec, ...] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expect(StepBase):
+    kind: ClassVar[str] = "expect"
+    declaration: ClassVar[bool] = True
+    channel: str
+    type: str | None = None
+    match: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
+    schema: str | Mapping[str, Any] | None = None
+    within: float | None = None
+    after: str | None = None
+    count: int | None = None
+    at_least: int | None = None
+    at_most: int | None = None
+    allow_duplicates: bool = False
+    collect_queue: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectNone(StepBase):
+    kind: ClassVar[str] = "expect_none"
+    declaration: ClassVar[bool] = True
+    channel: str
+    type: str | None = None
+    match: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
+    during: float | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Eventually(StepBase):
+    kind: ClassVar[str] = "eventually"
+    probe: ProbeSpec
+    within: float | None = None
+    interval: float = 0.1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check(StepBase):
+    """``check: {equal: [a, b, ...]}``: all items agree (usually step references)."""
+
+    kind: ClassVar[str] = "check"
+    equal: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyOrder(StepBase):
+    kind: ClassVar[str] = "key_order"
+    declaration: ClassVar[bool] = True
+    step: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order(StepBase):
+    kind: ClassVar[str] = "order"
+    declaration: ClassVar[bool] = True
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait(StepBase):
+    kind: ClassVar[str] = "wait"
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Correlate(StepBase):
+    kind: ClassVar[str] = "correlate"
+    declaration: ClassVar[bool] = True
+    value: str | int
+
+
+Step = Publish | Expect | ExpectNone | Eventually | Check | KeyOrder | Order | Wait | Correlate
+#: Each step, fault and probe class by the key that names it in a file.
+STEPS: dict[str, type[Step]] = {
+    c.kind: c for c in (Publish, Expect, ExpectNone, Eventually, Check, KeyOrder, Order, Wait,
+                        Correlate)
+}
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class XFail:
+    """``xfail: {kind: timeout, reason: ...}``: the scenario is expected to fail with ``kind``."""
+
+    kind: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioFile:
+    """One scenario file, loaded and checked: the runner's input."""
+
+    path: str
+    name: str
+    steps: Sequence[Step] = ()
+    line: int = 1  # of name:
+    #: Lines of the top-level keys, and of each ``vars.NAME`` and ``correlation.CHANNEL``.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    description: str = ""
+    profile: str | None = None
+    tags: tuple[str, ...] = ()
+    vars: Mapping[str, Any] = field(default_factory=dict)  # templates, in file order
+    within: float | None = None
+    settle: float = 0.0
+    allow_duplicates: bool = False
+    correlation: Mapping[str, str] = field(default_factory=dict)
+    correlate: tuple[str | int, ...] = ()
+    xfail: XFail | None = None
+    stubs: tuple[StubSpec, ...] = ()
+
+    @property
+    def declarations(self) -> list[Step]:
+        return [s for s in self.steps if s.declaration]
+
+    @property
+    def actions(self) -> list[Step]:
+        return [s for s in self.steps if not s.declaration]
+
+    @property
+    def channels(self) -> list[str]:
+        """The channels the steps and stubs name (``kafka:orders``), in file order."""
+        found = [s.channel for s in self.steps if isinstance(s, Publish | Expect | ExpectNone)]
+        for stub in self.stubs:
+            found.append(stub.consume)
+            found.extend(response.channel for response in stub.respond)
+        return found
