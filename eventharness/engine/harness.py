@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
-from eventharness.engine.collector import Collector
+from eventharness.engine.collector import Collector, Sink
 from eventharness.engine.correlation import Correlation
-from eventharness.engine.port import Sink
 from eventharness.engine.scenario import Scenario
 from eventharness.engine.stubs import Stub
 from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel

@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from eventharness.engine.collector import Sink
 from eventharness.engine.correlation import Correlation
 from eventharness.model.channels import Channel
 from eventharness.model.events import Event
 from eventharness.transports.base import Transport
 
-__all__ = ["Port", "Sink"]
-
-Sink = Callable[[Event], None]
+__all__ = ["Port"]
 
 
 class Port(Protocol):

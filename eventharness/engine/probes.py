@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventharness.engine.matchers import check_spec, compare
+from eventharness.model.events import monotonic
+
+__all__ = ["Probe", "ProbeResult", "command", "describe_probe", "http_get", "poll", "run_probe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,20 @@ async def run_probe(probe: Probe) -> ProbeResult:
     if isinstance(outcome, ProbeResult):
         return outcome
     return ProbeResult(bool(outcome), f"returned {outcome!r}"[:300])
+
+
+async def poll(probe: Probe, *, within: float, interval: float) -> tuple[ProbeResult, int]:
+    """Run ``probe`` every ``interval`` seconds until it holds or ``within`` seconds pass:
+    its last answer, and how many times it was asked."""
+    deadline = monotonic() + within
+    attempts = 0
+    while True:
+        attempts += 1
+        outcome = await run_probe(probe)
+        remaining = deadline - monotonic()
+        if outcome.ok or remaining <= 0:
+            return outcome, attempts
+        await asyncio.sleep(min(interval, remaining))
 
 
 def describe_probe(probe: Probe) -> str:

@@ -1,4 +1,4 @@
-"""The scenario engine: arms the collector, publishes, waits, judges, builds the result.
+"""The scenario: arms the collector, publishes, waits, judges, builds the result.
 
     async with harness.scenario("order ships") as s:
         pay = s.expect("kafka:payments", type="PaymentAuthorized", within=5)
@@ -7,6 +7,9 @@
 
 Waiting is event-driven: each routed event wakes the scenario, which re-judges its
 expectations; otherwise it sleeps exactly until the nearest deadline. Only probes poll.
+Messages go out through :mod:`~eventharness.engine.outgoing`; the final judging is
+:mod:`~eventharness.engine.verdict`; the harness is seen through
+:class:`~eventharness.engine.port.Port` only.
 """
 
 from __future__ import annotations
@@ -18,14 +21,25 @@ from types import TracebackType
 from typing import Any
 
 from eventharness.engine.correlation import rule_value
-from eventharness.engine.expectations import Absence, Expectation, InOrder, KeyOrder
+from eventharness.engine.expectations import Absence, Expectation, InOrder, KeyOrder, check_counts
 from eventharness.engine.faults import Fault
 from eventharness.engine.matchers import Matcher
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp
 from eventharness.engine.port import Port
-from eventharness.engine.probes import Probe, describe_probe, run_probe
+from eventharness.engine.probes import Probe, describe_probe, poll
 from eventharness.engine.stubs import Stub
-from eventharness.engine.verdict import Check, Evidence, Facts, broken_channels, judge
+from eventharness.engine.verdict import (
+    Check,
+    Evidence,
+    Facts,
+    Violation,
+    bound_violation,
+    broken_channels,
+    equal,
+    judge,
+    outcome,
+)
+from eventharness.engine.waiting import Wakeup
 from eventharness.model.channels import Channel
 from eventharness.model.errors import ScenarioFailed, UsageError
 from eventharness.model.events import Event, Message, monotonic, new_correlation_id
@@ -76,12 +90,12 @@ class Scenario:
         self._keys: set[str] = set()
         self._unwatched: dict[str, Channel] = {}
         self._collect_queues: set[str] = set()
-        self._waiters: list[asyncio.Future[None]] = []  # woken by every routed event
+        self._changed = Wakeup()  # woken by every routed event and a broken collection
         self._entered = False
         self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
         self._unstarted: list[Stub] = []  # started before the next publish
         self._faults: set[Fault] = set()  # used by publishes; released at the end
-        self._violations: list[tuple[Event, Any, list[Any]]] = []
+        self._violations: list[Violation] = []
         self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -90,8 +104,8 @@ class Scenario:
         await self._owned.__aenter__()
         self.started = monotonic()
         self._entered = True
-        self._port.add_listener(self._wake)
-        self._owned.callback(self._port.remove_listener, self._wake)
+        self._port.add_listener(self._changed.wake)
+        self._owned.callback(self._port.remove_listener, self._changed.wake)
         self._owned.callback(self._release_keys)
         self.correlate(self.correlation_id)
         return self
@@ -133,23 +147,17 @@ class Scenario:
         return self._expectations[-1].name if self._expectations else "scenario"
 
     def _result(self) -> ScenarioResult:
-        status = "passed"
-        if self._failures:
-            status = "error" if all(f.kind == "error" for f in self._failures) else "failed"
-        result = ScenarioResult(
-            name=self.name,
-            correlation_id=self.correlation_id,
-            status=status,  # type: ignore[arg-type]
-            duration_s=monotonic() - self.started,
-            file=self.file,
-            failures=list(self._failures),
-            events=sorted(self.events, key=lambda ev: (ev.received, ev.seq)),
-            started=self.started,
-        )
-        self.result = result
+        self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
         if self._on_result is not None:
             self._on_result(result)
         return result
+
+    def _evidence(self) -> Evidence:
+        return Evidence(
+            correlation_id=self.correlation_id, started=self.started, events=self.events,
+            expectations=self._expectations, orders=self._orders, checks=self._checks,
+            violations=self._violations, allow_duplicates=self.allow_duplicates,
+        )
 
     # -- declaring -------------------------------------------------------------------------
 
@@ -178,7 +186,7 @@ class Scenario:
         collector reads with its own latency), so an event seen up to ``order_slack`` seconds
         before ``after``'s event still counts (default: the harness's ``cross_broker_slack``,
         0.25 s; 0 when both names lead to the same broker URL)."""
-        _check_counts(count, at_least, at_most)
+        check_counts(count, at_least, at_most)
         if after is not None and order_slack is None:
             first = self.step(after).channel.partition(":")[0]
             same = self._port.same_broker(first, channel.partition(":")[0])
@@ -307,21 +315,8 @@ class Scenario:
     def check_equal(self, *items: Any, name: str | None = None) -> None:
         """All items agree. Strings like ``"pay.value.amount"`` are read from step events
         when they start with a step name; anything else is a literal."""
-        names = {exp.name for exp in self._expectations}
-
-        def agree(facts: Facts) -> Any:
-            values = [
-                facts.value(item)
-                if isinstance(item, str) and item.partition(".")[0] in names
-                else item
-                for item in items
-            ]
-            if all(v == values[0] for v in values[1:]):
-                return True
-            shown = ", ".join(f"{i}={v!r}" for i, v in zip(items, values, strict=True))
-            raise AssertionError(f"values differ: {shown}")
-
-        self._checks.append((name or "equal " + " = ".join(map(str, items)), agree))
+        steps = {exp.name for exp in self._expectations}
+        self._checks.append((name or "equal " + " = ".join(map(str, items)), equal(items, steps)))
 
     def correlate(self, value: str) -> None:
         """Claim events that carry ``value`` as a correlation value (e.g. a business key)."""
@@ -427,26 +422,13 @@ class Scenario:
         self._require_entered()
         await self._arm()
         window = within if within is not None else self.default_within
-        label = name or describe_probe(probe)
-        deadline = monotonic() + window
-        attempts = 0
-        while True:
-            attempts += 1
-            outcome = await run_probe(probe)
-            if outcome.ok:
-                return True
-            remaining = deadline - monotonic()
-            if remaining <= 0:
-                self._failures.append(
-                    Failure(
-                        "consistency",
-                        label,
-                        f"did not hold within {window:g}s ({attempts} attempts); "
-                        f"last: {outcome.detail}",
-                    )
-                )
-                return False
-            await asyncio.sleep(min(interval, remaining))
+        outcome, attempts = await poll(probe, within=window, interval=interval)
+        if not outcome.ok:
+            self._failures.append(Failure(
+                "consistency", name or describe_probe(probe),
+                f"did not hold within {window:g}s ({attempts} attempts); last: {outcome.detail}",
+            ))
+        return outcome.ok
 
     async def first_event(
         self, step: Expectation | str, *, within: float | None = None
@@ -464,7 +446,7 @@ class Scenario:
             remaining = end - monotonic()
             if remaining <= 0:
                 return None
-            await self._until_changed(remaining)
+            await self._changed.wait(remaining)
         return exp.first
 
     async def wait(self, seconds: float) -> None:
@@ -485,39 +467,11 @@ class Scenario:
         for exp in self._expectations:
             exp.offer(event)
         if self._port.channel_schemas:
-            self._check_binding(event)
+            violation = bound_violation(self._port, event)
+            if violation is not None:
+                self._violations.append(violation)
         event.release_value()  # matched and checked: keep the bytes, decode again on demand
-        self._wake()
-
-    def _wake(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def _until_changed(self, seconds: float) -> None:
-        """Sleep until an event is routed to this scenario or ``seconds`` pass.
-
-        A bare future and a timer: no task per wait (``asyncio.wait_for`` makes one), and no
-        lost wake-up, since nothing runs between the caller's check and this registration."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_later(max(0.0, seconds), _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiters.remove(waiter)
-
-    def _check_binding(self, event: Event) -> None:
-        """Events on a channel bound to a schema (in the profile) must conform to it."""
-        validator = self._port.bound_validator(event.channel, event.type)
-        if validator is None:
-            return
-        problems = [*([event.decode_error] if event.decode_error else []),
-                    *validator.validate(event.value)]
-        if problems:
-            self._violations.append((event, validator, problems))
+        self._changed.wake()
 
     async def _wait(self) -> None:
         while True:
@@ -534,30 +488,10 @@ class Scenario:
             broken = broken_channels(self._port, self._expectations)
             if not pending or failed or broken or self._violations:
                 break
-            await self._until_changed(min(pending) - now)
+            await self._changed.wait(min(pending) - now)
         if self.settle > 0 and not failed:
             await asyncio.sleep(self.settle)
 
-
     def _final_checks(self) -> None:
-        evidence = Evidence(
-            correlation_id=self.correlation_id, started=self.started, events=self.events,
-            expectations=self._expectations, orders=self._orders, checks=self._checks,
-            violations=self._violations, allow_duplicates=self.allow_duplicates,
-        )
-        judge(self._port, evidence, self._failures, Facts(self), monotonic())
+        judge(self._port, self._evidence(), self._failures, Facts(self), monotonic())
 
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-def _check_counts(count: int | None, at_least: int | None, at_most: int | None) -> None:
-    for label, value in (("count", count), ("at_least", at_least), ("at_most", at_most)):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise UsageError(f"{label} must be a whole number ≥ 0, got {value!r}")
-    if count is not None and (at_least is not None or at_most is not None):
-        raise UsageError("give either count= or at_least=/at_most=, not both")
-    if at_least is not None and at_most is not None and at_least > at_most:
-        raise UsageError(f"at_least={at_least} is more than at_most={at_most}")

@@ -9,18 +9,31 @@ scenario collected; nothing waits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eventharness.engine.expectations import Expectation, InOrder, KeyOrder, identity
 from eventharness.engine.port import Port
-from eventharness.model.events import Event, is_missing, lookup
-from eventharness.model.result import Failure
+from eventharness.model.events import Event, is_missing, lookup, monotonic
+from eventharness.model.result import Failure, ScenarioResult
 
-__all__ = ["Check", "Evidence", "Facts", "Steps", "append_detail", "broken_channels", "judge"]
+__all__ = [
+    "Check",
+    "Evidence",
+    "Facts",
+    "Steps",
+    "Violation",
+    "append_detail",
+    "bound_violation",
+    "broken_channels",
+    "equal",
+    "judge",
+    "outcome",
+]
 
 Check = Callable[["Facts"], Any]
+Violation = tuple[Event, Any, list[Any]]  # an event, the validator bound to its channel, problems
 
 
 class Steps(Protocol):
@@ -57,6 +70,24 @@ class Facts:
 _NOTHING = object()
 
 
+def equal(items: tuple[Any, ...], steps: Collection[str]) -> Check:
+    """A check that all ``items`` agree; a string item whose head is one of ``steps``
+    (``"pay.value.amount"``) is read from that step's event, anything else is a literal."""
+
+    def agree(facts: Facts) -> Any:
+        values = [
+            facts.value(item) if isinstance(item, str) and item.partition(".")[0] in steps
+            else item
+            for item in items
+        ]
+        if all(v == values[0] for v in values[1:]):
+            return True
+        shown = ", ".join(f"{i}={v!r}" for i, v in zip(items, values, strict=True))
+        raise AssertionError(f"values differ: {shown}")
+
+    return agree
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What a scenario collected and declared, as the verdict reads it."""
@@ -67,8 +98,18 @@ class Evidence:
     expectations: list[Expectation]
     orders: list[InOrder | KeyOrder]
     checks: list[tuple[str, Check]]
-    violations: list[tuple[Event, Any, list[Any]]]  # event, bound validator, its problems
+    violations: list[Violation]
     allow_duplicates: bool
+
+
+def bound_violation(port: Port, event: Event) -> Violation | None:
+    """How ``event`` breaks the schema bound to its channel (in the profile), if it does."""
+    validator = port.bound_validator(event.channel, event.type)
+    if validator is None:
+        return None
+    problems = [*([event.decode_error] if event.decode_error else []),
+                *validator.validate(event.value)]
+    return (event, validator, problems) if problems else None
 
 
 def broken_channels(port: Port, expectations: list[Expectation]) -> list[str]:
@@ -122,6 +163,25 @@ def judge(port: Port, evidence: Evidence, failures: list[Failure], facts: Facts,
             continue
         if not ok:
             failures.append(Failure("consistency", label, f"returned {ok!r}"))
+
+
+def outcome(evidence: Evidence, failures: list[Failure], name: str,
+            file: str | None) -> ScenarioResult:
+    """The result: passed, failed, or error (when every failure is an error), with the
+    timeline in the order things happened."""
+    status = "passed"
+    if failures:
+        status = "error" if all(f.kind == "error" for f in failures) else "failed"
+    return ScenarioResult(
+        name=name,
+        correlation_id=evidence.correlation_id,
+        status=status,  # type: ignore[arg-type]
+        duration_s=monotonic() - evidence.started,
+        file=file,
+        failures=list(failures),
+        events=sorted(evidence.events, key=lambda ev: (ev.received, ev.seq)),
+        started=evidence.started,
+    )
 
 
 def append_detail(failure: Failure, *lines: str) -> Failure:
