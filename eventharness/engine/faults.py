@@ -26,6 +26,11 @@ repeats exactly.
 
 Every fault applied leaves a note on the event in the scenario's timeline (``! dropped
 (fault drop nth=2)``); a dropped message is still listed, marked as never sent.
+
+Faults are the stage of the outgoing pipeline (:mod:`eventharness.engine.outgoing`) between
+the encoded record and the transport: each is a ``Step`` taking an ``Outgoing`` message and
+the next stage. Whoever hands them messages (a stub, a scenario's publishes) closes them
+(:meth:`Fault.aclose`) when it stops.
 """
 
 from __future__ import annotations

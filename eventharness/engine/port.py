@@ -6,8 +6,9 @@
 and payloads, correlation settings, and the shared collector's operations. The harness builds
 scenarios and stubs; they never import it, so the arrows run one way::
 
-    harness ──→ scenario ──→ stubs ──→ faults ──→ outgoing ──→ port
-       └──────────────────────────────────────────────────────→ collector
+    harness ─→ scenario ─→ verdict, waiting, probes, expectations
+       │          └──────→ stubs ─→ faults ─→ outgoing ─→ port ─→ collector, correlation
+       └─→ collector                    (recording ─→ stubs, outgoing)
 """
 
 from __future__ import annotations

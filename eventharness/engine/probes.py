@@ -76,7 +76,7 @@ def http_get(
     headers: Mapping[str, str] | None = None,
 ) -> Probe:
     """A probe that GETs ``url`` and holds when the status (and JSON subset) match."""
-    import httpx
+    import httpx  # lazy: only scenarios with an HTTP probe pay for importing it
 
     if json is not None:
         check_spec(json, "json")
