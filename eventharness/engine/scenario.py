@@ -72,7 +72,7 @@ class Scenario:
         file: str | None = None,
         on_result: Callable[[ScenarioResult], None] | None = None,
     ) -> None:
-        self._port = harness
+        self.harness = harness
         self.name = name
         self.correlation_id = correlation_id or new_correlation_id()
         self.default_within = within if within is not None else harness.within
@@ -104,8 +104,8 @@ class Scenario:
         await self._owned.__aenter__()
         self.started = monotonic()
         self._entered = True
-        self._port.add_listener(self._changed.wake)
-        self._owned.callback(self._port.remove_listener, self._changed.wake)
+        self.harness.add_listener(self._changed.wake)
+        self._owned.callback(self.harness.remove_listener, self._changed.wake)
         self._owned.callback(self._release_keys)
         self.correlate(self.correlation_id)
         return self
@@ -138,7 +138,7 @@ class Scenario:
 
     def _release_keys(self) -> None:
         for key in self._keys:
-            self._port.unregister(key)
+            self.harness.unregister(key)
 
     async def _stop(self, stub: Stub) -> None:
         self._failures.extend(await stub.stop())
@@ -189,8 +189,8 @@ class Scenario:
         check_counts(count, at_least, at_most)
         if after is not None and order_slack is None:
             first = self.step(after).channel.partition(":")[0]
-            same = self._port.same_broker(first, channel.partition(":")[0])
-            order_slack = 0.0 if same else self._port.cross_broker_slack
+            same = self.harness.same_broker(first, channel.partition(":")[0])
+            order_slack = 0.0 if same else self.harness.cross_broker_slack
         return self._add(
             Expectation,
             channel,
@@ -200,7 +200,7 @@ class Scenario:
             count=count,
             at_least=at_least,
             at_most=at_most,
-            validator=self._port.validator(schema) if schema is not None else None,
+            validator=self.harness.validator(schema) if schema is not None else None,
             allow_duplicates=allow_duplicates,
             order_slack=order_slack or 0.0,
             name=name,
@@ -244,7 +244,7 @@ class Scenario:
         collect_queue: bool = False,
         **options: Any,
     ) -> Expectation:
-        parsed = self._port.channel(channel)
+        parsed = self.harness.channel(channel)
         if within is not None and within <= 0:
             raise UsageError(f"within/during must be a positive number of seconds, got {within}")
         exp = kind(
@@ -256,7 +256,7 @@ class Scenario:
             **options,
         )
         self._expectations.append(exp)
-        if not self._port.watching(exp.channel):
+        if not self.harness.watching(exp.channel):
             self._unwatched[exp.channel] = parsed
             if collect_queue:
                 self._collect_queues.add(exp.channel)
@@ -323,7 +323,7 @@ class Scenario:
         value = str(value)
         if value in self._keys:
             return
-        self._port.register(value, self._on_event)
+        self.harness.register(value, self._on_event)
         self._keys.add(value)
 
     # -- acting ----------------------------------------------------------------------------
@@ -332,7 +332,7 @@ class Scenario:
         """A virtual service for this scenario (see :mod:`eventharness.engine.stubs`):
         started before the first publish, stopped when the scenario ends, answering only this
         scenario's events."""
-        stub = Stub(self._port, consume, scope=self._keys, on_sent=self.events.append,
+        stub = Stub(self.harness, consume, scope=self._keys, on_sent=self.events.append,
                     **options)
         self._owned.push_async_callback(self._stop, stub)
         self._unstarted.append(stub)
@@ -345,7 +345,7 @@ class Scenario:
             await self._unstarted.pop(0).start()
         while self._unwatched:
             name, channel = next(iter(self._unwatched.items()))
-            await self._port.watch(channel, consume_queue=name in self._collect_queues)
+            await self.harness.watch(channel, consume_queue=name in self._collect_queues)
             # another publish of this scenario may have armed it while we waited in watch()
             self._unwatched.pop(name, None)
 
@@ -374,7 +374,7 @@ class Scenario:
             headers = {**value.headers, **(headers or {})}
             partition = value.partition if partition is None else partition
             value = value.value
-        port = self._port
+        port = self.harness
         parsed = port.channel(channel)
         try:
             event, record = compose(
@@ -466,8 +466,8 @@ class Scenario:
         self.events.append(event)
         for exp in self._expectations:
             exp.offer(event)
-        if self._port.channel_schemas:
-            violation = bound_violation(self._port, event)
+        if self.harness.channel_schemas:
+            violation = bound_violation(self.harness, event)
             if violation is not None:
                 self._violations.append(violation)
         event.release_value()  # matched and checked: keep the bytes, decode again on demand
@@ -485,7 +485,7 @@ class Scenario:
                     pending.append(deadline if deadline is not None else now + exp.within)
                 elif verdict == "failed":
                     failed = True
-            broken = broken_channels(self._port, self._expectations)
+            broken = broken_channels(self.harness, self._expectations)
             if not pending or failed or broken or self._violations:
                 break
             await self._changed.wait(min(pending) - now)
@@ -493,5 +493,5 @@ class Scenario:
             await asyncio.sleep(self.settle)
 
     def _final_checks(self) -> None:
-        judge(self._port, self._evidence(), self._failures, Facts(self), monotonic())
+        judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())
 

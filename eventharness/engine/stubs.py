@@ -196,7 +196,7 @@ class Stub:
         on_sent: Callable[[Event], None] | None = None,
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        self._port = harness
+        self.harness = harness
         self.channel = harness.channel(consume)
         self.name = name or str(self.channel)
         self.matcher = Matcher(type=type, match=match, fields=fields, where=where)
@@ -246,7 +246,7 @@ class Stub:
             return
         if self._stopped:
             raise UsageError(f"stub {self.name!r} was stopped; make a new one")
-        transport = self._port.transport(self.channel.broker)
+        transport = self.harness.transport(self.channel.broker)
         self._sub = await transport.subscribe(
             self.channel.address, group=self.group, consume_queue=self.consume_queue
         )
@@ -292,8 +292,8 @@ class Stub:
 
     async def _run(self, sub: Subscription) -> None:
         channel = str(self.channel)
-        payload_field = self._port.correlation.payload_field
-        decode = self._port.decode
+        payload_field = self.harness.correlation.payload_field
+        decode = self.harness.decode
         try:
             async for record in sub:
                 event = event_from_record(channel, record, decoder=decode,
@@ -322,7 +322,7 @@ class Stub:
     def _in_scope(self, event: Event) -> bool:
         if self._scope is None:
             return True
-        return any(value in self._scope for value in self._port.correlation.candidates(event))
+        return any(value in self._scope for value in self.harness.correlation.candidates(event))
 
     async def _answer(self, call: StubCall) -> None:
         try:
@@ -330,7 +330,7 @@ class Stub:
         except StubError as exc:
             self.errors.append(str(exc))
             return
-        port = self._port
+        port = self.harness
         sender = Sender(port.transport, partial(self._sent, call), next_seq=port.next_seq,
                         failed=self._send_failed)
         notes = [f"stub {self.name}", *call.notes]
