@@ -24,6 +24,8 @@ from eventharness.model.errors import BrokerError, EventHarnessError
 from eventharness.model.events import Decoder, Event, event_from_record
 from eventharness.transports.base import Subscription, Transport
 
+__all__ = ["Collector", "Sink"]
+
 Sink = Callable[[Event], None]
 
 

@@ -14,7 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventharness.model.errors import ConfigError
 from eventharness.model.events import CORRELATION_HEADER, Event, is_missing, lookup, trace_id_of
+
+__all__ = [
+    "DEFAULT_PAYLOAD_FIELD",
+    "Correlation",
+    "check_rule",
+    "header_correlation",
+    "rule_value",
+]
 
 DEFAULT_PAYLOAD_FIELD = "correlation_id"
 
@@ -50,8 +59,6 @@ class Correlation:
 
 
 def check_rule(rule: str, *, where: str) -> None:
-    from eventharness.model.errors import ConfigError
-
     head = rule.partition(".")[0]
     if head not in ("key", "headers", "value") or (head != "key" and "." not in rule):
         raise ConfigError(

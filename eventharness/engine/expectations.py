@@ -18,8 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eventharness.engine.matchers import Matcher
+from eventharness.model.errors import UsageError
 from eventharness.model.events import Event, lookup
 from eventharness.model.result import Failure
+
+__all__ = [
+    "Absence",
+    "Expectation",
+    "InOrder",
+    "Judgement",
+    "KeyOrder",
+    "Verdict",
+    "arrived_before",
+    "check_counts",
+    "identity",
+]
 
 Verdict = Literal["pending", "met", "failed"]
 Judgement = tuple[Verdict, Failure | None]
@@ -277,6 +290,17 @@ def arrived_before(event: Event, other: Event, slack: float = 0.0) -> bool:
     if slack:
         return event.received < other.received - slack
     return (event.received, event.seq) < (other.received, other.seq)
+
+
+def check_counts(count: int | None, at_least: int | None, at_most: int | None) -> None:
+    """UsageError unless ``count``/``at_least``/``at_most`` make a possible count."""
+    for label, value in (("count", count), ("at_least", at_least), ("at_most", at_most)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise UsageError(f"{label} must be a whole number ≥ 0, got {value!r}")
+    if count is not None and (at_least is not None or at_most is not None):
+        raise UsageError("give either count= or at_least=/at_most=, not both")
+    if at_least is not None and at_most is not None and at_least > at_most:
+        raise UsageError(f"at_least={at_least} is more than at_most={at_most}")
 
 
 def identity(event: Event) -> tuple[Any, ...]:

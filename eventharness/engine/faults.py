@@ -26,6 +26,11 @@ repeats exactly.
 
 Every fault applied leaves a note on the event in the scenario's timeline (``! dropped
 (fault drop nth=2)``); a dropped message is still listed, marked as never sent.
+
+Faults are the stage of the outgoing pipeline (:mod:`eventharness.engine.outgoing`) between
+the encoded record and the transport: each is a ``Step`` taking an ``Outgoing`` message and
+the next stage. Whoever hands them messages (a stub, a scenario's publishes) closes them
+(:meth:`Fault.aclose`) when it stops.
 """
 
 from __future__ import annotations
@@ -34,18 +39,12 @@ import asyncio
 import contextlib
 import copy
 import random
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
+from eventharness.engine.outgoing import Forward, Outgoing
 from eventharness.model.errors import UsageError
-from eventharness.model.events import Event, Record, encode_value, monotonic
-
-if TYPE_CHECKING:
-    from eventharness.engine.scenario import Scenario
-    from eventharness.engine.stubs import Service
-    from eventharness.model.channels import Channel
-    from eventharness.model.result import Failure
+from eventharness.model.events import encode_value
 
 __all__ = [
     "FAULT_KINDS",
@@ -54,45 +53,9 @@ __all__ = [
     "Drop",
     "Duplicate",
     "Fault",
-    "Outgoing",
     "Pause",
     "Reorder",
-    "deliver",
-    "publish_with_faults",
 ]
-
-
-@dataclass(slots=True)
-class Outgoing:
-    """One message on its way out: the record for the broker and its timeline event.
-
-    ``send`` publishes it and puts it on the timeline; ``lost`` puts it on the timeline as
-    never sent. Faults add ``notes``; they end up in ``event.note``.
-    """
-
-    address: str
-    record: Record
-    event: Event
-    send: Callable[[Outgoing], Awaitable[None]]
-    lost: Callable[[Outgoing], None]
-    notes: list[str] = field(default_factory=list)
-
-    def noted(self, note: str) -> Outgoing:
-        self.notes.append(note)
-        return self
-
-    def copy(self) -> Outgoing:
-        return Outgoing(self.address, self.record, self.event.copy(), self.send,
-                        self.lost, list(self.notes))
-
-    def finish(self) -> Event:
-        """Stamp the event with its notes and the current time; return it."""
-        self.event.note = "; ".join(self.notes) if self.notes else None
-        self.event.received = monotonic()
-        return self.event
-
-
-Forward = Callable[[Outgoing], Awaitable[None]]
 
 
 class Fault:
@@ -347,66 +310,6 @@ class Pause(Fault):
 FAULT_KINDS: dict[str, type[Fault]] = {
     cls.kind: cls for cls in (Delay, Drop, Duplicate, Reorder, Corrupt, Pause)
 }
-
-
-async def deliver(faults: Sequence[Fault], item: Outgoing) -> None:
-    """Pass ``item`` through ``faults`` in order, then send whatever comes out."""
-
-    async def step(index: int, current: Outgoing) -> None:
-        if index == len(faults):
-            await current.send(current)
-            return
-        await faults[index](current, lambda following: step(index + 1, following))
-
-    await step(0, item)
-
-
-# -- the harness's own publishes ---------------------------------------------------------
-
-
-class _FaultsInUse:
-    """Stops the faults a scenario's publishes used (releasing what they hold) at its end."""
-
-    def __init__(self) -> None:
-        self.faults: list[Fault] = []
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> list[Failure]:
-        for fault in self.faults:
-            await fault.aclose()
-        return []
-
-
-async def publish_with_faults(
-    scenario: Scenario,
-    services: list[Service],
-    channel: Channel,
-    record: Record,
-    event: Event,
-    faults: Sequence[Fault],
-) -> None:
-    """``Scenario.publish(..., faults=...)``: send through the faults, note each on the
-    timeline, and stop them when the scenario ends."""
-    for fault in faults:
-        if not isinstance(fault, Fault):
-            raise UsageError(f"faults must be Fault objects (Delay, Drop, ...), got {fault!r}")
-    in_use = next((s for s in services if isinstance(s, _FaultsInUse)), None)
-    if in_use is None:
-        in_use = _FaultsInUse()
-        services.append(in_use)
-    in_use.faults.extend(f for f in faults if f not in in_use.faults)
-    transport = scenario.harness.transport(channel.broker)
-
-    async def send(item: Outgoing) -> None:
-        scenario.events.append(item.finish())
-        item.event.position = await transport.publish(item.address, item.record)
-
-    def lost(item: Outgoing) -> None:
-        scenario.events.append(item.finish())
-
-    await deliver(faults, Outgoing(channel.address, record, event, send, lost))
 
 
 # -- helpers -----------------------------------------------------------------------------

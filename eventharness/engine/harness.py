@@ -6,27 +6,31 @@
 
 Broker values may be URLs or ready transport objects (inject, don't patch: a test can hand in
 any object that honours :class:`~eventharness.transports.base.Transport`).
+
+The harness is the one place the engine's objects are put together: it owns the transports
+and the collector, and builds scenarios and stubs, handing each itself as their
+:class:`~eventharness.engine.port.Port` — they know that, never this module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from eventharness.engine.collector import Collector
+from eventharness.engine.collector import Collector, Sink
 from eventharness.engine.correlation import Correlation
 from eventharness.engine.scenario import Scenario
+from eventharness.engine.stubs import Stub
 from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
 from eventharness.model.errors import BrokerError, UsageError
-from eventharness.model.events import Decoder, decode_value, encode_value
+from eventharness.model.events import Decoder, Event, decode_value, encode_value
 from eventharness.model.result import ScenarioResult
 from eventharness.transports.base import Transport, make_transport
 
-if TYPE_CHECKING:
-    from eventharness.engine.stubs import Stub
+__all__ = ["CROSS_BROKER_SLACK", "DEFAULT_WITHIN", "Harness", "HarnessProfile"]
 
 DEFAULT_WITHIN = 10.0
 CROSS_BROKER_SLACK = 0.25
@@ -53,6 +57,11 @@ class HarnessProfile(Protocol):
 
 
 class Harness:
+    """Named broker connections, the shared collector, schemas; makes scenarios and stubs.
+    Implements :class:`~eventharness.engine.port.Port`."""
+
+    next_seq: Callable[[], int]  # the collector's own counter (called on every publish)
+
     def __init__(
         self,
         brokers: Mapping[str, str | BrokerURL | Transport] | None = None,
@@ -83,8 +92,9 @@ class Harness:
         self.decoder = decoder
         self.results: list[ScenarioResult] = []
         self.collector = Collector(
-            self.brokers, correlation=self.correlation, decoder=self._decode
+            self.brokers, correlation=self.correlation, decoder=self.decode
         )
+        self.next_seq = self.collector.next_seq
         self._validators: dict[Any, Any] = {}
         self._channels: dict[str, Channel] = {}
         self._schema_ids: dict[str, int | None] = {}
@@ -158,14 +168,13 @@ class Harness:
     # -- scenarios -------------------------------------------------------------------------
 
     def scenario(self, name: str, **options: Any) -> Scenario:
-        """A new scenario with a fresh correlation id. Use it with ``async with``."""
-        return Scenario(self, name, **options)
+        """A new scenario with a fresh correlation id. Use it with ``async with``; its result
+        is added to :attr:`results` when it ends."""
+        return Scenario(self, name, on_result=self.results.append, **options)
 
     def stub(self, consume: str, **options: Any) -> Stub:
         """A virtual service on this harness (see :mod:`eventharness.engine.stubs`); run it with
         ``async with``. ``Scenario.stub`` makes one that lives exactly as long as a scenario."""
-        from eventharness.engine.stubs import Stub
-
         return Stub(self, consume, **options)
 
     def channel(self, text: str) -> Channel:
@@ -187,6 +196,32 @@ class Harness:
         except KeyError:
             raise UsageError(f"no broker named {broker!r}") from None
 
+    # -- the collector (for scenarios) ----------------------------------------------------
+
+    def watching(self, channel: str) -> bool:
+        return self.collector.watching(channel)
+
+    async def watch(self, channel: Channel, *, consume_queue: bool = False) -> None:
+        await self.collector.watch(channel, consume_queue=consume_queue)
+
+    def register(self, value: str, sink: Sink) -> None:
+        self.collector.register(value, sink)
+
+    def unregister(self, value: str) -> None:
+        self.collector.unregister(value)
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        self.collector.add_listener(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        self.collector.remove_listener(callback)
+
+    def collect_error(self, channel: str) -> BaseException | None:
+        return self.collector.error(channel)
+
+    def unrelated(self, channel: str) -> list[Event]:
+        return self.collector.unrelated(channel)
+
     # -- payloads and schemas --------------------------------------------------------------
 
     def validator(self, spec: Any) -> Any:
@@ -194,7 +229,7 @@ class Harness:
         cache_key = spec if isinstance(spec, str) else id(spec)
         found = self._validators.get(cache_key)
         if found is None:
-            from eventharness.schemas import as_validator
+            from eventharness.schemas import as_validator  # lazy: jsonschema, fastavro
 
             found = as_validator(spec, self.schemas)
             self._validators[cache_key] = found
@@ -222,7 +257,7 @@ class Harness:
         format when the schema has a registry id)."""
         if schema is None or isinstance(value, bytes | str):
             return encode_value(value)
-        from eventharness.schemas import AvroValidator, encode_payload
+        from eventharness.schemas import AvroValidator, encode_payload  # lazy: fastavro
 
         validator = self.validator(schema)
         if not isinstance(validator, AvroValidator):
@@ -238,11 +273,13 @@ class Harness:
             self._schema_ids[schema] = getattr(stored, "schema_id", None)
         return self._schema_ids[schema]
 
-    def _decode(self, raw: bytes) -> tuple[Any, str | None]:
+    def decode(self, raw: bytes) -> tuple[Any, str | None]:
+        """A payload's value: the ``decoder`` given, Avro in the Confluent wire format when a
+        schema store knows its id, else JSON or text; and the reason when it is undecodable."""
         if self.decoder is not None:
             return self.decoder(raw)
         if raw[:1] == b"\x00" and self.schemas is not None:
-            from eventharness.schemas import decode_payload
+            from eventharness.schemas import decode_payload  # lazy: fastavro
 
             return decode_payload(raw, getattr(self.schemas, "schema_by_id", None))
         return decode_value(raw)
@@ -253,9 +290,9 @@ def _schema_store(spec: Any) -> Any:
     if spec is None or hasattr(spec, "validator"):
         return spec
     if isinstance(spec, str) and spec.startswith(("http://", "https://")):
-        from eventharness.schemas import RegistryClient
+        from eventharness.schemas import RegistryClient  # lazy: the schemas layer's clients
 
         return RegistryClient(spec)
-    from eventharness.schemas import LocalSchemaStore
+    from eventharness.schemas import LocalSchemaStore  # lazy: jsonschema, fastavro
 
     return LocalSchemaStore(spec)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventharness.engine.matchers import check_spec, compare
+from eventharness.model.events import monotonic
+
+__all__ = ["Probe", "ProbeResult", "command", "describe_probe", "http_get", "poll", "run_probe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,20 @@ async def run_probe(probe: Probe) -> ProbeResult:
     return ProbeResult(bool(outcome), f"returned {outcome!r}"[:300])
 
 
+async def poll(probe: Probe, *, within: float, interval: float) -> tuple[ProbeResult, int]:
+    """Run ``probe`` every ``interval`` seconds until it holds or ``within`` seconds pass:
+    its last answer, and how many times it was asked."""
+    deadline = monotonic() + within
+    attempts = 0
+    while True:
+        attempts += 1
+        outcome = await run_probe(probe)
+        remaining = deadline - monotonic()
+        if outcome.ok or remaining <= 0:
+            return outcome, attempts
+        await asyncio.sleep(min(interval, remaining))
+
+
 def describe_probe(probe: Probe) -> str:
     found = getattr(probe, "description", None) or getattr(probe, "__name__", None)
     return str(found or "probe")
@@ -59,7 +76,7 @@ def http_get(
     headers: Mapping[str, str] | None = None,
 ) -> Probe:
     """A probe that GETs ``url`` and holds when the status (and JSON subset) match."""
-    import httpx
+    import httpx  # lazy: only scenarios with an HTTP probe pay for importing it
 
     if json is not None:
         check_spec(json, "json")

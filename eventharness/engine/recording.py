@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eventharness.engine.outgoing import Sender
+from eventharness.engine.stubs import Reply, Stub, StubHost
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
@@ -57,9 +59,6 @@ from eventharness.model.events import (
 )
 
 if TYPE_CHECKING:
-    from eventharness.engine.harness import Harness
-    from eventharness.engine.scenario import Scenario
-    from eventharness.engine.stubs import Reply, Stub
     from eventharness.transports.base import Transport
 
 __all__ = [
@@ -354,6 +353,7 @@ async def replay(
         raise UsageError(f"speed must be a positive factor (1, 10, ...) or max, got {speed}")
     for name in recording.channels():
         parse_channel(name, known_brokers=transports)
+    sender = Sender(transports.__getitem__)  # the outgoing pipeline from the Record on
     started = time.monotonic()
     last_report = started
     sent = 0
@@ -363,7 +363,10 @@ async def replay(
             if wait > 0:
                 await asyncio.sleep(wait)  # keeping the recorded pace is the point here
         channel = parse_channel(item.channel)
-        await transports[channel.broker].publish(channel.address, item.to_record())
+        record = item.to_record()
+        event = Event(str(channel), item.value, record.value, item.key, dict(item.headers),
+                      direction="out")
+        event.position = await sender.publish(channel, event, record)
         sent += 1
         now = time.monotonic()
         if progress is not None and now - last_report >= 1.0:
@@ -373,7 +376,7 @@ async def replay(
 
 
 def replay_as_stub(
-    owner: Scenario | Harness,
+    owner: StubHost,
     recording: Recording,
     trigger: str,
     *,
@@ -390,7 +393,9 @@ def replay_as_stub(
     Fields that held the recorded trigger's value under the same name (``order_id``, say)
     take the new event's value, a key equal to the recorded trigger's key takes the new key,
     and correlation id and trace context are the new event's; everything else is as recorded.
-    The n-th matching event gets the n-th recorded case, round robin."""
+    The n-th matching event gets the n-th recorded case, round robin. ``owner`` is a scenario
+    (the stub lives as long as it does) or a harness; the replies go out as every stub's do
+    (:mod:`eventharness.engine.outgoing`)."""
     cases: list[tuple[Recorded, Event, list[Recorded]]] = []
     events = [(item, item.event()) for item in recording.events]
     for item, event in events:
@@ -408,8 +413,6 @@ def replay_as_stub(
                          f"its channels: {', '.join(recording.channels()) or 'none'}")
 
     def respond(event: Event, count: int) -> list[Reply]:
-        from eventharness.engine.stubs import Reply
-
         like = [c for c in cases if all(c[1].get(p) == event.get(p) for p in match_on)]
         if not like:
             return []

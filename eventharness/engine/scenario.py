@@ -1,4 +1,4 @@
-"""The scenario engine: arms the collector, publishes, waits, judges, builds the result.
+"""The scenario: arms the collector, publishes, waits, judges, builds the result.
 
     async with harness.scenario("order ships") as s:
         pay = s.expect("kafka:payments", type="PaymentAuthorized", within=5)
@@ -7,84 +7,62 @@
 
 Waiting is event-driven: each routed event wakes the scenario, which re-judges its
 expectations; otherwise it sleeps exactly until the nearest deadline. Only probes poll.
+Messages go out through :mod:`~eventharness.engine.outgoing`; the final judging is
+:mod:`~eventharness.engine.verdict`; the harness is seen through
+:class:`~eventharness.engine.port.Port` only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eventharness.engine.correlation import rule_value
-from eventharness.engine.expectations import Absence, Expectation, InOrder, KeyOrder, identity
+from eventharness.engine.expectations import Absence, Expectation, InOrder, KeyOrder, check_counts
+from eventharness.engine.faults import Fault
 from eventharness.engine.matchers import Matcher
-from eventharness.engine.probes import Probe, describe_probe, run_probe
+from eventharness.engine.outgoing import Rejected, Sender, compose, stamp
+from eventharness.engine.port import Port
+from eventharness.engine.probes import Probe, describe_probe, poll
+from eventharness.engine.stubs import Stub
+from eventharness.engine.verdict import (
+    Check,
+    Evidence,
+    Facts,
+    Violation,
+    bound_violation,
+    broken_channels,
+    equal,
+    judge,
+    outcome,
+)
+from eventharness.engine.waiting import Wakeup
 from eventharness.model.channels import Channel
 from eventharness.model.errors import ScenarioFailed, UsageError
-from eventharness.model.events import (
-    CORRELATION_HEADER,
-    MESSAGE_ID_HEADER,
-    TRACEPARENT_HEADER,
-    Event,
-    Message,
-    Record,
-    encode_key,
-    is_missing,
-    lookup,
-    make_traceparent,
-    monotonic,
-    new_correlation_id,
-    new_message_id,
-)
+from eventharness.model.events import Event, Message, monotonic, new_correlation_id
 from eventharness.model.result import Failure, ScenarioResult
 
-if TYPE_CHECKING:
-    from eventharness.engine.faults import Fault
-    from eventharness.engine.harness import Harness
-    from eventharness.engine.stubs import Service, Stub
-
-Check = Callable[["Facts"], Any]
+__all__ = ["Check", "Facts", "Scenario"]
 
 
 class _Abort(Exception):
     """Stop the scenario body: a failure was recorded that makes going on pointless."""
 
 
-class Facts:
-    """What ``check`` callables see: ``facts[expectation]`` is its first matched event."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self._scenario = scenario
-
-    def __getitem__(self, step: Expectation | str) -> Event:
-        exp = self._scenario.step(step)
-        if exp.first is None:
-            raise LookupError(f"step {exp.name!r} has no matched event")
-        return exp.first
-
-    def all(self, step: Expectation | str) -> list[Event]:
-        return list(self._scenario.step(step).matched)
-
-    def value(self, ref: str) -> Any:
-        """``"pay.value.amount"``: a path on the first event of step ``pay``."""
-        name, _, path = ref.partition(".")
-        event = self[name]
-        found = lookup(event, path or "value", _NOTHING)
-        if found is _NOTHING or is_missing(found):
-            raise LookupError(f"{ref!r}: the event of step {name!r} has no {path!r}")
-        return found
-
-
-_NOTHING = object()
-
-
 class Scenario:
-    """One run: its correlation id, its expectations, its timeline. Use ``async with``."""
+    """One run: its correlation id, its expectations, its timeline. Use ``async with``.
+
+    ``harness`` is what runs it (any :class:`~eventharness.engine.port.Port`; made by
+    ``Harness.scenario``, which also passes ``on_result`` to keep every result). The scenario
+    owns what it opens — its collector routes, its stubs, the faults its publishes used —
+    through one :class:`contextlib.AsyncExitStack`, closed when it ends."""
 
     def __init__(
         self,
-        harness: Harness,
+        harness: Port,
         name: str,
         *,
         correlation_id: str | None = None,
@@ -92,6 +70,7 @@ class Scenario:
         allow_duplicates: bool = False,
         settle: float = 0.0,
         file: str | None = None,
+        on_result: Callable[[ScenarioResult], None] | None = None,
     ) -> None:
         self.harness = harness
         self.name = name
@@ -103,6 +82,7 @@ class Scenario:
         self.events: list[Event] = []
         self.started = 0.0
         self.result: ScenarioResult | None = None
+        self._on_result = on_result
         self._expectations: list[Expectation] = []
         self._orders: list[InOrder | KeyOrder] = []
         self._checks: list[tuple[str, Check]] = []
@@ -110,19 +90,24 @@ class Scenario:
         self._keys: set[str] = set()
         self._unwatched: dict[str, Channel] = {}
         self._collect_queues: set[str] = set()
-        self._waiters: list[asyncio.Future[None]] = []  # woken by every routed event
+        self._changed = Wakeup()  # woken by every routed event and a broken collection
         self._entered = False
-        self._stubs: list[Service] = []  # started before the first publish, stopped at the end
-        self._stubs_started = 0
-        self._violations: list[tuple[Event, Any, list[Any]]] = []
+        self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
+        self._unstarted: list[Stub] = []  # started before the next publish
+        self._faults: set[Fault] = set()  # used by publishes; released at the end
+        self._violations: list[Violation] = []
+        self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Scenario:
+        await self._owned.__aenter__()
         self.started = monotonic()
         self._entered = True
+        self.harness.add_listener(self._changed.wake)
+        self._owned.callback(self.harness.remove_listener, self._changed.wake)
+        self._owned.callback(self._release_keys)
         self.correlate(self.correlation_id)
-        self.harness.collector.add_listener(self._wake)
         return self
 
     async def __aexit__(
@@ -144,37 +129,35 @@ class Scenario:
                     Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
                 )
         finally:
-            for service in self._stubs:
-                self._failures.extend(await service.stop())
-            for key in self._keys:
-                self.harness.collector.unregister(key)
-            self.harness.collector.remove_listener(self._wake)
+            await self._owned.aclose()  # stubs stop, held messages go, routes close
         result = self._result()
         if exc is not None and not isinstance(exc, _Abort | AssertionError):
             return  # the original exception propagates; the result says "error"
         if not result.passed:
             raise ScenarioFailed(result) from None
 
+    def _release_keys(self) -> None:
+        for key in self._keys:
+            self.harness.unregister(key)
+
+    async def _stop(self, stub: Stub) -> None:
+        self._failures.extend(await stub.stop())
+
     def _current_step(self) -> str:
         return self._expectations[-1].name if self._expectations else "scenario"
 
     def _result(self) -> ScenarioResult:
-        status = "passed"
-        if self._failures:
-            status = "error" if all(f.kind == "error" for f in self._failures) else "failed"
-        result = ScenarioResult(
-            name=self.name,
-            correlation_id=self.correlation_id,
-            status=status,  # type: ignore[arg-type]
-            duration_s=monotonic() - self.started,
-            file=self.file,
-            failures=list(self._failures),
-            events=sorted(self.events, key=lambda ev: (ev.received, ev.seq)),
-            started=self.started,
-        )
-        self.result = result
-        self.harness.results.append(result)
+        self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
+        if self._on_result is not None:
+            self._on_result(result)
         return result
+
+    def _evidence(self) -> Evidence:
+        return Evidence(
+            correlation_id=self.correlation_id, started=self.started, events=self.events,
+            expectations=self._expectations, orders=self._orders, checks=self._checks,
+            violations=self._violations, allow_duplicates=self.allow_duplicates,
+        )
 
     # -- declaring -------------------------------------------------------------------------
 
@@ -203,7 +186,7 @@ class Scenario:
         collector reads with its own latency), so an event seen up to ``order_slack`` seconds
         before ``after``'s event still counts (default: the harness's ``cross_broker_slack``,
         0.25 s; 0 when both names lead to the same broker URL)."""
-        _check_counts(count, at_least, at_most)
+        check_counts(count, at_least, at_most)
         if after is not None and order_slack is None:
             first = self.step(after).channel.partition(":")[0]
             same = self.harness.same_broker(first, channel.partition(":")[0])
@@ -273,7 +256,7 @@ class Scenario:
             **options,
         )
         self._expectations.append(exp)
-        if not self.harness.collector.watching(exp.channel):
+        if not self.harness.watching(exp.channel):
             self._unwatched[exp.channel] = parsed
             if collect_queue:
                 self._collect_queues.add(exp.channel)
@@ -332,28 +315,15 @@ class Scenario:
     def check_equal(self, *items: Any, name: str | None = None) -> None:
         """All items agree. Strings like ``"pay.value.amount"`` are read from step events
         when they start with a step name; anything else is a literal."""
-        names = {exp.name for exp in self._expectations}
-
-        def agree(facts: Facts) -> Any:
-            values = [
-                facts.value(item)
-                if isinstance(item, str) and item.partition(".")[0] in names
-                else item
-                for item in items
-            ]
-            if all(v == values[0] for v in values[1:]):
-                return True
-            shown = ", ".join(f"{i}={v!r}" for i, v in zip(items, values, strict=True))
-            raise AssertionError(f"values differ: {shown}")
-
-        self._checks.append((name or "equal " + " = ".join(map(str, items)), agree))
+        steps = {exp.name for exp in self._expectations}
+        self._checks.append((name or "equal " + " = ".join(map(str, items)), equal(items, steps)))
 
     def correlate(self, value: str) -> None:
         """Claim events that carry ``value`` as a correlation value (e.g. a business key)."""
         value = str(value)
         if value in self._keys:
             return
-        self.harness.collector.register(value, self._on_event)
+        self.harness.register(value, self._on_event)
         self._keys.add(value)
 
     # -- acting ----------------------------------------------------------------------------
@@ -362,23 +332,20 @@ class Scenario:
         """A virtual service for this scenario (see :mod:`eventharness.engine.stubs`):
         started before the first publish, stopped when the scenario ends, answering only this
         scenario's events."""
-        from eventharness.engine.stubs import Stub
-
         stub = Stub(self.harness, consume, scope=self._keys, on_sent=self.events.append,
                     **options)
-        self._stubs.append(stub)
+        self._owned.push_async_callback(self._stop, stub)
+        self._unstarted.append(stub)
         return stub
 
     async def _arm(self) -> None:
-        """Subscribe to every channel expected so far, before anything is published."""
-        while self._stubs_started < len(self._stubs):
-            self._stubs_started += 1
-            await self._stubs[self._stubs_started - 1].start()
+        """Start the stubs and subscribe to every channel expected so far, before anything is
+        published."""
+        while self._unstarted:
+            await self._unstarted.pop(0).start()
         while self._unwatched:
             name, channel = next(iter(self._unwatched.items()))
-            await self.harness.collector.watch(
-                channel, consume_queue=name in self._collect_queues
-            )
+            await self.harness.watch(channel, consume_queue=name in self._collect_queues)
             # another publish of this scenario may have armed it while we waited in watch()
             self._unwatched.pop(name, None)
 
@@ -398,87 +365,48 @@ class Scenario:
         it.
 
         ``value`` may be a :class:`~eventharness.model.events.Message`, whose key, headers and
-        partition are used unless given here."""
+        partition are used unless given here. A message that violates its schema (``schema``,
+        or the one bound to the channel) is not sent: the scenario stops with a ``schema``
+        failure."""
         self._require_entered()
         if isinstance(value, Message):
             key = value.key if key is None else key
             headers = {**value.headers, **(headers or {})}
             partition = value.partition if partition is None else partition
             value = value.value
-        parsed = self.harness.channel(channel)
-        correlation_id = self.correlation_id
-        message_id = new_message_id()
-        traceparent = make_traceparent(correlation_id)
-        text = {
-            CORRELATION_HEADER: correlation_id,
-            TRACEPARENT_HEADER: traceparent,
-            MESSAGE_ID_HEADER: message_id,
-        }
-        wire = {
-            CORRELATION_HEADER: correlation_id.encode(),
-            TRACEPARENT_HEADER: traceparent.encode(),
-            MESSAGE_ID_HEADER: message_id.encode(),
-        }
-        for name, given in (headers or {}).items():  # the caller's headers win
-            wire[name] = given if isinstance(given, bytes) else given.encode()
-            text[name] = _text(given)
-        event = Event(
-            channel=str(parsed),
-            value=value,
-            raw=b"",
-            key=key.decode(errors="replace") if isinstance(key, bytes) else key,
-            headers=text,
-            type=value.get("type") if isinstance(value, Mapping) else None,
-            correlation_id=correlation_id,
-            message_id=text[MESSAGE_ID_HEADER],
-            traceparent=text[TRACEPARENT_HEADER],
-            direction="out",
-        )
-        if schema is None and self.harness.channel_schemas:
-            schema = self.harness.bound_validator(str(parsed), event.type)
-        if schema is not None:  # validated before encoding: Avro cannot encode a bad value
-            problems = self.harness.validator(schema).validate(value)
-            if problems:
-                event.received = monotonic()
-                self.events.append(event)
-                self._failures.append(
-                    Failure(
-                        "schema",
-                        f"publish {parsed}",
-                        f"the scenario's own message violates {_schema_name(schema)!r}; "
-                        "it was not sent",
-                        tuple(str(p) for p in problems[:10]),
-                    )
-                )
-                raise _Abort()
-        event.raw = raw = self.harness.encode(value, schema)
-        record = Record(
-            value=raw,
-            key=encode_key(key),
-            headers=wire,
-            properties={
-                "correlation_id": text[CORRELATION_HEADER],
-                "message_id": text[MESSAGE_ID_HEADER],
-            },
-            partition=partition,
-        )
-        for rule_channel, rule in self.harness.correlation.rules.items():
+        port = self.harness
+        parsed = port.channel(channel)
+        try:
+            event, record = compose(
+                port, parsed, value, key=key, headers=stamp(self.correlation_id, headers),
+                correlation_id=self.correlation_id, schema=schema, validate=True,
+                partition=partition,
+            )
+        except Rejected as exc:
+            self._sender.unsent(exc.event)
+            self._failures.append(Failure(
+                "schema", f"publish {parsed}",
+                f"the scenario's own message violates {exc.schema!r}; it was not sent",
+                tuple(str(p) for p in exc.problems[:10]),
+            ))
+            raise _Abort() from None
+        for rule_channel, rule in port.correlation.rules.items():
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
-        if self._unwatched or self._stubs_started < len(self._stubs):
+        if self._unwatched or self._unstarted:
             await self._arm()
         if faults:
-            from eventharness.engine.faults import publish_with_faults
-
-            await publish_with_faults(self, self._stubs, parsed, record, event, faults)
-            return event
-        event.received = monotonic()
-        event.seq = self.harness.collector.next_seq()
-        self.events.append(event)
-        event.position = await self.harness.transport(parsed.broker).publish(
-            parsed.address, record
-        )
+            for fault in faults:
+                if not isinstance(fault, Fault):
+                    raise UsageError(
+                        f"faults must be Fault objects (Delay, Drop, ...), got {fault!r}")
+                if fault not in self._faults:
+                    self._faults.add(fault)
+                    self._owned.push_async_callback(fault.aclose)
+            await self._sender.send(parsed, event, record, faults)
+        else:
+            event.position = await self._sender.publish(parsed, event, record)
         return event
 
     async def eventually(
@@ -494,26 +422,13 @@ class Scenario:
         self._require_entered()
         await self._arm()
         window = within if within is not None else self.default_within
-        label = name or describe_probe(probe)
-        deadline = monotonic() + window
-        attempts = 0
-        while True:
-            attempts += 1
-            outcome = await run_probe(probe)
-            if outcome.ok:
-                return True
-            remaining = deadline - monotonic()
-            if remaining <= 0:
-                self._failures.append(
-                    Failure(
-                        "consistency",
-                        label,
-                        f"did not hold within {window:g}s ({attempts} attempts); "
-                        f"last: {outcome.detail}",
-                    )
-                )
-                return False
-            await asyncio.sleep(min(interval, remaining))
+        outcome, attempts = await poll(probe, within=window, interval=interval)
+        if not outcome.ok:
+            self._failures.append(Failure(
+                "consistency", name or describe_probe(probe),
+                f"did not hold within {window:g}s ({attempts} attempts); last: {outcome.detail}",
+            ))
+        return outcome.ok
 
     async def first_event(
         self, step: Expectation | str, *, within: float | None = None
@@ -531,7 +446,7 @@ class Scenario:
             remaining = end - monotonic()
             if remaining <= 0:
                 return None
-            await self._until_changed(remaining)
+            await self._changed.wait(remaining)
         return exp.first
 
     async def wait(self, seconds: float) -> None:
@@ -552,39 +467,11 @@ class Scenario:
         for exp in self._expectations:
             exp.offer(event)
         if self.harness.channel_schemas:
-            self._check_binding(event)
+            violation = bound_violation(self.harness, event)
+            if violation is not None:
+                self._violations.append(violation)
         event.release_value()  # matched and checked: keep the bytes, decode again on demand
-        self._wake()
-
-    def _wake(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def _until_changed(self, seconds: float) -> None:
-        """Sleep until an event is routed to this scenario or ``seconds`` pass.
-
-        A bare future and a timer: no task per wait (``asyncio.wait_for`` makes one), and no
-        lost wake-up, since nothing runs between the caller's check and this registration."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_later(max(0.0, seconds), _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiters.remove(waiter)
-
-    def _check_binding(self, event: Event) -> None:
-        """Events on a channel bound to a schema (in the profile) must conform to it."""
-        validator = self.harness.bound_validator(event.channel, event.type)
-        if validator is None:
-            return
-        problems = [*([event.decode_error] if event.decode_error else []),
-                    *validator.validate(event.value)]
-        if problems:
-            self._violations.append((event, validator, problems))
+        self._changed.wake()
 
     async def _wait(self) -> None:
         while True:
@@ -598,169 +485,13 @@ class Scenario:
                     pending.append(deadline if deadline is not None else now + exp.within)
                 elif verdict == "failed":
                     failed = True
-            broken = self._broken_channels()
+            broken = broken_channels(self.harness, self._expectations)
             if not pending or failed or broken or self._violations:
                 break
-            await self._until_changed(min(pending) - now)
+            await self._changed.wait(min(pending) - now)
         if self.settle > 0 and not failed:
             await asyncio.sleep(self.settle)
 
-    def _broken_channels(self) -> list[str]:
-        return [
-            exp.channel for exp in self._expectations
-            if self.harness.collector.error(exp.channel) is not None
-        ]
-
     def _final_checks(self) -> None:
-        now = monotonic()
-        still: list[str] = []
-        for channel in dict.fromkeys(self._broken_channels()):
-            error = self.harness.collector.error(channel)
-            self._failures.append(
-                Failure("error", channel, f"collecting stopped: {type(error).__name__}: {error}")
-            )
-        reported: set[str] = set()
-        for event, validator, problems in self._violations:
-            if event.channel in reported:
-                continue
-            reported.add(event.channel)
-            count = sum(1 for v in self._violations if v[0].channel == event.channel)
-            self._failures.append(Failure(
-                "schema",
-                event.channel,
-                f"{count} event(s) on {event.channel} violate {validator.name!r} (bound to the "
-                f"channel); first: {event.type or 'event'} key={event.key or '-'} at "
-                f"t={event.received - self.started:.3f}s",
-                tuple(str(p) for p in problems[:10]),
-            ))
-        for exp in self._expectations:
-            verdict, failure = exp.judge(now, self.started)
-            if failure is not None:
-                failure = self._with_misses(exp, failure)
-                self._failures.append(failure)
-            elif verdict == "pending":
-                still.append(exp.name)
-        if still and self._failures:
-            self._failures[-1] = _append_detail(
-                self._failures[-1], f"not judged (scenario stopped first): {', '.join(still)}"
-            )
-        for order in self._orders:
-            found = order.judge()
-            if found is not None:
-                self._failures.append(found)
-        self._duplicates()
-        if self._failures:  # checks read events of steps that did not hold: only noise now
-            if self._checks:
-                names = ", ".join(label for label, _ in self._checks)
-                self._failures[-1] = _append_detail(
-                    self._failures[-1], f"checks not run after this failure: {names}"
-                )
-            return
-        facts = Facts(self)
-        for label, fn in self._checks:
-            try:
-                ok = fn(facts)
-            except (LookupError, AssertionError) as exc:
-                self._failures.append(Failure("consistency", label, str(exc) or "check failed"))
-                continue
-            except Exception as exc:
-                self._failures.append(
-                    Failure("error", label, f"check raised {type(exc).__name__}: {exc}")
-                )
-                continue
-            if not ok:
-                self._failures.append(Failure("consistency", label, f"returned {ok!r}"))
-
-    def _duplicates(self) -> None:
-        seen: dict[tuple[Any, ...], Event] = {}
-        for event in self.events:
-            if event.direction != "in":
-                continue
-            first = seen.setdefault(identity(event), event)
-            if first is event:
-                continue
-            owner = next((e for e in self._expectations
-                          if any(m is event for m in e.matched)), None)
-            if self.allow_duplicates or (owner is not None and owner.allow_duplicates):
-                continue
-            how = f"message id {event.message_id}" if event.message_id else "identical payload"
-            self._failures.append(
-                Failure(
-                    "duplicate",
-                    owner.name if owner is not None else event.channel,
-                    f"{event.channel}: {event.type or 'event'} key={event.key} delivered twice "
-                    f"({how}) at t={first.received - self.started:.3f}s and "
-                    f"t={event.received - self.started:.3f}s",
-                )
-            )
-            return
-
-    def _with_misses(self, exp: Expectation, failure: Failure) -> Failure:
-        """Add the nearest misses: events on the same channel or of the same type."""
-        if failure.kind != "timeout":
-            return failure
-        taken = {id(ev) for ev in exp.matched}
-        mine = [
-            ev for ev in self.events
-            if ev.direction == "in" and id(ev) not in taken
-            and (ev.channel == exp.channel or (exp.matcher.type and ev.type == exp.matcher.type))
-        ]
-        others = self.harness.collector.unrelated(exp.channel)
-        scored: list[tuple[int, int, Event, list[str]]] = []
-        for origin, pool in ((0, mine), (1, others)):
-            for ev in pool[-200:]:
-                diffs = exp.matcher.diff(ev) if ev.channel == exp.channel else [
-                    f"channel: expected {exp.channel}, got {ev.channel}"
-                ]
-                if origin:
-                    diffs.insert(
-                        0,
-                        f"correlation: carries {ev.correlation_id or 'no correlation id'}, "
-                        f"not this scenario's {self.correlation_id}",
-                    )
-                scored.append((len(diffs), origin, ev, diffs))
-        if not scored:
-            detail = [f"no events at all on {exp.channel} during the scenario"]
-            if self.harness.collector.watching(exp.channel):
-                detail.append("the collector was subscribed; nothing arrived")
-            return _append_detail(failure, *detail, _widen_hint(exp))
-        scored.sort(key=lambda item: (item[0], item[1]))
-        lines = ["nearest misses:"]
-        for _, _, ev, diffs in scored[:3]:
-            t = ev.received - self.started
-            lines.append(f"  t={t:.3f}s {ev.channel} {ev.type or '-'} key={ev.key or '-'}")
-            lines.extend(f"      {d}" for d in diffs[:6])
-        return _append_detail(failure, *lines, _widen_hint(exp))
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-def _widen_hint(exp: Expectation) -> str:
-    return f"(window {exp.within:g}s: widen it with within=... on this step)"
-
-
-def _append_detail(failure: Failure, *lines: str) -> Failure:
-    return Failure(failure.kind, failure.step, failure.message, (*failure.details, *lines))
-
-
-def _check_counts(count: int | None, at_least: int | None, at_most: int | None) -> None:
-    for label, value in (("count", count), ("at_least", at_least), ("at_most", at_most)):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise UsageError(f"{label} must be a whole number ≥ 0, got {value!r}")
-    if count is not None and (at_least is not None or at_most is not None):
-        raise UsageError("give either count= or at_least=/at_most=, not both")
-    if at_least is not None and at_most is not None and at_least > at_most:
-        raise UsageError(f"at_least={at_least} is more than at_most={at_most}")
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
-
-
-def _schema_name(schema: Any) -> str:
-    return schema if isinstance(schema, str) else getattr(schema, "name", "inline schema")
-
+        judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())
 

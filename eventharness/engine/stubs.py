@@ -49,43 +49,43 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eventharness.engine.faults import Fault, Outgoing, Pause, deliver
+from eventharness.engine.faults import Fault, Pause
 from eventharness.engine.matchers import Matcher, check_spec, compare
+from eventharness.engine.outgoing import Sender, carry, compose
+from eventharness.engine.port import Port
 from eventharness.engine.templates import Reference, render
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
     CORRELATION_HEADER,
-    MESSAGE_ID_HEADER,
     MISSING,
-    TRACEPARENT_HEADER,
     Event,
-    Record,
-    encode_key,
     event_from_record,
     is_missing,
     lookup,
-    make_traceparent,
     monotonic,
 )
 from eventharness.model.result import Failure
 
 if TYPE_CHECKING:
-    from eventharness.engine.harness import Harness
     from eventharness.transports.base import Subscription
 
 __all__ = [
     "KEEP",
     "Reply",
     "Response",
-    "Service",
     "Stub",
     "StubCall",
     "StubError",
+    "StubHost",
 ]
+
+TEMPLATE_NAMES = ("in", "count", "uuid", "stub", "now")
+
 
 class StubError(EventHarnessError):
     """A stub could not build or send a response (a template names a missing field, ...)."""
@@ -97,14 +97,6 @@ class _Keep:
 
 
 KEEP: Any = _Keep()  # a reply's key: the consumed event's key
-
-
-class Service(Protocol):
-    """What a scenario starts before its first publish and stops at its end."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> list[Failure]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +162,21 @@ class StubCall:
     notes: list[str] = field(default_factory=list)
 
 
+class StubHost(Protocol):
+    """What makes stubs that live as long as it does: a scenario (``Scenario.stub``), or a
+    harness (``Harness.stub``)."""
+
+    def stub(self, consume: str, **options: Any) -> Stub: ...
+
+
+
+
 class Stub:
     """A virtual service: consume, match, respond, with faults. See the module docstring."""
 
     def __init__(
         self,
-        harness: Harness,
+        harness: Port,
         consume: str,
         *,
         name: str | None = None,
@@ -288,7 +289,7 @@ class Stub:
     async def _run(self, sub: Subscription) -> None:
         channel = str(self.channel)
         payload_field = self.harness.correlation.payload_field
-        decode = self.harness._decode
+        decode = self.harness.decode
         try:
             async for record in sub:
                 event = event_from_record(channel, record, decoder=decode,
@@ -325,15 +326,27 @@ class Stub:
         except StubError as exc:
             self.errors.append(str(exc))
             return
+        port = self.harness
+        sender = Sender(port.transport, partial(self._sent, call), next_seq=port.next_seq,
+                        failed=self._send_failed)
+        notes = [f"stub {self.name}", *call.notes]
         for reply in replies:
             if reply.delay:
                 await asyncio.sleep(reply.delay)
+            cause = call.event
             try:
-                item = self._outgoing(reply, call)
+                channel = port.channel(reply.channel)
+                headers = carry(cause, port.correlation.payload_field, reply.headers)
+                event, record = compose(
+                    port, channel, reply.value,
+                    key=cause.key if reply.key is KEEP else reply.key,
+                    headers=headers,
+                    correlation_id=headers[0].get(CORRELATION_HEADER) or cause.correlation_id,
+                )
             except EventHarnessError as exc:
                 self.errors.append(f"stub {self.name}: reply to {reply.channel}: {exc}")
                 continue
-            await deliver(self._chain, item)
+            await sender.send(channel, event, record, self._chain, notes)
 
     def _replies(self, event: Event, count: int) -> Iterable[Reply]:
         if self._responder is not None:
@@ -349,56 +362,15 @@ class Stub:
             for r in self.responses if r.applies(event, count)
         ]
 
-    def _outgoing(self, reply: Reply, call: StubCall) -> Outgoing:
-        cause = call.event
-        channel = self.harness.channel(reply.channel)
-        headers = propagated_headers(cause, self.harness.correlation.payload_field)
-        headers.update(reply.headers)
-        message_id = headers.setdefault(MESSAGE_ID_HEADER, uuid.uuid4().hex)
-        correlation = headers.get(CORRELATION_HEADER)
-        key = cause.key if reply.key is KEEP else reply.key
-        raw = self.harness.encode(reply.value)
-        properties = {"message_id": message_id}
-        if correlation:
-            properties["correlation_id"] = correlation
-        record = Record(
-            value=raw,
-            key=encode_key(key),
-            headers={k: v.encode() for k, v in headers.items()},
-            properties=properties,
-        )
-        value = reply.value
-        event = Event(
-            channel=str(channel),
-            value=value,
-            raw=raw,
-            key=key.decode(errors="replace") if isinstance(key, bytes) else key,
-            headers=headers,
-            type=value.get("type") if isinstance(value, Mapping) else None,
-            correlation_id=correlation or cause.correlation_id,
-            message_id=message_id,
-            traceparent=headers.get(TRACEPARENT_HEADER),
-            direction="out",
-        )
-        transport = self.harness.transport(channel.broker)
+    def _sent(self, call: StubCall, event: Event) -> None:
+        """A reply went out (or, noted so, never will): on the spy's lists and the timeline."""
+        self.sent.append(event)
+        call.sent.append(event)
+        if self._on_sent is not None:
+            self._on_sent(event)
 
-        def note(item: Outgoing) -> None:
-            sent = item.finish()
-            self.sent.append(sent)
-            call.sent.append(sent)
-            if self._on_sent is not None:
-                self._on_sent(sent)
-
-        async def send(item: Outgoing) -> None:
-            note(item)
-            sent = item.event
-            try:
-                sent.position = await transport.publish(item.address, item.record)
-            except EventHarnessError as exc:
-                self.errors.append(f"stub {self.name}: sending to {sent.channel} failed: {exc}")
-
-        return Outgoing(channel.address, record, event, send, note,
-                        notes=[f"stub {self.name}", *call.notes])
+    def _send_failed(self, event: Event, exc: EventHarnessError) -> None:
+        self.errors.append(f"stub {self.name}: sending to {event.channel} failed: {exc}")
 
     # -- spying ----------------------------------------------------------------------------
 
@@ -456,25 +428,6 @@ class Stub:
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def propagated_headers(cause: Event, payload_field: str = "correlation_id") -> dict[str, str]:
-    """The headers a well-behaved service carries from the event it consumed to its output:
-    ``correlation-id`` (also when it came as the AMQP property), ``traceparent`` with the
-    same trace id and a new span id, and a new ``message-id``."""
-    headers: dict[str, str] = {MESSAGE_ID_HEADER: uuid.uuid4().hex}
-    correlation = cause.headers.get(CORRELATION_HEADER)
-    if correlation is None and cause.correlation_id is not None:
-        from_payload = (cause.value.get(payload_field)
-                        if isinstance(cause.value, Mapping) else None)
-        if cause.correlation_id not in (str(from_payload), cause.trace_id):
-            correlation = cause.correlation_id  # it came as the AMQP correlation_id property
-    if correlation:
-        headers[CORRELATION_HEADER] = correlation
-    if cause.traceparent:
-        trace = cause.trace_id
-        headers[TRACEPARENT_HEADER] = make_traceparent(trace) if trace else cause.traceparent
-    return headers
 
 
 def _response(item: Response | Mapping[str, Any], where: str) -> Response:

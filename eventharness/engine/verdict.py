@@ -1,0 +1,272 @@
+"""The verdict: how a scenario is judged once its waiting is over.
+
+In this order: channels whose collection broke, events that violate the schema bound to their
+channel, every expectation (a timeout names the nearest misses, with field diffs), ordering,
+duplicate deliveries, and — only when all of that held — the cross-event ``check`` callables,
+which read step events through :class:`Facts`. Everything here is pure bookkeeping on what the
+scenario collected; nothing waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eventharness.engine.expectations import Expectation, InOrder, KeyOrder, identity
+from eventharness.engine.port import Port
+from eventharness.model.events import Event, is_missing, lookup, monotonic
+from eventharness.model.result import Failure, ScenarioResult
+
+__all__ = [
+    "Check",
+    "Evidence",
+    "Facts",
+    "Steps",
+    "Violation",
+    "append_detail",
+    "bound_violation",
+    "broken_channels",
+    "equal",
+    "judge",
+    "outcome",
+]
+
+Check = Callable[["Facts"], Any]
+Violation = tuple[Event, Any, list[Any]]  # an event, the validator bound to its channel, problems
+
+
+class Steps(Protocol):
+    """Where steps are looked up by name: a scenario."""
+
+    def step(self, ref: Expectation | str) -> Expectation: ...
+
+
+class Facts:
+    """What ``check`` callables see: ``facts[expectation]`` is its first matched event."""
+
+    def __init__(self, scenario: Steps) -> None:
+        self._scenario = scenario
+
+    def __getitem__(self, step: Expectation | str) -> Event:
+        exp = self._scenario.step(step)
+        if exp.first is None:
+            raise LookupError(f"step {exp.name!r} has no matched event")
+        return exp.first
+
+    def all(self, step: Expectation | str) -> list[Event]:
+        return list(self._scenario.step(step).matched)
+
+    def value(self, ref: str) -> Any:
+        """``"pay.value.amount"``: a path on the first event of step ``pay``."""
+        name, _, path = ref.partition(".")
+        event = self[name]
+        found = lookup(event, path or "value", _NOTHING)
+        if found is _NOTHING or is_missing(found):
+            raise LookupError(f"{ref!r}: the event of step {name!r} has no {path!r}")
+        return found
+
+
+_NOTHING = object()
+
+
+def equal(items: tuple[Any, ...], steps: Collection[str]) -> Check:
+    """A check that all ``items`` agree; a string item whose head is one of ``steps``
+    (``"pay.value.amount"``) is read from that step's event, anything else is a literal."""
+
+    def agree(facts: Facts) -> Any:
+        values = [
+            facts.value(item) if isinstance(item, str) and item.partition(".")[0] in steps
+            else item
+            for item in items
+        ]
+        if all(v == values[0] for v in values[1:]):
+            return True
+        shown = ", ".join(f"{i}={v!r}" for i, v in zip(items, values, strict=True))
+        raise AssertionError(f"values differ: {shown}")
+
+    return agree
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a scenario collected and declared, as the verdict reads it."""
+
+    correlation_id: str
+    started: float
+    events: list[Event]
+    expectations: list[Expectation]
+    orders: list[InOrder | KeyOrder]
+    checks: list[tuple[str, Check]]
+    violations: list[Violation]
+    allow_duplicates: bool
+
+
+def bound_violation(port: Port, event: Event) -> Violation | None:
+    """How ``event`` breaks the schema bound to its channel (in the profile), if it does."""
+    validator = port.bound_validator(event.channel, event.type)
+    if validator is None:
+        return None
+    problems = [*([event.decode_error] if event.decode_error else []),
+                *validator.validate(event.value)]
+    return (event, validator, problems) if problems else None
+
+
+def broken_channels(port: Port, expectations: list[Expectation]) -> list[str]:
+    """The channels of ``expectations`` whose collection stopped."""
+    return [exp.channel for exp in expectations if port.collect_error(exp.channel) is not None]
+
+
+def judge(port: Port, evidence: Evidence, failures: list[Failure], facts: Facts,
+          now: float) -> None:
+    """Add to ``failures`` (which may hold some already) everything that went wrong."""
+    started = evidence.started
+    for channel in dict.fromkeys(broken_channels(port, evidence.expectations)):
+        error = port.collect_error(channel)
+        failures.append(
+            Failure("error", channel, f"collecting stopped: {type(error).__name__}: {error}")
+        )
+    _violations(evidence, failures)
+    still: list[str] = []
+    for exp in evidence.expectations:
+        verdict, failure = exp.judge(now, started)
+        if failure is not None:
+            failures.append(_with_misses(port, evidence, exp, failure))
+        elif verdict == "pending":
+            still.append(exp.name)
+    if still and failures:
+        failures[-1] = append_detail(
+            failures[-1], f"not judged (scenario stopped first): {', '.join(still)}"
+        )
+    for order in evidence.orders:
+        found = order.judge()
+        if found is not None:
+            failures.append(found)
+    duplicate = _duplicate(evidence)
+    if duplicate is not None:
+        failures.append(duplicate)
+    if failures:  # checks read events of steps that did not hold: only noise now
+        if evidence.checks:
+            names = ", ".join(label for label, _ in evidence.checks)
+            failures[-1] = append_detail(
+                failures[-1], f"checks not run after this failure: {names}"
+            )
+        return
+    for label, fn in evidence.checks:
+        try:
+            ok = fn(facts)
+        except (LookupError, AssertionError) as exc:
+            failures.append(Failure("consistency", label, str(exc) or "check failed"))
+            continue
+        except Exception as exc:
+            failures.append(Failure("error", label, f"check raised {type(exc).__name__}: {exc}"))
+            continue
+        if not ok:
+            failures.append(Failure("consistency", label, f"returned {ok!r}"))
+
+
+def outcome(evidence: Evidence, failures: list[Failure], name: str,
+            file: str | None) -> ScenarioResult:
+    """The result: passed, failed, or error (when every failure is an error), with the
+    timeline in the order things happened."""
+    status = "passed"
+    if failures:
+        status = "error" if all(f.kind == "error" for f in failures) else "failed"
+    return ScenarioResult(
+        name=name,
+        correlation_id=evidence.correlation_id,
+        status=status,  # type: ignore[arg-type]
+        duration_s=monotonic() - evidence.started,
+        file=file,
+        failures=list(failures),
+        events=sorted(evidence.events, key=lambda ev: (ev.received, ev.seq)),
+        started=evidence.started,
+    )
+
+
+def append_detail(failure: Failure, *lines: str) -> Failure:
+    return Failure(failure.kind, failure.step, failure.message, (*failure.details, *lines))
+
+
+def _violations(evidence: Evidence, failures: list[Failure]) -> None:
+    """One ``schema`` failure per channel whose events broke the schema bound to it."""
+    reported: set[str] = set()
+    for event, validator, problems in evidence.violations:
+        if event.channel in reported:
+            continue
+        reported.add(event.channel)
+        count = sum(1 for v in evidence.violations if v[0].channel == event.channel)
+        failures.append(Failure(
+            "schema",
+            event.channel,
+            f"{count} event(s) on {event.channel} violate {validator.name!r} (bound to the "
+            f"channel); first: {event.type or 'event'} key={event.key or '-'} at "
+            f"t={event.received - evidence.started:.3f}s",
+            tuple(str(p) for p in problems[:10]),
+        ))
+
+
+def _duplicate(evidence: Evidence) -> Failure | None:
+    """The first event delivered twice that no one allowed to be, as a failure."""
+    seen: dict[tuple[Any, ...], Event] = {}
+    for event in evidence.events:
+        if event.direction != "in":
+            continue
+        first = seen.setdefault(identity(event), event)
+        if first is event:
+            continue
+        owner = next((e for e in evidence.expectations
+                      if any(m is event for m in e.matched)), None)
+        if evidence.allow_duplicates or (owner is not None and owner.allow_duplicates):
+            continue
+        how = f"message id {event.message_id}" if event.message_id else "identical payload"
+        return Failure(
+            "duplicate",
+            owner.name if owner is not None else event.channel,
+            f"{event.channel}: {event.type or 'event'} key={event.key} delivered twice "
+            f"({how}) at t={first.received - evidence.started:.3f}s and "
+            f"t={event.received - evidence.started:.3f}s",
+        )
+    return None
+
+
+def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Failure) -> Failure:
+    """Add the nearest misses: events on the same channel or of the same type."""
+    if failure.kind != "timeout":
+        return failure
+    taken = {id(ev) for ev in exp.matched}
+    mine = [
+        ev for ev in evidence.events
+        if ev.direction == "in" and id(ev) not in taken
+        and (ev.channel == exp.channel or (exp.matcher.type and ev.type == exp.matcher.type))
+    ]
+    others = port.unrelated(exp.channel)
+    scored: list[tuple[int, int, Event, list[str]]] = []
+    for origin, pool in ((0, mine), (1, others)):
+        for ev in pool[-200:]:
+            diffs = exp.matcher.diff(ev) if ev.channel == exp.channel else [
+                f"channel: expected {exp.channel}, got {ev.channel}"
+            ]
+            if origin:
+                diffs.insert(
+                    0,
+                    f"correlation: carries {ev.correlation_id or 'no correlation id'}, "
+                    f"not this scenario's {evidence.correlation_id}",
+                )
+            scored.append((len(diffs), origin, ev, diffs))
+    if not scored:
+        detail = [f"no events at all on {exp.channel} during the scenario"]
+        if port.watching(exp.channel):
+            detail.append("the collector was subscribed; nothing arrived")
+        return append_detail(failure, *detail, _widen_hint(exp))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    lines = ["nearest misses:"]
+    for _, _, ev, diffs in scored[:3]:
+        t = ev.received - evidence.started
+        lines.append(f"  t={t:.3f}s {ev.channel} {ev.type or '-'} key={ev.key or '-'}")
+        lines.extend(f"      {d}" for d in diffs[:6])
+    return append_detail(failure, *lines, _widen_hint(exp))
+
+
+def _widen_hint(exp: Expectation) -> str:
+    return f"(window {exp.within:g}s: widen it with within=... on this step)"
