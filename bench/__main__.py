@@ -30,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="every benchmark, small sizes")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
-    parser.add_argument(
-        "--only", metavar="NAME,...", help=f"a subset of: {', '.join(BENCHMARKS)}"
-    )
+    parser.add_argument("--only", metavar="NAME,...", help=f"a subset of: {', '.join(BENCHMARKS)}")
     args = parser.parse_args(argv)
     names = list(BENCHMARKS)
     if args.only:

@@ -61,18 +61,32 @@ async def run(ctx: Context) -> list[Row]:
                     gc.collect()
                     try:
                         if side == "raw":
-                            raw_rates.append(await within(
-                                TIMEOUT_S, "raw aio-pika run", _raw(connection, exchange, n)))
+                            raw_rates.append(
+                                await within(
+                                    TIMEOUT_S, "raw aio-pika run", _raw(connection, exchange, n)
+                                )
+                            )
                         else:
-                            harness_rates.append(await within(
-                                TIMEOUT_S, "harness RabbitMQ run", _harness(h, exchange, n)))
+                            harness_rates.append(
+                                await within(
+                                    TIMEOUT_S, "harness RabbitMQ run", _harness(h, exchange, n)
+                                )
+                            )
                             h.results.clear()
                     finally:
                         await admin.delete_channel(f"{exchange}/")
     finally:
         await connection.close()
-    return [throughput_row("rabbitmq publish+collect", harness_rates, raw_rates, events=n,
-                           trials=trials, concurrency=CONCURRENCY)]
+    return [
+        throughput_row(
+            "rabbitmq publish+collect",
+            harness_rates,
+            raw_rates,
+            events=n,
+            trials=trials,
+            concurrency=CONCURRENCY,
+        )
+    ]
 
 
 async def _harness(h: Any, exchange: str, n: int) -> float:

@@ -21,8 +21,18 @@ from bench.common import Context, Row, event_value, now
 JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["type", "event_id", "order_id", "customer_id", "total", "currency", "items",
-                 "status", "placed_at", "version"],
+    "required": [
+        "type",
+        "event_id",
+        "order_id",
+        "customer_id",
+        "total",
+        "currency",
+        "items",
+        "status",
+        "placed_at",
+        "version",
+    ],
     "properties": {
         "type": {"const": "OrderPlaced"},
         "event_id": {"type": "string", "minLength": 1},
@@ -36,8 +46,7 @@ JSON_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["sku", "qty"],
-                "properties": {"sku": {"type": "string"}, "qty": {"type": "integer",
-                                                              "minimum": 1}},
+                "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}},
             },
         },
         "status": {"enum": ["NEW", "PAID", "SHIPPED"]},
@@ -57,13 +66,25 @@ AVRO_SCHEMA: dict[str, Any] = {
         {"name": "order_id", "type": "string"},
         {"name": "customer_id", "type": "string"},
         {"name": "total", "type": "double"},
-        {"name": "currency", "type": {"type": "enum", "name": "Currency",
-                                      "symbols": ["EUR", "USD", "GBP"]}},
-        {"name": "items", "type": {"type": "array", "items": {
-            "type": "record", "name": "Line",
-            "fields": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}]}}},
-        {"name": "status", "type": {"type": "enum", "name": "Status",
-                                    "symbols": ["NEW", "PAID", "SHIPPED"]}},
+        {
+            "name": "currency",
+            "type": {"type": "enum", "name": "Currency", "symbols": ["EUR", "USD", "GBP"]},
+        },
+        {
+            "name": "items",
+            "type": {
+                "type": "array",
+                "items": {
+                    "type": "record",
+                    "name": "Line",
+                    "fields": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}],
+                },
+            },
+        },
+        {
+            "name": "status",
+            "type": {"type": "enum", "name": "Status", "symbols": ["NEW", "PAID", "SHIPPED"]},
+        },
         {"name": "placed_at", "type": "string"},
         {"name": "version", "type": "int"},
     ],

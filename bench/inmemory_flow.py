@@ -55,8 +55,12 @@ async def run(ctx: Context) -> list[Row]:
             measure=best_h / best_b,
             target=25.0,
             sense=">=",
-            notes={"flows": n, "trials": trials, "harness_runs": harness_rates,
-                   "faststream_runs": baseline_rates},
+            notes={
+                "flows": n,
+                "trials": trials,
+                "harness_runs": harness_rates,
+                "faststream_runs": baseline_rates,
+            },
         )
     ]
 
@@ -79,18 +83,26 @@ async def _services(url: str) -> AsyncIterator[None]:
     async def payments() -> None:
         async for rec in orders:
             order = json.loads(rec.value)
-            payment = {"type": "PaymentAuthorized", "order_id": order["order_id"],
-                       "amount": order["total"]}
+            payment = {
+                "type": "PaymentAuthorized",
+                "order_id": order["order_id"],
+                "amount": order["total"],
+            }
             await transport.publish(
-                "payments", Record(json.dumps(payment).encode(), rec.key, rec.headers))
+                "payments", Record(json.dumps(payment).encode(), rec.key, rec.headers)
+            )
 
     async def shipping() -> None:
         async for rec in paid:
             payment = json.loads(rec.value)
-            shipment = {"type": "ShipmentScheduled", "order_id": payment["order_id"],
-                        "amount": payment["amount"]}
+            shipment = {
+                "type": "ShipmentScheduled",
+                "order_id": payment["order_id"],
+                "amount": payment["amount"],
+            }
             await transport.publish(
-                "shipping", Record(json.dumps(shipment).encode(), rec.key, rec.headers))
+                "shipping", Record(json.dumps(shipment).encode(), rec.key, rec.headers)
+            )
 
     orders = await transport.subscribe("orders", group="payments")
     paid = await transport.subscribe("payments", group="shipping")
@@ -116,10 +128,13 @@ async def _harness(n: int) -> float:
             order = _order(i)
             oid = order["order_id"]
             async with h.scenario("flow") as s:
-                pay = s.expect("kafka:payments", type="PaymentAuthorized",
-                               match={"order_id": oid})
-                s.expect("kafka:shipping", type="ShipmentScheduled",
-                         match={"order_id": oid, "amount": 42}, after=pay)
+                pay = s.expect("kafka:payments", type="PaymentAuthorized", match={"order_id": oid})
+                s.expect(
+                    "kafka:shipping",
+                    type="ShipmentScheduled",
+                    match={"order_id": oid, "amount": 42},
+                    after=pay,
+                )
                 await s.publish("kafka:orders", order, key=oid)
         elapsed = now() - start
         if not all(r.passed for r in h.results) or len(h.results) != n:
@@ -143,8 +158,7 @@ async def _faststream(n: int) -> float:
     @broker.subscriber("payments")
     @broker.publisher("shipping")
     async def shipping(msg: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "ShipmentScheduled", "order_id": msg["order_id"],
-                "amount": msg["amount"]}
+        return {"type": "ShipmentScheduled", "order_id": msg["order_id"], "amount": msg["amount"]}
 
     @broker.subscriber("shipping")
     async def collect(msg: dict[str, Any]) -> None:
@@ -157,8 +171,10 @@ async def _faststream(n: int) -> float:
             oid = order["order_id"]
             await br.publish(order, "orders", key=oid.encode(), correlation_id=uuid.uuid4().hex)
             shipping.mock.assert_called_with(
-                {"type": "PaymentAuthorized", "order_id": oid, "amount": 42})
+                {"type": "PaymentAuthorized", "order_id": oid, "amount": 42}
+            )
             collect.mock.assert_called_with(
-                {"type": "ShipmentScheduled", "order_id": oid, "amount": 42})
+                {"type": "ShipmentScheduled", "order_id": oid, "amount": 42}
+            )
         elapsed = now() - start
     return n / elapsed

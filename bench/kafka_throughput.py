@@ -72,17 +72,29 @@ async def run(ctx: Context) -> list[Row]:
                     await admin.create_channel(topic, partitions=PARTITIONS)
                     gc.collect()
                     if side == "raw":
-                        raw_rates.append(await within(
-                            TIMEOUT_S, "raw aiokafka run", _raw(config, producer, topic, n)))
+                        raw_rates.append(
+                            await within(
+                                TIMEOUT_S, "raw aiokafka run", _raw(config, producer, topic, n)
+                            )
+                        )
                     else:
-                        harness_rates.append(await within(
-                            TIMEOUT_S, "harness Kafka run", _harness(h, topic, n)))
+                        harness_rates.append(
+                            await within(TIMEOUT_S, "harness Kafka run", _harness(h, topic, n))
+                        )
                         h.results.clear()  # its 2N events must not slow the next run
     finally:
         await producer.stop()
         await admin.aclose()
-    return [throughput_row("kafka publish+collect", harness_rates, raw_rates, events=n,
-                           trials=trials, concurrency=CONCURRENCY)]
+    return [
+        throughput_row(
+            "kafka publish+collect",
+            harness_rates,
+            raw_rates,
+            events=n,
+            trials=trials,
+            concurrency=CONCURRENCY,
+        )
+    ]
 
 
 async def _harness(h: Any, topic: str, n: int) -> float:

@@ -44,8 +44,9 @@ async def run(ctx: Context) -> list[Row]:
                 raw = encoded(event_value(i))
                 payload += len(raw)
                 await system.publish(
-                    "orders", Record(raw, key=f"o-{i}".encode(),
-                                     headers={CORRELATION_HEADER: header}))
+                    "orders",
+                    Record(raw, key=f"o-{i}".encode(), headers={CORRELATION_HEADER: header}),
+                )
             for _ in range(_MAX_SPINS):  # bounded: the pump runs between these yields
                 if len(orders.matched) >= n:
                     break
@@ -68,8 +69,11 @@ async def run(ctx: Context) -> list[Row]:
             target_unit="B",
             sense="<=",
             measure=per_event,
-            notes={"events": n, "payload_bytes_per_event": payload / n,
-                   "decoded_value_bytes_per_event": decoded},
+            notes={
+                "events": n,
+                "payload_bytes_per_event": payload / n,
+                "decoded_value_bytes_per_event": decoded,
+            },
         )
     ]
 

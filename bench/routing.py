@@ -37,8 +37,11 @@ async def run(ctx: Context) -> list[Row]:
             measure=large / small,
             target=1.2,
             sense="<=",
-            notes={"events_per_pass": events, "passes": passes,
-                   "ns_per_event": {str(k): v for k, v in cost.items()}},
+            notes={
+                "events_per_pass": events,
+                "passes": passes,
+                "ns_per_event": {str(k): v for k, v in cost.items()},
+            },
         )
     ]
 
@@ -59,10 +62,12 @@ async def _per_event_ns(scenarios: int, n: int, passes: int) -> float:
             records = []
             for i in range(n):
                 owner = running[rng.randrange(scenarios)]
-                records.append(Record(
-                    encoded({"type": "OrderPlaced", "order_id": f"o-{i}", "currency": "EUR"}),
-                    headers={CORRELATION_HEADER: owner.correlation_id.encode()},
-                ))
+                records.append(
+                    Record(
+                        encoded({"type": "OrderPlaced", "order_id": f"o-{i}", "currency": "EUR"}),
+                        headers={CORRELATION_HEADER: owner.correlation_id.encode()},
+                    )
+                )
             events = [event_from_record("kafka:orders", r) for r in records]
             route = h.collector.route
             best = float("inf")

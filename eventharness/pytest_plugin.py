@@ -54,10 +54,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="use this profile of eventharness.toml / [tool.eventharness] for the harness fixture",
     )
-    parser.addini("eventharness_brokers", "NAME=URL lines: brokers of the harness fixture",
-                  type="linelist", default=[])
-    parser.addini("eventharness_profile", "profile of eventharness.toml for the harness fixture",
-                  default="")
+    parser.addini(
+        "eventharness_brokers",
+        "NAME=URL lines: brokers of the harness fixture",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "eventharness_profile", "profile of eventharness.toml for the harness fixture", default=""
+    )
     parser.addini("eventharness_within", "default expectation window in seconds", default="")
 
 
@@ -172,9 +177,7 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
 
     marker = request.node.get_closest_marker("eventharness")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    within = request.config.getoption("--eh-within") or request.config.getini(
-        "eventharness_within"
-    )
+    within = request.config.getoption("--eh-within") or request.config.getini("eventharness_within")
     if within and "within" not in options:  # the command line beats the profile
         options["within"] = float(within)
     brokers = options.pop("brokers", None) or configured_brokers(request.config)

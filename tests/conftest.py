@@ -108,8 +108,10 @@ def ci_gate_problems(stats: dict[str, list[object]]) -> list[str]:
     skipped = len(stats.get("skipped", []))
     deselected = len(stats.get("deselected", []))
     if skipped:
-        problems.append(f"{skipped} test(s) skipped: in CI every test runs (a missing broker "
-                        "is a failure, not a skip)")
+        problems.append(
+            f"{skipped} test(s) skipped: in CI every test runs (a missing broker "
+            "is a failure, not a skip)"
+        )
     if deselected:
         problems.append(f"{deselected} test(s) deselected: CI runs the whole suite (no -k/-m)")
     counts = _conformance_counts(stats)
@@ -117,8 +119,10 @@ def ci_gate_problems(stats: dict[str, list[object]]) -> list[str]:
         for broker, floor in CONFORMANCE_FLOOR.items():
             ran = counts.get(broker, {}).get("passed", 0)
             if ran < floor:
-                problems.append(f"conformance on {broker}: {ran} passed, expected at least "
-                                f"{floor} (tests/conftest.py CONFORMANCE_FLOOR)")
+                problems.append(
+                    f"conformance on {broker}: {ran} passed, expected at least "
+                    f"{floor} (tests/conftest.py CONFORMANCE_FLOOR)"
+                )
     return problems
 
 

@@ -62,9 +62,7 @@ class Shop:
         return {"kafka": self.kafka_url, "rabbit": self.rabbit_url}
 
 
-async def _payments(
-    shop: Shop, t: Transport, sub: Subscription, fault: str | None
-) -> None:
+async def _payments(shop: Shop, t: Transport, sub: Subscription, fault: str | None) -> None:
     async for rec in sub:
         order = json.loads(rec.value)
         if fault == "dropped":
@@ -77,24 +75,26 @@ async def _payments(
         if fault == "bad-schema":
             amount = str(amount)
         headers = {} if fault == "lost-correlation" else dict(rec.headers)
-        payment = {"type": "PaymentAuthorized", "order_id": order["order_id"], "amount": amount,
-                   "seq": order.get("seq")}
+        payment = {
+            "type": "PaymentAuthorized",
+            "order_id": order["order_id"],
+            "amount": amount,
+            "seq": order.get("seq"),
+        }
         await t.publish(shop.payments, Record(json.dumps(payment).encode(), rec.key, headers))
 
 
-async def _shipping(
-    shop: Shop, t: Transport, sub: Subscription, fault: str | None
-) -> None:
+async def _shipping(shop: Shop, t: Transport, sub: Subscription, fault: str | None) -> None:
     async for rec in sub:
         payment = json.loads(rec.value)
         amount = payment.get("amount", payment.get("total"))
         if fault == "inconsistent-amount":
             amount = amount + 1
-        shipment = {"type": "ShipmentScheduled", "order_id": payment["order_id"],
-                    "amount": amount}
+        shipment = {"type": "ShipmentScheduled", "order_id": payment["order_id"], "amount": amount}
         headers = {k: v for k, v in rec.headers.items() if k != "message-id"}
-        out = Record(json.dumps(shipment).encode(), rec.key, headers,
-                     {"message_id": uuid.uuid4().hex})
+        out = Record(
+            json.dumps(shipment).encode(), rec.key, headers, {"message_id": uuid.uuid4().hex}
+        )
         route = f"{shop.exchange}/shipment.scheduled"
         await t.publish(route, out)
         if fault == "duplicated":

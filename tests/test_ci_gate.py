@@ -21,8 +21,7 @@ class _Report:
 
 
 def _conformance(broker: str, n: int) -> list[object]:
-    return [_Report(f"tests/conformance/test_conformance.py::test_{i}[{broker}]")
-            for i in range(n)]
+    return [_Report(f"tests/conformance/test_conformance.py::test_{i}[{broker}]") for i in range(n)]
 
 
 def test_a_full_conformance_run_is_green() -> None:
@@ -31,25 +30,34 @@ def test_a_full_conformance_run_is_green() -> None:
 
 
 def test_a_broker_that_dropped_out_of_conformance_is_named() -> None:
-    passed = [r for broker, n in CONFORMANCE_FLOOR.items() if broker != "kafka"
-              for r in _conformance(broker, n)]
+    passed = [
+        r
+        for broker, n in CONFORMANCE_FLOOR.items()
+        if broker != "kafka"
+        for r in _conformance(broker, n)
+    ]
     assert ci_gate_problems({"passed": passed}) == [
-        "conformance on kafka: 0 passed, expected at least 8 "
-        "(tests/conftest.py CONFORMANCE_FLOOR)"
+        "conformance on kafka: 0 passed, expected at least 8 (tests/conftest.py CONFORMANCE_FLOOR)"
     ]
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ((), "1 test(s) skipped"),
-    (("-k", "not other"), "1 test(s) deselected"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), "1 test(s) skipped"),
+        (("-k", "not other"), "1 test(s) deselected"),
+    ],
+)
 def test_skips_and_deselection_fail_a_ci_run(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...],
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
     expected: str,
 ) -> None:
     monkeypatch.setenv("CI", "true")
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_some='''
+    pytester.makepyfile(
+        test_some="""
 import pytest
 
 def test_one():
@@ -57,7 +65,8 @@ def test_one():
 
 def test_other():
     pytest.skip("no broker")
-''')
+"""
+    )
     result = pytester.runpytest_subprocess(*args)
     assert result.ret == 1
     result.stdout.fnmatch_lines([f"*error: {expected}*"])

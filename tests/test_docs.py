@@ -148,8 +148,20 @@ OUTPUT_SAMPLES = {
     "examples/shop/README.md": 2,
 }
 KNOWN_KEYS = {
-    "output", "usage", "module", "in-harness", "in-scenario", "setup", "rewrite", "config",
-    "wrap", "workflow", "subset-of", "fragment", "xfail", "xfail-match",
+    "output",
+    "usage",
+    "module",
+    "in-harness",
+    "in-scenario",
+    "setup",
+    "rewrite",
+    "config",
+    "wrap",
+    "workflow",
+    "subset-of",
+    "fragment",
+    "xfail",
+    "xfail-match",
 }
 ANNOTATION = re.compile(r"^<!--\s*doc-test:(.*)-->\s*$")
 FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)\s*$")
@@ -202,7 +214,7 @@ def extract(path: Path) -> list[Block]:
             while end < len(lines) and lines[end].strip() != marker:
                 end += 1
             notes = pending[1] if pending else {}
-            blocks.append(Block(rel, i + 1, lang, "\n".join(lines[i + 1:end]) + "\n", notes))
+            blocks.append(Block(rel, i + 1, lang, "\n".join(lines[i + 1 : end]) + "\n", notes))
             pending = None
             i = end + 1
             continue
@@ -222,8 +234,9 @@ def _params() -> Iterator[Any]:
             continue
         marks = []
         if "xfail" in block.notes:
-            marks.append(pytest.mark.xfail(strict=True, raises=ProductBug,
-                                           reason=block.notes["xfail"]))
+            marks.append(
+                pytest.mark.xfail(strict=True, raises=ProductBug, reason=block.notes["xfail"])
+            )
         yield pytest.param(block, id=block.id, marks=marks)
 
 
@@ -238,8 +251,11 @@ class ProductBug(AssertionError):
 def test_doc_block(block: Block, tmp_path: Path, pytester: pytest.Pytester) -> None:
     checker = CHECKERS.get(block.lang)
     if checker is None:
-        pytest.fail(f"{block.id}: a ```{block.lang} block has no checker in tests/test_docs.py; "
-                    "add one, or annotate the block (see the module docstring)", pytrace=False)
+        pytest.fail(
+            f"{block.id}: a ```{block.lang} block has no checker in tests/test_docs.py; "
+            "add one, or annotate the block (see the module docstring)",
+            pytrace=False,
+        )
     expected = block.notes.get("xfail-match")
     try:
         checker(block, tmp_path, pytester)
@@ -305,18 +321,27 @@ def memory_url() -> str:
     return f"memory://doc-{uuid.uuid4().hex[:12]}"
 
 
-def cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
-        ) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str,
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
     full_env.pop("FORCE_COLOR", None)
     full_env.pop("EVENTHARNESS_STATE_DIR", None)
-    return subprocess.run([str(CLI), *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(CLI), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def expect_ok(proc: subprocess.CompletedProcess[str], what: str) -> None:
-    assert proc.returncode == 0, (f"{what}: exit {proc.returncode}\n{proc.stdout}\n"
-                                  f"{proc.stderr}")
+    assert proc.returncode == 0, f"{what}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
 
 
 # --- python --------------------------------------------------------------------------------
@@ -345,39 +370,66 @@ def setup_order(ns: dict[str, Any], tmp: Path) -> None:
 
 
 AVRO_ORDER = {
-    "type": "record", "name": "OrderPlaced", "namespace": "shop", "fields": [
-        {"name": "type", "type": "string"}, {"name": "order_id", "type": "string"},
-        {"name": "lines", "type": {"type": "array", "items": {
-            "type": "record", "name": "Line",
-            "fields": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}]}}},
+    "type": "record",
+    "name": "OrderPlaced",
+    "namespace": "shop",
+    "fields": [
+        {"name": "type", "type": "string"},
+        {"name": "order_id", "type": "string"},
+        {
+            "name": "lines",
+            "type": {
+                "type": "array",
+                "items": {
+                    "type": "record",
+                    "name": "Line",
+                    "fields": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}],
+                },
+            },
+        },
     ],
 }
 
 
 def _customer(*extra: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "record", "name": "Customer",
-            "fields": [{"name": "id", "type": "string"}, *extra]}
+    return {
+        "type": "record",
+        "name": "Customer",
+        "fields": [{"name": "id", "type": "string"}, *extra],
+    }
 
 
 def setup_schemas(ns: dict[str, Any], tmp: Path) -> None:
     (tmp / "schemas").mkdir()
     (tmp / "schemas/shop.OrderPlaced.avsc").write_text(json.dumps(AVRO_ORDER))
-    ns["event"] = {"type": "OrderPlaced", "order_id": "o-1",
-                   "lines": [{"sku": "s-1", "qty": "two"}]}
+    ns["event"] = {
+        "type": "OrderPlaced",
+        "order_id": "o-1",
+        "lines": [{"sku": "s-1", "qty": "two"}],
+    }
     ns["v1"] = _customer()
     ns["v2"] = _customer({"name": "name", "type": "string", "default": ""})
-    ns["new_schema"] = _customer({"name": "name", "type": "string", "default": ""},
-                                 {"name": "email", "type": "string"})
+    ns["new_schema"] = _customer(
+        {"name": "name", "type": "string", "default": ""}, {"name": "email", "type": "string"}
+    )
 
 
 def setup_recording(ns: dict[str, Any], tmp: Path) -> None:
     lines = [
-        {"t": 0.0, "channel": "kafka:orders", "key": "o-1",
-         "headers": {"correlation-id": "c-recorded"},
-         "value": {"type": "OrderPlaced", "order_id": "o-1", "total": 42}},
-        {"t": 0.05, "channel": "kafka:payments", "key": "o-1",
-         "headers": {"correlation-id": "c-recorded"},
-         "value": {"type": "PaymentAuthorized", "order_id": "o-1", "amount": 42}},
+        {
+            "t": 0.0,
+            "channel": "kafka:orders",
+            "key": "o-1",
+            "headers": {"correlation-id": "c-recorded"},
+            "value": {"type": "OrderPlaced", "order_id": "o-1", "total": 42},
+        },
+        {
+            "t": 0.05,
+            "channel": "kafka:payments",
+            "key": "o-1",
+            "headers": {"correlation-id": "c-recorded"},
+            "value": {"type": "PaymentAuthorized", "order_id": "o-1", "amount": 42},
+        },
     ]
     (tmp / "shop.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
 
@@ -393,15 +445,20 @@ SETUPS: dict[str, Callable[[dict[str, Any], Path], None] | None] = {
 
 def comment_outputs(text: str) -> list[str]:
     """What ``print(...)  # OUTPUT`` comments say the block prints."""
-    return [line.split("#", 1)[1].strip() for line in text.splitlines()
-            if "print(" in line and "#" in line]
+    return [
+        line.split("#", 1)[1].strip()
+        for line in text.splitlines()
+        if "print(" in line and "#" in line
+    ]
 
 
 def check_python(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     source = block.text
     tree = ast.parse(source)  # a syntax error fails here, with the line
-    if any(isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
-           and node.name.startswith("test_") for node in tree.body):
+    if any(
+        isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and node.name.startswith("test_")
+        for node in tree.body
+    ):
         run_python_test(block, pytester)
         return
     ns: dict[str, Any] = {"__name__": "__doc_block__"}
@@ -418,7 +475,8 @@ def check_python(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
             exec(compile(source, block.id, "exec"), ns)
     for expected in comment_outputs(source):
         assert expected in out.getvalue(), (
-            f"{block.id}: the block says it prints {expected!r}; it printed:\n{out.getvalue()}")
+            f"{block.id}: the block says it prints {expected!r}; it printed:\n{out.getvalue()}"
+        )
 
 
 def run_in_harness(block: Block, source: str, ns: dict[str, Any]) -> None:
@@ -475,7 +533,8 @@ def run_python_test(block: Block, pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) == tests and result.ret == 0, (
-        f"{block.id}: expected {tests} passing test(s), got {outcomes}\n" + result.stdout.str())
+        f"{block.id}: expected {tests} passing test(s), got {outcomes}\n" + result.stdout.str()
+    )
 
 
 # --- yaml ----------------------------------------------------------------------------------
@@ -494,21 +553,30 @@ def check_yaml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     scenario.parent.mkdir()
     scenario.write_text(text)
     mem = memory_url()
-    brokers = [arg for name in ("kafka", "rabbit") if f"{name}:" in text
-               for arg in ("--broker", f"{name}={mem}")]  # only those it uses: others are errors
+    brokers = [
+        arg
+        for name in ("kafka", "rabbit")
+        if f"{name}:" in text
+        for arg in ("--broker", f"{name}={mem}")
+    ]  # only those it uses: others are errors
     config = block.notes.get("config")
     if config:
-        expect_ok(cli("validate", str(scenario), "--config", str(REPO / config), cwd=tmp),
-                  f"{block.id}: eventharness validate --config {config}")
+        expect_ok(
+            cli("validate", str(scenario), "--config", str(REPO / config), cwd=tmp),
+            f"{block.id}: eventharness validate --config {config}",
+        )
     else:
-        expect_ok(cli("validate", str(scenario), *brokers, cwd=tmp),
-                  f"{block.id}: eventharness validate")
+        expect_ok(
+            cli("validate", str(scenario), *brokers, cwd=tmp), f"{block.id}: eventharness validate"
+        )
     if block.notes.get("setup") == "shop":
         asyncio.run(run_yaml_on_shop(block, scenario, config))
     else:
         assert "setup" not in block.notes, f"{block.id}: setup does not apply here"
-        expect_ok(cli("run", str(scenario), *brokers, cwd=tmp),
-                  f"{block.id}: eventharness run (memory broker)")
+        expect_ok(
+            cli("run", str(scenario), *brokers, cwd=tmp),
+            f"{block.id}: eventharness run (memory broker)",
+        )
 
 
 STUB_WRAPPER = """\
@@ -537,12 +605,14 @@ async def run_yaml_on_shop(block: Block, scenario: Path, config: str | None) -> 
     async with running_shop(url) as shop:
         variables = {"view": shop.view, "shipping": shop.exchange}
         store = LocalSchemaStore(profile.schemas) if profile and profile.schemas else None
-        context = FileContext(brokers={"kafka", "rabbit"}, variables=set(variables),
-                              schemas=store)
+        context = FileContext(brokers={"kafka", "rabbit"}, variables=set(variables), schemas=store)
         files = load_files([scenario], lambda _p: context)
         brokers = {"kafka": url, "rabbit": url}
-        harness = (Harness.from_profile(profile, brokers=brokers, schemas=store) if profile
-                   else Harness(brokers))
+        harness = (
+            Harness.from_profile(profile, brokers=brokers, schemas=store)
+            if profile
+            else Harness(brokers)
+        )
         async with harness as h:
             (outcome,) = await run_files(h, files, variables=variables)
     assert outcome.status == "passed", f"{block.id}:\n{outcome.explain()}"
@@ -550,8 +620,7 @@ async def run_yaml_on_shop(block: Block, scenario: Path, config: str | None) -> 
 
 def check_workflow(block: Block, tmp: Path) -> None:
     flow = yaml.safe_load(block.text)
-    runs = [step["run"] for job in flow["jobs"].values() for step in job["steps"]
-            if "run" in step]
+    runs = [step["run"] for job in flow["jobs"].values() for step in job["steps"] if "run" in step]
     assert runs, f"{block.id}: a workflow with no run: step"
     for command in runs:
         command = re.sub(r"\$\{\{\s*github\.base_ref\s*\}\}", "main", command)
@@ -565,7 +634,8 @@ def check_workflow(block: Block, tmp: Path) -> None:
 def is_subset(part: Any, whole: Any) -> bool:
     if isinstance(part, dict):
         return isinstance(whole, dict) and all(
-            k in whole and is_subset(v, whole[k]) for k, v in part.items())
+            k in whole and is_subset(v, whole[k]) for k, v in part.items()
+        )
     return bool(part == whole)
 
 
@@ -576,7 +646,8 @@ def check_toml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     whole = block.notes.get("subset-of")
     if whole:
         assert is_subset(data, tomllib.loads((REPO / whole).read_text())), (
-            f"{block.id}: the block is not an excerpt of {whole}")
+            f"{block.id}: the block is not an excerpt of {whole}"
+        )
         load_config(REPO / whole)
     else:
         assert "fragment" not in block.notes, f"{block.id}: fragment needs subset-of"
@@ -596,7 +667,8 @@ def check_ini(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
             if not key.startswith("eventharness"):
                 continue
             assert re.search(rf"^\s+{key} \(", help_text, re.M), (
-                f"{block.id}: {key} is not an ini option of the pytest plugin")
+                f"{block.id}: {key} is not an ini option of the pytest plugin"
+            )
             for line in value.split("\n"):
                 if line.strip():
                     _name, sep, url = line.strip().partition("=")
@@ -618,7 +690,8 @@ def check_shell(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
 def check_usage(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     assert "usage" in block.notes, (
         f"{block.id}: a block without a language must be annotated (usage or output) or given "
-        "one (console, sh, ...)")
+        "one (console, sh, ...)"
+    )
     for line in re.sub(r"\n\s+", " ", block.text).splitlines():
         line = line.split("(", 1)[0].replace("[", " ").replace("]", " ")
         words = line.split()
@@ -649,7 +722,7 @@ def command_lines(text: str, console: bool) -> Iterator[tuple[str, str]]:
                 i += 1
             i += 1
             heredoc = "\n".join(body) + "\n"
-            line = line[:found.start()] + line[found.end():]
+            line = line[: found.start()] + line[found.end() :]
         if line.strip():
             yield line, heredoc
 
@@ -692,7 +765,8 @@ def check_command(block: Block, argv: list[str], heredoc: str, tmp: Path) -> Non
     elif program == "pytest":
         for option in options_of(argv[1:]):
             assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", pytest_help()), (
-                f"{where}: {option} is not a pytest option")
+                f"{where}: {option} is not a pytest option"
+            )
     elif program == "bash":
         assert (REPO / argv[1]).is_file(), f"{where}: no file {argv[1]}"
     elif program == "docker":
@@ -701,7 +775,8 @@ def check_command(block: Block, argv: list[str], heredoc: str, tmp: Path) -> Non
         assert all(re.match(r"^[A-Za-z_]\w*=", w) for w in argv[1:]), where
     else:
         assert program in UNCHECKED_PROGRAMS, (
-            f"{where}: no checker for {program!r} (add one to tests/test_docs.py)")
+            f"{where}: no checker for {program!r} (add one to tests/test_docs.py)"
+        )
 
 
 def options_of(words: list[str]) -> list[str]:
@@ -717,8 +792,14 @@ def cli_help(*command: str) -> str:
 
 @functools.cache
 def pytest_help() -> str:
-    proc = subprocess.run([PYTHON, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [PYTHON, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -726,18 +807,20 @@ def pytest_help() -> str:
 REAL_VALIDATE_OPTIONS = {"--profile", "-p", "--broker", "-b", "--config"}
 
 
-def check_eventharness(block: Block, argv: list[str], tmp: Path, real: bool,
-                       env: dict[str, str] | None = None) -> None:
+def check_eventharness(
+    block: Block, argv: list[str], tmp: Path, real: bool, env: dict[str, str] | None = None
+) -> None:
     where = f"{block.id}: {shlex.join(argv)}"
     assert len(argv) > 1, f"{where}: no subcommand"
     command = argv[1:3] if argv[1] == "schemas" and len(argv) > 2 else argv[1:2]
     top = cli_help(*command[:1]) if len(command) == 2 else cli_help()
     assert re.search(rf"│ {command[-1]} ", top), f"{where}: no subcommand {command[-1]!r}"
     help_text = cli_help(*command)
-    rest = argv[1 + len(command):]
+    rest = argv[1 + len(command) :]
     for option in options_of(rest):
         assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", help_text), (
-            f"{where}: {option} is not an option of eventharness {' '.join(command)}")
+            f"{where}: {option} is not an option of eventharness {' '.join(command)}"
+        )
     if not real or any("..." in w for w in rest):
         return
     if command == ["validate"]:
@@ -748,8 +831,7 @@ def check_eventharness(block: Block, argv: list[str], tmp: Path, real: bool,
             expect_ok(cli(*argv[1:], env=env), where)
         else:  # needs real brokers and services: its files are validated for real
             expect_ok(cli("validate", *paths, *options, env=env), f"{where} (as validate)")
-    elif command in (["schemas", "check"], ["schemas", "validate"]) \
-            and "--registry" not in rest:
+    elif command in (["schemas", "check"], ["schemas", "validate"]) and "--registry" not in rest:
         repo = schema_repo(tmp)
         args = list(argv[1:])
         if command[1] == "validate":
@@ -759,8 +841,20 @@ def check_eventharness(block: Block, argv: list[str], tmp: Path, real: bool,
 
 def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
     """The paths of a ``run`` line, and its options that ``validate`` also takes."""
-    with_value = {"--profile", "-p", "--broker", "-b", "-k", "--report-json", "--junit",
-                  "--concurrency", "-j", "--connect-timeout", "--config", "--state-dir"}
+    with_value = {
+        "--profile",
+        "-p",
+        "--broker",
+        "-b",
+        "-k",
+        "--report-json",
+        "--junit",
+        "--concurrency",
+        "-j",
+        "--connect-timeout",
+        "--config",
+        "--state-dir",
+    }
     paths: list[str] = []
     options: list[str] = []
     i = 0
@@ -770,7 +864,7 @@ def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
             name = word.split("=", 1)[0]
             takes = name in with_value and "=" not in word
             if name in REAL_VALIDATE_OPTIONS:
-                options += words[i:i + 2] if takes else [word]
+                options += words[i : i + 2] if takes else [word]
             i += 2 if takes else 1
         else:
             paths.append(word)
@@ -783,10 +877,21 @@ def schema_repo(tmp: Path) -> Path:
     repo = tmp / "schema-repo"
     if not repo.exists():
         shutil.copytree(REPO / "examples/shop/schemas", repo / "schemas")
-        git = ["git", "-c", "user.email=doc@test", "-c", "user.name=doc",
-               "-c", "init.defaultBranch=main"]
-        for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "schemas"],
-                     ["update-ref", "refs/remotes/origin/main", "HEAD"]):
+        git = [
+            "git",
+            "-c",
+            "user.email=doc@test",
+            "-c",
+            "user.name=doc",
+            "-c",
+            "init.defaultBranch=main",
+        ]
+        for args in (
+            ["init", "-q"],
+            ["add", "."],
+            ["commit", "-q", "-m", "schemas"],
+            ["update-ref", "refs/remotes/origin/main", "HEAD"],
+        ):
             subprocess.run([*git, *args], cwd=repo, check=True, capture_output=True)
     return repo
 
@@ -808,8 +913,9 @@ def example_files(repo: Path, names: list[str]) -> list[str]:
 
 def check_pip(where: str, argv: list[str]) -> None:
     assert argv[1] == "install", f"{where}: only pip install is checked"
-    extras_known = set(tomllib.loads((REPO / "pyproject.toml").read_text())
-                       ["project"]["optional-dependencies"])
+    extras_known = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    )
     specs = [w for w in argv[2:] if not w.startswith("-")]
     assert specs, f"{where}: installs nothing"
     for spec in specs:
@@ -839,17 +945,22 @@ def check_python_command(where: str, argv: list[str], heredoc: str) -> None:
     assert argv[1] == "-" and heredoc, f"{where}: only python -m and python - <<EOF"
     tree = ast.parse(heredoc)
     for node in ast.walk(tree):
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module] if isinstance(node, ast.ImportFrom) and node.module
-                 else [])
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module
+            else []
+        )
         for name in names:
             assert importlib.util.find_spec(name.split(".")[0]), f"{where}: no module {name}"
 
 
 def compose_table() -> dict[str, str]:
     """The services and images compose/README.md's table names."""
-    rows = re.findall(r"^\|\s*`([\w-]+)`\s*\|\s*`([^`]+)`", (REPO / "compose/README.md")
-                      .read_text(), re.M)
+    rows = re.findall(
+        r"^\|\s*`([\w-]+)`\s*\|\s*`([^`]+)`", (REPO / "compose/README.md").read_text(), re.M
+    )
     return dict(rows)
 
 
@@ -864,14 +975,16 @@ def check_docker(where: str, argv: list[str]) -> None:
         assert services[name]["image"] == image, f"{where}: {name} runs {services[name]['image']}"
     ports = {p.split(":")[1] for s in services.values() for p in s.get("ports", [])}
     assert {"9092", "5672", "15672"} <= ports, f"{where}: published ports {ports}"
-    assert all(p.startswith("127.0.0.1:") for s in services.values()
-               for p in s.get("ports", [])), f"{where}: a port not on 127.0.0.1"
+    assert all(p.startswith("127.0.0.1:") for s in services.values() for p in s.get("ports", [])), (
+        f"{where}: a port not on 127.0.0.1"
+    )
     sub, options = argv[4], options_of(argv[5:])
     allowed = {"up": {"-d", "--wait"}, "ps": set(), "down": set(), "logs": set()}
     assert sub in allowed and set(options) <= allowed[sub], f"{where}: not explained"
     if "--wait" in options:
-        assert all("healthcheck" in s for s in services.values()), f"{where}: --wait needs "\
-            "a healthcheck on every service"
+        assert all("healthcheck" in s for s in services.values()), (
+            f"{where}: --wait needs a healthcheck on every service"
+        )
 
 
 CHECKERS: dict[str, Callable[[Block, Path, pytest.Pytester], None]] = {

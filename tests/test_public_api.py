@@ -5,7 +5,8 @@ import eventharness
 
 def test_all_lists_exactly_the_public_names() -> None:
     public = {
-        name for name in dir(eventharness)
+        name
+        for name in dir(eventharness)
         if name[0] not in "_@" and not isinstance(getattr(eventharness, name), types.ModuleType)
     }
     assert public == set(eventharness.__all__) - {"__version__"}

@@ -8,7 +8,7 @@ pytest_plugins = ["pytester"]
 
 INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
 
-TEST_FILE = '''
+TEST_FILE = """
 import pytest
 import eventharness as eh
 
@@ -27,7 +27,7 @@ async def test_fails_with_timeline(harness):
 async def test_marker_sets_brokers(harness):
     assert list(harness.brokers) == ["only"]
     assert harness.within == 0.05
-'''
+"""
 
 
 def test_fixture_marker_and_failure_output(pytester: pytest.Pytester) -> None:
@@ -35,28 +35,35 @@ def test_fixture_marker_and_failure_output(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_flow=TEST_FILE)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "eventharness: brokers kafka, rabbit, memory*",
-        "*scenario 'nothing comes' failed in*",
-        "*→ kafka:orders*OrderPlaced*key=o-1*",
-        "*test_flow.py:*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "eventharness: brokers kafka, rabbit, memory*",
+            "*scenario 'nothing comes' failed in*",
+            "*→ kafka:orders*OrderPlaced*key=o-1*",
+            "*test_flow.py:*",
+        ]
+    )
     out = result.stdout.str()
-    assert "✗ [timeout] pay: kafka:payments [type=PaymentAuthorized]: expected an event " \
+    assert (
+        "✗ [timeout] pay: kafka:payments [type=PaymentAuthorized]: expected an event "
         "within 0.1s, nothing matched" in out
+    )
     assert "Traceback" not in out
 
 
 def test_broker_option_and_ini(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI + "eventharness_brokers =\n    kafka=memory://from-ini\n")
-    pytester.makepyfile(test_opts='''
+    pytester.makepyfile(
+        test_opts="""
 async def test_brokers(harness):
     assert sorted(harness.brokers) == ["kafka", "rabbit"]
-''')
+"""
+    )
     result = pytester.runpytest("--eh-broker", "rabbit=memory://from-cli")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["eventharness: brokers kafka=memory://from-ini, "
-                                 "rabbit=memory://from-cli"])
+    result.stdout.fnmatch_lines(
+        ["eventharness: brokers kafka=memory://from-ini, rabbit=memory://from-cli"]
+    )
 
 
 def test_bad_broker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -69,28 +76,31 @@ def test_bad_broker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 def test_profile_from_pyproject(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI + "eventharness_profile = local\n")
-    pytester.makepyprojecttoml('''
+    pytester.makepyprojecttoml("""
 [tool.eventharness.profiles.local]
 brokers = {kafka = "memory://from-profile"}
 within = "3s"
 correlation = {rules = {"kafka:payments" = "value.order_id"}}
-''')
-    pytester.makepyfile(test_profile='''
+""")
+    pytester.makepyfile(
+        test_profile="""
 async def test_profile(harness):
     assert list(harness.brokers) == ["kafka"]
     assert str(harness.brokers["kafka"].url) == "memory://from-profile"
     assert harness.within == 3.0
     assert dict(harness.correlation.rules) == {"kafka:payments": "value.order_id"}
-''')
+"""
+    )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["eventharness: profile local (*pyproject.toml): "
-                                 "kafka=memory://from-profile"])
+    result.stdout.fnmatch_lines(
+        ["eventharness: profile local (*pyproject.toml): kafka=memory://from-profile"]
+    )
 
 
 def test_unknown_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
-    pytester.makepyprojecttoml('[tool.eventharness.profiles.local]\nbrokers = {}\n')
+    pytester.makepyprojecttoml("[tool.eventharness.profiles.local]\nbrokers = {}\n")
     pytester.makepyfile(test_x="async def test_x(harness):\n    pass\n")
     result = pytester.runpytest("--eh-profile", "nope")
     assert result.ret != 0
@@ -100,9 +110,11 @@ def test_unknown_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
 @pytest.mark.kafka
 def test_profile_with_embedded_kafka_starts_it_once(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI + "eventharness_profile = local\n")
-    pytester.makepyprojecttoml('[tool.eventharness.profiles.local]\n'
-                               'brokers = {kafka = "embedded"}\n')
-    pytester.makepyfile(test_embedded='''
+    pytester.makepyprojecttoml(
+        '[tool.eventharness.profiles.local]\nbrokers = {kafka = "embedded"}\n'
+    )
+    pytester.makepyfile(
+        test_embedded="""
 import pytest
 
 @pytest.mark.parametrize("n", [1, 2])
@@ -113,11 +125,13 @@ async def test_round_trip(harness, n):
         s.expect(f"kafka:echo-{n}", type="Ping", within=20)
         await s.publish(f"kafka:echo-{n}", {"type": "Ping"})
     print("URL", url)
-''')
+"""
+    )
     result = pytester.runpytest("-s")
     result.assert_outcomes(passed=2)
-    urls = {word for line in result.stdout.lines for word in line.split()
-            if word.startswith("kafka://")}
+    urls = {
+        word for line in result.stdout.lines for word in line.split() if word.startswith("kafka://")
+    }
     assert len(urls) == 1  # one broker for the session
     port = int(urls.pop().rsplit(":", 1)[1])
     import socket
@@ -131,7 +145,8 @@ def test_harness_tests_run_without_asyncio_configuration(pytester: pytest.Pytest
     uses ``harness`` still runs on asyncio (and an async test that does not is left to
     pytest-asyncio's rules)."""
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makepyfile(test_strict='''
+    pytester.makepyfile(
+        test_strict="""
 import eventharness as eh
 
 async def test_order_flows(harness):
@@ -143,7 +158,8 @@ async def test_order_flows(harness):
 class TestInAClass:
     async def test_in_a_class(self, harness):
         assert set(harness.brokers) == {"kafka", "rabbit", "memory"}
-''')
+"""
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert "not natively supported" not in result.stdout.str()

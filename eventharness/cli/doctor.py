@@ -45,8 +45,11 @@ __all__ = ["broker_check", "doctor", "run_checks"]
 def doctor(
     profile: ProfileOption = None,
     broker: BrokerOption = None,
-    connect_timeout: Annotated[float | None, typer.Option(
-        "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout).")
+    connect_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout)."
+        ),
     ] = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
@@ -57,25 +60,37 @@ def doctor(
         setup = make_setup(config, profile, broker)
         chosen = setup.profile(None)
         console.print(Text(f"profile {chosen.name} ({setup.config.source})", style="bold"))
-        problems = run_checks(setup, chosen, setup.running(chosen, state_dir), console,
-                              connect_timeout=connect_timeout or chosen.connect_timeout)
+        problems = run_checks(
+            setup,
+            chosen,
+            setup.running(chosen, state_dir),
+            console,
+            connect_timeout=connect_timeout or chosen.connect_timeout,
+        )
     if problems:
-        fail(problems[0] + (f" (and {len(problems) - 1} more problems above)"
-                            if len(problems) > 1 else ""))
+        fail(
+            problems[0]
+            + (f" (and {len(problems) - 1} more problems above)" if len(problems) > 1 else "")
+        )
     console.print(Text("✓ all checks passed", style="green"))
 
 
 def run_checks(
-    setup: Setup, profile: Profile, running: EnvironmentState | None, console: Console,
-    *, connect_timeout: float,
+    setup: Setup,
+    profile: Profile,
+    running: EnvironmentState | None,
+    console: Console,
+    *,
+    connect_timeout: float,
 ) -> list[str]:
     """Print one line per check; return the problems (empty: healthy)."""
     problems: list[str] = []
 
     def report(ok: bool, what: str, detail: str) -> None:
         mark, style = ("✓", "green") if ok else ("✗", "red")
-        console.print(Text(f"{mark} {what}: ", style=style).append(detail, style=""),
-                      soft_wrap=True)
+        console.print(
+            Text(f"{mark} {what}: ", style=style).append(detail, style=""), soft_wrap=True
+        )
         if not ok:
             problems.append(f"{what}: {detail}")
 
@@ -91,9 +106,13 @@ def run_checks(
             report(ok, f"broker {name} ({parse_broker_url(url)})", detail)
     if profile.services:
         if running is None:
-            console.print(Text(
-                f"· services ({', '.join(profile.services)}): not running — `eventharness "
-                "run` starts them for a run, `eventharness up` keeps them running", style="dim"))
+            console.print(
+                Text(
+                    f"· services ({', '.join(profile.services)}): not running — `eventharness "
+                    "run` starts them for a run, `eventharness up` keeps them running",
+                    style="dim",
+                )
+            )
         else:
             for name, svc in running.services.items():
                 ok, detail = _service_check(svc)
@@ -137,8 +156,9 @@ async def broker_check(url_text: str, connect_timeout: float) -> tuple[bool, str
     if url.kind == "kafka":
         return True, f"Kafka connected{tls} (bootstrap {url.bootstrap})"
     if url.kind == "amqp":
-        return True, (f"RabbitMQ connected{tls}; logged in as {url.username or 'guest'} on "
-                      f"vhost {url.vhost}")
+        return True, (
+            f"RabbitMQ connected{tls}; logged in as {url.username or 'guest'} on vhost {url.vhost}"
+        )
     return True, f"connected{tls}"
 
 
@@ -177,4 +197,5 @@ def _schemas_check(folder: Path) -> tuple[bool, str]:
     except EventHarnessError as exc:
         return False, str(exc)
     return True, f"{len(subjects)} subject(s) load: {', '.join(sorted(subjects)[:6])}" + (
-        ", ..." if len(subjects) > 6 else "")
+        ", ..." if len(subjects) > 6 else ""
+    )

@@ -46,14 +46,22 @@ def up(
         folder = state_dir_of(setup.config, state_dir)
         state = read_state(folder)
         if state is not None and state.alive():
-            fail(f"an environment (profile {state.profile}) is already up in {folder}; "
-                 "`eventharness down` first")
+            fail(
+                f"an environment (profile {state.profile}) is already up in {folder}; "
+                "`eventharness down` first"
+            )
         began = time.monotonic()
         with console.status(f"starting profile {chosen.name}…"):
-            state = launch_supervisor(setup.config, chosen, brokers=setup.overrides,
-                                      state_dir=folder, timeout=timeout)
-        console.print(Text(f"✓ up in {time.monotonic() - began:.1f}s (profile {chosen.name}, "
-                           f"run id {state.run_id})", style="green"))
+            state = launch_supervisor(
+                setup.config, chosen, brokers=setup.overrides, state_dir=folder, timeout=timeout
+            )
+        console.print(
+            Text(
+                f"✓ up in {time.monotonic() - began:.1f}s (profile {chosen.name}, "
+                f"run id {state.run_id})",
+                style="green",
+            )
+        )
         show_state(state)
 
 
@@ -99,8 +107,12 @@ def show_state(state: EnvironmentState) -> bool:
             detail = f"ready: {svc.ready or '-'} · log {svc.log}"
         elif label.startswith("broker"):
             detail = f"{state.embedded[name].url} · log {state.embedded[name].log}"
-        table.add_row(label, str(process.pid), Text("running" if running else "gone",
-                                                    style="green" if running else "red"), detail)
+        table.add_row(
+            label,
+            str(process.pid),
+            Text("running" if running else "gone", style="green" if running else "red"),
+            detail,
+        )
     for name, reason in state.skipped.items():
         table.add_row(f"service {name}", "-", Text("not started", style="yellow"), reason)
     console.print(table)

@@ -39,21 +39,31 @@ __all__ = ["broker_urls", "record_command", "replay_command"]
 T = TypeVar("T")
 
 RecordBrokerOption = Annotated[
-    list[str] | None, typer.Option(
-        "--broker", "-b", help="name=URL of a broker the channels name (repeatable); default: "
-        "the profile's brokers.")
+    list[str] | None,
+    typer.Option(
+        "--broker",
+        "-b",
+        help="name=URL of a broker the channels name (repeatable); default: the profile's brokers.",
+    ),
 ]
 
 
 def record_command(
-    channel: Annotated[list[str], typer.Option(
-        "--channel", "-c", help="Channel to record, e.g. kafka:orders or "
-        "'rabbit:shipping/#' (repeatable).")],
+    channel: Annotated[
+        list[str],
+        typer.Option(
+            "--channel",
+            "-c",
+            help="Channel to record, e.g. kafka:orders or 'rabbit:shipping/#' (repeatable).",
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines file to write.")],
-    duration: Annotated[str | None, typer.Option(
-        "--duration", "-d", help="How long to record: 10s, 2m.")] = None,
-    count: Annotated[int | None, typer.Option(
-        "--count", "-n", min=1, help="Stop after this many messages.")] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", help="How long to record: 10s, 2m.")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", "-n", min=1, help="Stop after this many messages.")
+    ] = None,
     broker: RecordBrokerOption = None,
     profile: ProfileOption = None,
     config: ConfigOption = None,
@@ -72,19 +82,33 @@ def record_command(
             except ValueError as exc:
                 raise UsageError(f"--duration: {exc}") from exc
         urls, timeout = broker_urls(broker, profile, config, state_dir, channel)
-        found = asyncio.run(_with_transports(urls, timeout, lambda ts: record(
-            ts, channel, duration=seconds, count=count, progress=progress,
-            armed=lambda: progress.line(f"recording {', '.join(channel)} → {output}"))))
+        found = asyncio.run(
+            _with_transports(
+                urls,
+                timeout,
+                lambda ts: record(
+                    ts,
+                    channel,
+                    duration=seconds,
+                    count=count,
+                    progress=progress,
+                    armed=lambda: progress.line(f"recording {', '.join(channel)} → {output}"),
+                ),
+            )
+        )
         found.save(output)
         progress.done(f"recorded {len(found)} message(s) in {found.duration:.1f}s to {output}")
 
 
 def replay_command(
     recording: Annotated[Path, typer.Argument(help="A file written by `record`.")],
-    speed: Annotated[str, typer.Option(
-        "--speed", "-s", help="1 (as recorded), N (N times faster) or max.")] = "1",
-    only: Annotated[list[str] | None, typer.Option(
-        "--channel", "-c", help="Replay only these channels (repeatable).")] = None,
+    speed: Annotated[
+        str, typer.Option("--speed", "-s", help="1 (as recorded), N (N times faster) or max.")
+    ] = "1",
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--channel", "-c", help="Replay only these channels (repeatable)."),
+    ] = None,
     broker: RecordBrokerOption = None,
     profile: ProfileOption = None,
     config: ConfigOption = None,
@@ -110,13 +134,21 @@ def replay_command(
             loaded = Recording([i for i in loaded if i.channel in only or i.seen_on in only])
         urls, timeout = broker_urls(broker, profile, config, state_dir, loaded.channels())
         began = time.monotonic()
-        sent = asyncio.run(_with_transports(
-            urls, timeout, lambda ts: replay(ts, loaded, speed=factor, progress=progress)))
+        sent = asyncio.run(
+            _with_transports(
+                urls, timeout, lambda ts: replay(ts, loaded, speed=factor, progress=progress)
+            )
+        )
         progress.done(f"replayed {sent} message(s) in {time.monotonic() - began:.1f}s")
 
 
-def broker_urls(pairs: list[str] | None, profile: str | None, config_path: Path | None,
-                state_dir: Path | None, channels: Iterable[str]) -> tuple[dict[str, str], float]:
+def broker_urls(
+    pairs: list[str] | None,
+    profile: str | None,
+    config_path: Path | None,
+    state_dir: Path | None,
+    channels: Iterable[str],
+) -> tuple[dict[str, str], float]:
     """URLs of the brokers ``channels`` name, resolved as ``run`` resolves them, and the
     profile's connect timeout."""
     setup = make_setup(config_path, profile, pairs)
@@ -128,19 +160,23 @@ def broker_urls(pairs: list[str] | None, profile: str | None, config_path: Path 
         url = urls.get(name)
         if url is None or url == EMBEDDED:
             why = "is the embedded Kafka" if url == EMBEDDED else "is not configured"
-            raise UsageError(f"broker {name!r} {why}; give its URL with --broker "
-                             f"{name}=URL (`eventharness status` shows a running embedded one)")
+            raise UsageError(
+                f"broker {name!r} {why}; give its URL with --broker "
+                f"{name}=URL (`eventharness status` shows a running embedded one)"
+            )
         chosen[name] = url
     return chosen, chosen_profile.connect_timeout
 
 
 async def _with_transports(
-    urls: Mapping[str, str], connect_timeout: float,
+    urls: Mapping[str, str],
+    connect_timeout: float,
     work: Callable[[dict[str, Transport]], Awaitable[T]],
 ) -> T:
     """Connect a transport per URL (as a harness does), do ``work``, close them."""
-    transports = {name: make_transport(url, connect_timeout=connect_timeout)
-                  for name, url in urls.items()}
+    transports = {
+        name: make_transport(url, connect_timeout=connect_timeout) for name, url in urls.items()
+    }
     try:
         await asyncio.gather(*(t.connect() for t in transports.values()))
         return await work(transports)

@@ -81,31 +81,65 @@ def load_scenarios(
 
 
 def run(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Scenario files or folders (config: paths; default: scenarios).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Scenario files or folders (config: paths; default: scenarios)."),
+    ] = None,
     profile: ProfileOption = None,
     broker: BrokerOption = None,
-    select: Annotated[str | None, typer.Option(
-        "-k", help="Only scenarios whose name contains PATTERN (or matches the glob) "
-        "(config: select).")] = None,
-    report_json: Annotated[Path | None, typer.Option(
-        "--report-json", help="Write the JSON report here (config: report_json).")] = None,
-    junit: Annotated[Path | None, typer.Option(
-        "--junit", help="Write JUnit XML here (config: junit).")] = None,
-    concurrency: Annotated[int | None, typer.Option(
-        "--concurrency", "-j", min=1, help="Scenarios run at once on one harness "
-        "(config: concurrency, default 4).")] = None,
-    fail_fast: Annotated[bool | None, typer.Option(
-        "--fail-fast/--no-fail-fast", help="Start no new scenario after the first failure "
-        "(config: fail_fast).")] = None,
-    verbose: Annotated[bool | None, typer.Option(
-        "--verbose/--quiet", "-v", help="Show each scenario as it starts and the "
-        "environment's steps (config: verbose).")] = None,
-    no_up: Annotated[bool, typer.Option(
-        "--no-up", "--no-services", help="Start nothing: use the environment of `eventharness "
-        "up`, or the brokers as configured (config: start_services = false).")] = False,
-    connect_timeout: Annotated[float | None, typer.Option(
-        "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout).")
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "-k",
+            help="Only scenarios whose name contains PATTERN (or matches the glob) "
+            "(config: select).",
+        ),
+    ] = None,
+    report_json: Annotated[
+        Path | None,
+        typer.Option("--report-json", help="Write the JSON report here (config: report_json)."),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML here (config: junit).")
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-j",
+            min=1,
+            help="Scenarios run at once on one harness (config: concurrency, default 4).",
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool | None,
+        typer.Option(
+            "--fail-fast/--no-fail-fast",
+            help="Start no new scenario after the first failure (config: fail_fast).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool | None,
+        typer.Option(
+            "--verbose/--quiet",
+            "-v",
+            help="Show each scenario as it starts and the environment's steps (config: verbose).",
+        ),
+    ] = None,
+    no_up: Annotated[
+        bool,
+        typer.Option(
+            "--no-up",
+            "--no-services",
+            help="Start nothing: use the environment of `eventharness "
+            "up`, or the brokers as configured (config: start_services = false).",
+        ),
+    ] = False,
+    connect_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout)."
+        ),
     ] = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
@@ -114,8 +148,10 @@ def run(
     started = time.monotonic()
     with friendly():
         if connect_timeout is not None and not (0 < connect_timeout < math.inf):
-            fail(f"--connect-timeout {connect_timeout:g}: give a positive number of seconds, "
-                 "e.g. --connect-timeout 10")
+            fail(
+                f"--connect-timeout {connect_timeout:g}: give a positive number of seconds, "
+                "e.g. --connect-timeout 10"
+            )
         setup = make_setup(config, profile, broker)
         base = setup.profile(None)
         verbose = base.verbose if verbose is None else verbose
@@ -169,8 +205,11 @@ def run(
             write_junit(junit_path, outcomes, duration)
             report.line(f"JUnit XML: {junit_path}", "dim")
     if broker_down:
-        fail("a broker became unreachable during the run (see the failures above); check it "
-             "is running and run again", ERROR)
+        fail(
+            "a broker became unreachable during the run (see the failures above); check it "
+            "is running and run again",
+            ERROR,
+        )
     raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
 
 
@@ -203,9 +242,11 @@ def check_overrides(setup: Setup, loaded: list[tuple[Setup, ScenarioFile]]) -> N
         if name not in known:
             near = closest(name, known)
             hint = f"; did you mean {near!r}?" if near else ""
-            fail(f"--broker {name}={redact(url)}: no profile of this run has a broker named "
-                 f"{name!r} and no scenario uses one{hint} (brokers: "
-                 f"{', '.join(sorted(known)) or 'none'})")
+            fail(
+                f"--broker {name}={redact(url)}: no profile of this run has a broker named "
+                f"{name!r} and no scenario uses one{hint} (brokers: "
+                f"{', '.join(sorted(known)) or 'none'})"
+            )
 
 
 @dataclass
@@ -229,7 +270,10 @@ def used_brokers(files: list[ScenarioFile]) -> set[str]:
 
 
 def run_group(
-    setup: Setup, profile: Profile, files: list[ScenarioFile], options: RunOptions,
+    setup: Setup,
+    profile: Profile,
+    files: list[ScenarioFile],
+    options: RunOptions,
     report: Any,
 ) -> tuple[list[Any], bool]:
     """Run the files of one profile: bring its environment up (or reuse one), run, stop."""
@@ -241,19 +285,24 @@ def run_group(
     if running is not None:
         brokers = setup.brokers(profile, running)
         variables = dict(running.variables)
-        report.line(f"using the environment of `eventharness up` (run id {running.run_id})",
-                    "dim")
+        report.line(f"using the environment of `eventharness up` (run id {running.run_id})", "dim")
     else:
         wanted = setup.brokers(profile, None)
         embedded = [n for n, url in wanted.items() if url == EMBEDDED and n in needed]
         if embedded and not options.start:
-            fail(f"broker {embedded[0]!r} is 'embedded' and no environment is up; run "
-                 "`eventharness up` first, or drop --no-up")
+            fail(
+                f"broker {embedded[0]!r} is 'embedded' and no environment is up; run "
+                "`eventharness up` first, or drop --no-up"
+            )
         env = Environment(
-            setup.config, profile, brokers=setup.overrides, state_dir=options.state_dir,
+            setup.config,
+            profile,
+            brokers=setup.overrides,
+            state_dir=options.state_dir,
             start_services=options.start,
-            log=(lambda line: report.line(f"  {line}", "dim")) if options.verbose else
-            (lambda line: None),
+            log=(lambda line: report.line(f"  {line}", "dim"))
+            if options.verbose
+            else (lambda line: None),
         )
     report.header(profile.name, setup.config.source, len(files))
     try:
@@ -263,8 +312,10 @@ def run_group(
             brokers, variables = env.brokers, env.variables
             started = [*env.embedded, *env.services]
             if started:
-                report.line(f"environment up in {time.monotonic() - began:.1f}s: "
-                            f"{', '.join(started)}", "dim")
+                report.line(
+                    f"environment up in {time.monotonic() - began:.1f}s: {', '.join(started)}",
+                    "dim",
+                )
             for name, reason in env.skipped.items():
                 if options.start:
                     report.line(f"service {name} not started: {reason}", "yellow")
@@ -277,8 +328,13 @@ def run_group(
 
 
 async def _run_files(
-    setup: Setup, profile: Profile, files: list[ScenarioFile], brokers: dict[str, str],
-    variables: dict[str, Any], options: RunOptions, report: Any,
+    setup: Setup,
+    profile: Profile,
+    files: list[ScenarioFile],
+    brokers: dict[str, str],
+    variables: dict[str, Any],
+    options: RunOptions,
+    report: Any,
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
     from eventharness.files.runner import run_files
@@ -287,20 +343,30 @@ async def _run_files(
     for file in files:
         rules.update(file.correlation)
     harness = Harness.from_profile(
-        profile, brokers=brokers, correlation=rules, schemas=setup.store(profile),
+        profile,
+        brokers=brokers,
+        correlation=rules,
+        schemas=setup.store(profile),
         connect_timeout=options.connect_timeout,
     )
     async with harness:
         outcomes = await run_files(
-            harness, files, variables=variables, concurrency=options.concurrency,
-            fail_fast=options.fail_fast, on_start=report.started, on_result=report.finished,
+            harness,
+            files,
+            variables=variables,
+            concurrency=options.concurrency,
+            fail_fast=options.fail_fast,
+            on_start=report.started,
+            on_result=report.finished,
         )
     return outcomes, any(o.broker_down for o in outcomes)
 
 
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Scenario files or folders (default: the profile's paths).")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Scenario files or folders (default: the profile's paths)."),
+    ] = None,
     profile: ProfileOption = None,
     broker: BrokerOption = None,
     config: ConfigOption = None,
@@ -312,5 +378,10 @@ def validate(
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
         check_overrides(setup, loaded)
     sources = ", ".join(sorted({owner.config.source for owner, _ in loaded}))
-    console.print(Text(f"✓ {len(loaded)} scenario file{'s' if len(loaded) != 1 else ''} and "
-                       f"{sources} are valid", style="green"))
+    console.print(
+        Text(
+            f"✓ {len(loaded)} scenario file{'s' if len(loaded) != 1 else ''} and "
+            f"{sources} are valid",
+            style="green",
+        )
+    )

@@ -31,21 +31,35 @@ __all__ = [
 console = Console(highlight=False)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="eventharness.toml or pyproject.toml to use "
-                              "(default: found by walking up from the current folder).")
+    Path | None,
+    typer.Option(
+        "--config",
+        help="eventharness.toml or pyproject.toml to use "
+        "(default: found by walking up from the current folder).",
+    ),
 ]
 ProfileOption = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Profile for files that name none "
-                             "(config: default_profile).")
+    str | None,
+    typer.Option(
+        "--profile", "-p", help="Profile for files that name none (config: default_profile)."
+    ),
 ]
 BrokerOption = Annotated[
-    list[str] | None, typer.Option("--broker", "-b", help="name=URL, overrides the profile's "
-                                   "broker (repeatable); URL may be 'embedded'.")
+    list[str] | None,
+    typer.Option(
+        "--broker",
+        "-b",
+        help="name=URL, overrides the profile's broker (repeatable); URL may be 'embedded'.",
+    ),
 ]
 StateOption = Annotated[
-    Path | None, typer.Option("--state-dir", help="Where logs and the state of `up` go "
-                              "(default: .eventharness next to the config file).",
-                              envvar="EVENTHARNESS_STATE_DIR")
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Where logs and the state of `up` go "
+        "(default: .eventharness next to the config file).",
+        envvar="EVENTHARNESS_STATE_DIR",
+    ),
 ]
 
 
@@ -85,8 +99,12 @@ class Setup:
     def context_for(self, name: str | None) -> FileContext:
         profile = self.profile(name)
         brokers = {**profile.brokers, **self.overrides}
-        return FileContext(brokers=set(brokers), variables=set(profile.vars),
-                           schemas=self.store(profile), profile=profile.name)
+        return FileContext(
+            brokers=set(brokers),
+            variables=set(profile.vars),
+            schemas=self.store(profile),
+            profile=profile.name,
+        )
 
     def running(self, profile: Profile, state_dir: Path | None) -> EnvironmentState | None:
         """The environment `eventharness up` keeps running for ``profile``, if any."""
@@ -98,10 +116,8 @@ class Setup:
         return resolve_brokers(profile.brokers, self.overrides, running)
 
 
-def make_setup(config_path: Path | None, profile: str | None,
-               brokers: list[str] | None) -> Setup:
+def make_setup(config_path: Path | None, profile: str | None, brokers: list[str] | None) -> Setup:
     config = load_config(config_path)
-    setup = Setup(config, profile or config.default_profile,
-                  parse_broker_overrides(brokers or []))
+    setup = Setup(config, profile or config.default_profile, parse_broker_overrides(brokers or []))
     setup.profile(None)  # an unknown --profile is an error even before any file names it
     return setup

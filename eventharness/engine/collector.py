@@ -84,9 +84,13 @@ class Collector:
                         name, record, decoder=decoder, payload_field=payload_field
                     )
                 except Exception as exc:  # a decoder bug must not stop collection
-                    event = Event(channel=name, value=record.value, raw=record.value,
-                                  received=record.received,
-                                  decode_error=f"cannot decode: {type(exc).__name__}: {exc}")
+                    event = Event(
+                        channel=name,
+                        value=record.value,
+                        raw=record.value,
+                        received=record.received,
+                        decode_error=f"cannot decode: {type(exc).__name__}: {exc}",
+                    )
                 self.route(event)
         except asyncio.CancelledError:
             raise

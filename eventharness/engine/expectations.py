@@ -167,7 +167,7 @@ class Expectation:
             return tally
         anchor = self.after.first if self.after is not None else None
         matched = self.matched
-        for ev in matched[tally.seen:]:
+        for ev in matched[tally.seen :]:
             if anchor is not None and arrived_before(ev, anchor, self.order_slack):
                 tally.early.append(ev)
             elif ev.received <= deadline:

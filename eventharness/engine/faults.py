@@ -74,8 +74,9 @@ class Fault:
         if nth is not None:
             wanted = {nth} if isinstance(nth, int) else set(nth)
             if not wanted or any(not isinstance(n, int) or n < 1 for n in wanted):
-                raise UsageError(f"{self.kind}: nth must be a whole number ≥ 1 or a list of "
-                                 f"them, got {nth!r}")
+                raise UsageError(
+                    f"{self.kind}: nth must be a whole number ≥ 1 or a list of them, got {nth!r}"
+                )
             self.nth: frozenset[int] | None = frozenset(wanted)
         else:
             self.nth = None
@@ -179,8 +180,7 @@ class Duplicate(Fault):
         copies = [item.copy() for _ in range(self.copies)]
         await forward(item)
         for n, dup in enumerate(copies, start=2):
-            await forward(dup.noted(f"sent again, copy {n} of {self.copies + 1} "
-                                    f"({self.label()})"))
+            await forward(dup.noted(f"sent again, copy {n} of {self.copies + 1} ({self.label()})"))
 
 
 class Reorder(Fault):
@@ -349,7 +349,10 @@ def _parent(value: Any, path: list[str]) -> dict[str, Any] | None:
 
 
 def _check_seconds(what: str, seconds: Any, *, allow_zero: bool = False) -> None:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0 or (
-        seconds == 0 and not allow_zero
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or seconds < 0
+        or (seconds == 0 and not allow_zero)
     ):
         raise UsageError(f"{what}: expected a positive number of seconds, got {seconds!r}")

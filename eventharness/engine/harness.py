@@ -91,9 +91,7 @@ class Harness:
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
         self.results: list[ScenarioResult] = []
-        self.collector = Collector(
-            self.brokers, correlation=self.correlation, decoder=self.decode
-        )
+        self.collector = Collector(self.brokers, correlation=self.correlation, decoder=self.decode)
         self.next_seq = self.collector.next_seq
         self._validators: dict[Any, Any] = {}
         self._channels: dict[str, Channel] = {}

@@ -99,9 +99,11 @@ def regex_problem(pattern: Any) -> str | None:
     feature = _unsupported_feature(pattern, reason)
     if feature is None:
         return f"bad regex {pattern!r}: {reason} (patterns use RE2 syntax; see {_RE2_WIKI})"
-    return (f"regex {pattern!r} uses {feature}, which the linear-time engine does not support "
-            f"({RE2_SYNTAX}); rewrite the pattern without it, or test the field in Python "
-            "with where=")
+    return (
+        f"regex {pattern!r} uses {feature}, which the linear-time engine does not support "
+        f"({RE2_SYNTAX}); rewrite the pattern without it, or test the field in Python "
+        "with where="
+    )
 
 
 def _unsupported_feature(pattern: str, reason: str) -> str | None:
@@ -151,9 +153,19 @@ def is_operator(spec: Any) -> bool:
 
 # Operator spellings from other tools, mapped to ours (difflib alone says 'lte' -> 'lt').
 _ALIASES = {
-    "gte": "ge", "lte": "le", "neq": "ne", "equals": "eq", "equal": "eq", "in": "one_of",
-    "oneof": "one_of", "one-of": "one_of", "any_of": "one_of", "exist": "exists",
-    "regexp": "regex", "matches": "regex", "pattern": "regex",
+    "gte": "ge",
+    "lte": "le",
+    "neq": "ne",
+    "equals": "eq",
+    "equal": "eq",
+    "in": "one_of",
+    "oneof": "one_of",
+    "one-of": "one_of",
+    "any_of": "one_of",
+    "exist": "exists",
+    "regexp": "regex",
+    "matches": "regex",
+    "pattern": "regex",
 }
 
 
@@ -199,8 +211,10 @@ def spec_problems(spec: Any, where: str) -> list[str]:
 
 
 def _mixed(spec: Mapping[Any, Any], operators: list[Any], where: str) -> list[str]:
-    rule = (f"a mapping with an operator ({', '.join(operators)}) may hold only operators: "
-            f"{' '.join(OPERATOR_NAMES)}")
+    rule = (
+        f"a mapping with an operator ({', '.join(operators)}) may hold only operators: "
+        f"{' '.join(OPERATOR_NAMES)}"
+    )
     problems = []
     for key in spec:
         if key in OPERATOR_NAMES:
@@ -209,8 +223,10 @@ def _mixed(spec: Mapping[Any, Any], operators: list[Any], where: str) -> list[st
         if guess is not None:
             fix = f"did you mean {guess!r}? ({rule})"
         else:
-            fix = (f"{rule}; match fields named like operators by dotted path under fields: "
-                   f"or with where=")
+            fix = (
+                f"{rule}; match fields named like operators by dotted path under fields: "
+                f"or with where="
+            )
         problems.append(f"{where}: {key!r} is not a match operator; {fix}")
     return problems
 
@@ -260,8 +276,9 @@ def compare(actual: Any, spec: Any, path: str, diffs: list[str] | None) -> bool:
     if isinstance(spec, Mapping):
         if not isinstance(actual, Mapping):
             if diffs is not None:
-                diffs.append(f"{path}: expected an object, got {_show(actual)}"
-                             f"{_looks_like_operators(spec)}")
+                diffs.append(
+                    f"{path}: expected an object, got {_show(actual)}{_looks_like_operators(spec)}"
+                )
             return False
         ok = True
         for key, sub in spec.items():
@@ -292,8 +309,11 @@ def compare(actual: Any, spec: Any, path: str, diffs: list[str] | None) -> bool:
 
 def _looks_like_operators(spec: Mapping[Any, Any]) -> str:
     """A hint when a field mapping that found no object was probably meant as operators."""
-    hints = [f"{key!r} is read as a field name; for the operator write {guess!r}"
-             for key in spec if (guess := suggest_operator(key)) is not None]
+    hints = [
+        f"{key!r} is read as a field name; for the operator write {guess!r}"
+        for key in spec
+        if (guess := suggest_operator(key)) is not None
+    ]
     return f" ({'; '.join(hints)})" if hints else ""
 
 
@@ -366,4 +386,3 @@ class Matcher:
         if self.where is not None:
             parts.append(f"where={getattr(self.where, '__name__', 'predicate')}")
         return " ".join(parts) or "any event"
-

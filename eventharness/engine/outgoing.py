@@ -101,8 +101,7 @@ def propagated_headers(cause: Event, payload_field: str = "correlation_id") -> d
     headers: dict[str, str] = {MESSAGE_ID_HEADER: uuid.uuid4().hex}
     correlation = cause.headers.get(CORRELATION_HEADER)
     if correlation is None and cause.correlation_id is not None:
-        from_payload = (cause.value.get(payload_field)
-                        if isinstance(cause.value, Mapping) else None)
+        from_payload = cause.value.get(payload_field) if isinstance(cause.value, Mapping) else None
         if cause.correlation_id not in (str(from_payload), cause.trace_id):
             correlation = cause.correlation_id  # it came as the AMQP correlation_id property
     if correlation:
@@ -122,11 +121,11 @@ class Rejected(Exception):
 
     def __init__(self, event: Event, schema: Any, problems: Sequence[Any]) -> None:
         self.event = event
-        self.schema = schema if isinstance(schema, str) else getattr(
-            schema, "name", "inline schema")
+        self.schema = (
+            schema if isinstance(schema, str) else getattr(schema, "name", "inline schema")
+        )
         self.problems = list(problems)
-        super().__init__(f"{event.channel}: the message violates {self.schema!r}; "
-                         "it was not sent")
+        super().__init__(f"{event.channel}: the message violates {self.schema!r}; it was not sent")
 
 
 def compose(
@@ -202,8 +201,9 @@ class Outgoing:
         return self
 
     def copy(self) -> Outgoing:
-        return Outgoing(self.address, self.record, self.event.copy(), self.send,
-                        self.lost, list(self.notes))
+        return Outgoing(
+            self.address, self.record, self.event.copy(), self.send, self.lost, list(self.notes)
+        )
 
     def finish(self) -> Event:
         """Stamp the event with its notes and the current time; return it."""
@@ -290,8 +290,9 @@ class Sender:
                     raise
                 self._failed(sent, exc)
 
-        await deliver(faults, Outgoing(channel.address, record, event, out, self._lost,
-                                       list(notes)))
+        await deliver(
+            faults, Outgoing(channel.address, record, event, out, self._lost, list(notes))
+        )
 
     def unsent(self, event: Event) -> None:
         """Note on the timeline a message that was not sent (rejected before the faults)."""

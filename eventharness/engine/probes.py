@@ -89,8 +89,8 @@ def http_get(
                 return ProbeResult(False, f"GET {url}: {type(exc).__name__}: {exc}")
         if response.status_code != status:
             return ProbeResult(
-                False, f"GET {url}: status {response.status_code} (want {status}) "
-                f"{response.text[:200]!r}"
+                False,
+                f"GET {url}: status {response.status_code} (want {status}) {response.text[:200]!r}",
             )
         if json is None:
             return ProbeResult(True, f"GET {url}: {response.status_code}")
@@ -107,8 +107,13 @@ def http_get(
     return probe
 
 
-def command(cmd: str | list[str], *, expect_exit: int = 0, stdout_contains: str | None = None,
-            timeout: float = 30.0) -> Probe:
+def command(
+    cmd: str | list[str],
+    *,
+    expect_exit: int = 0,
+    stdout_contains: str | None = None,
+    timeout: float = 30.0,
+) -> Probe:
     """A probe that runs a command and holds on the exit code (and text in its output)."""
     argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
 
@@ -126,9 +131,7 @@ def command(cmd: str | list[str], *, expect_exit: int = 0, stdout_contains: str 
             await proc.wait()
             return ProbeResult(False, f"{shlex.join(argv)} ran past {timeout:g}s")
         text = out.decode(errors="replace").strip()
-        ok = proc.returncode == expect_exit and (
-            stdout_contains is None or stdout_contains in text
-        )
+        ok = proc.returncode == expect_exit and (stdout_contains is None or stdout_contains in text)
         return ProbeResult(ok, f"exit {proc.returncode}: {text[-300:]!r}")
 
     probe.description = f"$ {shlex.join(argv)}"  # type: ignore[attr-defined]

@@ -115,8 +115,12 @@ class Recorded:
         return event_from_record(self.channel, self.to_record())
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"t": round(self.t, 6), "channel": self.channel, "key": self.key,
-                                "headers": dict(self.headers)}
+        data: dict[str, Any] = {
+            "t": round(self.t, 6),
+            "channel": self.channel,
+            "key": self.key,
+            "headers": dict(self.headers),
+        }
         if self.properties:
             data["properties"] = dict(self.properties)
         if self.raw is not None:
@@ -151,11 +155,14 @@ class Recorded:
                 raise UsageError(f"{where}: 'value_b64' is not base64: {exc}") from exc
         key = data.get("key")
         return cls(
-            t=float(t), channel=channel, value=data.get("value"),
+            t=float(t),
+            channel=channel,
+            value=data.get("value"),
             key=None if key is None else str(key),
             headers={str(k): str(v) for k, v in headers.items()},
             properties={str(k): str(v) for k, v in (data.get("properties") or {}).items()},
-            raw=raw, seen_on=data.get("seen_on"),
+            raw=raw,
+            seen_on=data.get("seen_on"),
         )
 
 
@@ -190,8 +197,18 @@ class Recording:
             if channel is None:
                 broker, _, address = item.channel.partition(":")
                 channel = f"{mapping.get(broker, broker)}:{address}"
-            out.append(Recorded(item.t, channel, item.value, item.key, item.headers,
-                                item.properties, item.raw, item.seen_on))
+            out.append(
+                Recorded(
+                    item.t,
+                    channel,
+                    item.value,
+                    item.key,
+                    item.headers,
+                    item.properties,
+                    item.raw,
+                    item.seen_on,
+                )
+            )
         return Recording(out)
 
     def save(self, path: str | Path) -> None:
@@ -214,8 +231,9 @@ class Recording:
             try:
                 data = json.loads(line)
             except ValueError as exc:
-                raise UsageError(f"{where}: not JSON ({exc}); a recording has one JSON "
-                                 "object per line") from exc
+                raise UsageError(
+                    f"{where}: not JSON ({exc}); a recording has one JSON object per line"
+                ) from exc
             events.append(Recorded.from_json(data, where))
         return cls(sorted(events, key=lambda item: item.t))
 
@@ -278,8 +296,10 @@ async def record(
     ``armed`` is called once every subscription is in place (publish after that).
     ``progress`` gets a one-line status about once a second."""
     if duration is None and count is None:
-        raise UsageError("say how long to record: a duration (--duration 10s) or a number of "
-                         "messages (--count N)")
+        raise UsageError(
+            "say how long to record: a duration (--duration 10s) or a number of "
+            "messages (--count N)"
+        )
     parsed = [parse_channel(c, known_brokers=transports) for c in channels]
     if not parsed:
         raise UsageError("name at least one channel to record (--channel kafka:orders)")
@@ -364,8 +384,9 @@ async def replay(
                 await asyncio.sleep(wait)  # keeping the recorded pace is the point here
         channel = parse_channel(item.channel)
         record = item.to_record()
-        event = Event(str(channel), item.value, record.value, item.key, dict(item.headers),
-                      direction="out")
+        event = Event(
+            str(channel), item.value, record.value, item.key, dict(item.headers), direction="out"
+        )
         event.position = await sender.publish(channel, event, record)
         sent += 1
         now = time.monotonic()
@@ -403,14 +424,21 @@ def replay_as_stub(
             continue
         if event.correlation_id is None:
             continue
-        after = [other for other, ev in events
-                 if other.t >= item.t and other is not item and other.channel != item.channel
-                 and ev.correlation_id == event.correlation_id]
+        after = [
+            other
+            for other, ev in events
+            if other.t >= item.t
+            and other is not item
+            and other.channel != item.channel
+            and ev.correlation_id == event.correlation_id
+        ]
         if after:
             cases.append((item, event, after))
     if not cases:
-        raise UsageError(f"the recording has no correlated messages after one on {trigger!r}; "
-                         f"its channels: {', '.join(recording.channels()) or 'none'}")
+        raise UsageError(
+            f"the recording has no correlated messages after one on {trigger!r}; "
+            f"its channels: {', '.join(recording.channels()) or 'none'}"
+        )
 
     def respond(event: Event, count: int) -> list[Reply]:
         like = [c for c in cases if all(c[1].get(p) == event.get(p) for p in match_on)]
@@ -420,15 +448,21 @@ def replay_as_stub(
         replies = []
         previous = recorded.t
         for item in after:
-            headers = {k: v for k, v in item.headers.items() if v != REDACTED and k not in
-                       (CORRELATION_HEADER, TRACEPARENT_HEADER, MESSAGE_ID_HEADER)}
-            replies.append(Reply(
-                channel=item.channel,
-                value=_carried(item.value, recorded_event.value, event.value),
-                key=event.key if item.key == recorded.key else item.key,
-                headers=headers,
-                delay=max(0.0, item.t - previous) if timing else 0.0,
-            ))
+            headers = {
+                k: v
+                for k, v in item.headers.items()
+                if v != REDACTED
+                and k not in (CORRELATION_HEADER, TRACEPARENT_HEADER, MESSAGE_ID_HEADER)
+            }
+            replies.append(
+                Reply(
+                    channel=item.channel,
+                    value=_carried(item.value, recorded_event.value, event.value),
+                    key=event.key if item.key == recorded.key else item.key,
+                    headers=headers,
+                    delay=max(0.0, item.t - previous) if timing else 0.0,
+                )
+            )
             previous = item.t
         return replies
 
@@ -437,8 +471,11 @@ def replay_as_stub(
 
 
 def _carried(value: Any, recorded: Any, new: Any) -> Any:
-    if not isinstance(value, Mapping) or not isinstance(recorded, Mapping) or not isinstance(
-            new, Mapping):
+    if (
+        not isinstance(value, Mapping)
+        or not isinstance(recorded, Mapping)
+        or not isinstance(new, Mapping)
+    ):
         return value
     out = dict(value)
     for key, item in value.items():

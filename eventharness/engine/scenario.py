@@ -154,9 +154,14 @@ class Scenario:
 
     def _evidence(self) -> Evidence:
         return Evidence(
-            correlation_id=self.correlation_id, started=self.started, events=self.events,
-            expectations=self._expectations, orders=self._orders, checks=self._checks,
-            violations=self._violations, allow_duplicates=self.allow_duplicates,
+            correlation_id=self.correlation_id,
+            started=self.started,
+            events=self.events,
+            expectations=self._expectations,
+            orders=self._orders,
+            checks=self._checks,
+            violations=self._violations,
+            allow_duplicates=self.allow_duplicates,
         )
 
     # -- declaring -------------------------------------------------------------------------
@@ -297,9 +302,7 @@ class Scenario:
         """For each key, events of ``step`` arrive in the order the scenario published their
         causes, compared through ``by`` (a path both carry, e.g. ``value.seq``)."""
         exp = self.step(step)
-        self._orders.append(
-            KeyOrder(name or f"{exp.name} per-key order", exp, by, self._published)
-        )
+        self._orders.append(KeyOrder(name or f"{exp.name} per-key order", exp, by, self._published))
 
     def _published(self) -> list[Event]:
         return [ev for ev in self.events if ev.direction == "out"]
@@ -332,8 +335,7 @@ class Scenario:
         """A virtual service for this scenario (see :mod:`eventharness.engine.stubs`):
         started before the first publish, stopped when the scenario ends, answering only this
         scenario's events."""
-        stub = Stub(self.harness, consume, scope=self._keys, on_sent=self.events.append,
-                    **options)
+        stub = Stub(self.harness, consume, scope=self._keys, on_sent=self.events.append, **options)
         self._owned.push_async_callback(self._stop, stub)
         self._unstarted.append(stub)
         return stub
@@ -378,17 +380,26 @@ class Scenario:
         parsed = port.channel(channel)
         try:
             event, record = compose(
-                port, parsed, value, key=key, headers=stamp(self.correlation_id, headers),
-                correlation_id=self.correlation_id, schema=schema, validate=True,
+                port,
+                parsed,
+                value,
+                key=key,
+                headers=stamp(self.correlation_id, headers),
+                correlation_id=self.correlation_id,
+                schema=schema,
+                validate=True,
                 partition=partition,
             )
         except Rejected as exc:
             self._sender.unsent(exc.event)
-            self._failures.append(Failure(
-                "schema", f"publish {parsed}",
-                f"the scenario's own message violates {exc.schema!r}; it was not sent",
-                tuple(str(p) for p in exc.problems[:10]),
-            ))
+            self._failures.append(
+                Failure(
+                    "schema",
+                    f"publish {parsed}",
+                    f"the scenario's own message violates {exc.schema!r}; it was not sent",
+                    tuple(str(p) for p in exc.problems[:10]),
+                )
+            )
             raise _Abort() from None
         for rule_channel, rule in port.correlation.rules.items():
             found = rule_value(event, rule)
@@ -400,7 +411,8 @@ class Scenario:
             for fault in faults:
                 if not isinstance(fault, Fault):
                     raise UsageError(
-                        f"faults must be Fault objects (Delay, Drop, ...), got {fault!r}")
+                        f"faults must be Fault objects (Delay, Drop, ...), got {fault!r}"
+                    )
                 if fault not in self._faults:
                     self._faults.add(fault)
                     self._owned.push_async_callback(fault.aclose)
@@ -424,10 +436,14 @@ class Scenario:
         window = within if within is not None else self.default_within
         outcome, attempts = await poll(probe, within=window, interval=interval)
         if not outcome.ok:
-            self._failures.append(Failure(
-                "consistency", name or describe_probe(probe),
-                f"did not hold within {window:g}s ({attempts} attempts); last: {outcome.detail}",
-            ))
+            self._failures.append(
+                Failure(
+                    "consistency",
+                    name or describe_probe(probe),
+                    f"did not hold within {window:g}s ({attempts} attempts); "
+                    f"last: {outcome.detail}",
+                )
+            )
         return outcome.ok
 
     async def first_event(
@@ -494,4 +510,3 @@ class Scenario:
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())
-

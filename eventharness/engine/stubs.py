@@ -142,8 +142,9 @@ class Response:
                 return False
         return True
 
-    def build(self, event: Event, count: int, stub: str,
-              variables: Mapping[str, Any] | None = None) -> Reply:
+    def build(
+        self, event: Event, count: int, stub: str, variables: Mapping[str, Any] | None = None
+    ) -> Reply:
         def resolve(ref: Reference) -> Any:
             return _resolve(ref, event, count, stub, variables or {})
 
@@ -167,8 +168,6 @@ class StubHost(Protocol):
     harness (``Harness.stub``)."""
 
     def stub(self, consume: str, **options: Any) -> Stub: ...
-
-
 
 
 class Stub:
@@ -201,14 +200,17 @@ class Stub:
         if callable(respond):
             self._responder = respond
         else:
-            self.responses = [_response(r, f"stub {self.name}: respond[{i}]")
-                              for i, r in enumerate(respond)]
+            self.responses = [
+                _response(r, f"stub {self.name}: respond[{i}]") for i, r in enumerate(respond)
+            ]
             for r in self.responses:
                 harness.channel(r.channel)  # a broker that is not configured fails now
         for fault in faults:
             if not isinstance(fault, Fault):
-                raise UsageError(f"stub {self.name}: faults must be Fault objects (Delay, "
-                                 f"Drop, ...), got {fault!r}")
+                raise UsageError(
+                    f"stub {self.name}: faults must be Fault objects (Delay, "
+                    f"Drop, ...), got {fault!r}"
+                )
         self.faults = list(faults)
         self._pauses = [f for f in self.faults if isinstance(f, Pause)]
         self._chain = [f for f in self.faults if not isinstance(f, Pause)]
@@ -292,8 +294,9 @@ class Stub:
         decode = self.harness.decode
         try:
             async for record in sub:
-                event = event_from_record(channel, record, decoder=decode,
-                                          payload_field=payload_field)
+                event = event_from_record(
+                    channel, record, decoder=decode, payload_field=payload_field
+                )
                 if not self._in_scope(event):
                     continue
                 notes = []
@@ -327,8 +330,12 @@ class Stub:
             self.errors.append(str(exc))
             return
         port = self.harness
-        sender = Sender(port.transport, partial(self._sent, call), next_seq=port.next_seq,
-                        failed=self._send_failed)
+        sender = Sender(
+            port.transport,
+            partial(self._sent, call),
+            next_seq=port.next_seq,
+            failed=self._send_failed,
+        )
         notes = [f"stub {self.name}", *call.notes]
         for reply in replies:
             if reply.delay:
@@ -338,7 +345,9 @@ class Stub:
                 channel = port.channel(reply.channel)
                 headers = carry(cause, port.correlation.payload_field, reply.headers)
                 event, record = compose(
-                    port, channel, reply.value,
+                    port,
+                    channel,
+                    reply.value,
                     key=cause.key if reply.key is KEEP else reply.key,
                     headers=headers,
                     correlation_id=headers[0].get(CORRELATION_HEADER) or cause.correlation_id,
@@ -355,11 +364,13 @@ class Stub:
             except StubError:
                 raise
             except Exception as exc:
-                raise StubError(f"stub {self.name}: responder raised "
-                                f"{type(exc).__name__}: {exc}") from exc
+                raise StubError(
+                    f"stub {self.name}: responder raised {type(exc).__name__}: {exc}"
+                ) from exc
         return [
             r.build(event, count, self.name, self._variables)
-            for r in self.responses if r.applies(event, count)
+            for r in self.responses
+            if r.applies(event, count)
         ]
 
     def _sent(self, call: StubCall, event: Event) -> None:
@@ -406,7 +417,10 @@ class Stub:
         return self.calls[:times]
 
     def _called_message(
-        self, times: int | None, matcher: Matcher, found: list[Event],
+        self,
+        times: int | None,
+        matcher: Matcher,
+        found: list[Event],
         waited: float | None = None,
     ) -> str:
         wanted = "at least 1 call" if times is None else f"{times} call(s)"
@@ -421,8 +435,10 @@ class Stub:
             lines.append(f"  #{n} {ev.type or '-'} key={ev.key or '-'} value={_short(ev.value)}")
             lines.extend(f"      {d}" for d in matcher.diff(ev)[:4])
         if self.unmatched:
-            lines.append(f"  and took {len(self.unmatched)} event(s) that did not match its "
-                         f"own filter [{self.matcher.describe()}]")
+            lines.append(
+                f"  and took {len(self.unmatched)} event(s) that did not match its "
+                f"own filter [{self.matcher.describe()}]"
+            )
         lines.extend(f"  error: {e}" for e in self.errors[:3])
         return "\n".join(lines)
 
@@ -452,8 +468,9 @@ def _response(item: Response | Mapping[str, Any], where: str) -> Response:
         raise UsageError(f"{where}: {exc}") from exc
 
 
-def _resolve(ref: Reference, event: Event, count: int, stub: str,
-             variables: Mapping[str, Any]) -> Any:
+def _resolve(
+    ref: Reference, event: Event, count: int, stub: str, variables: Mapping[str, Any]
+) -> Any:
     head, _, rest = ref.name.partition(".")
     if head == "in":
         found = lookup(event, rest or "value", MISSING)
@@ -463,8 +480,10 @@ def _resolve(ref: Reference, event: Event, count: int, stub: str,
             return ref.default
         if is_missing(found):
             have = ", ".join(sorted(event.value)) if isinstance(event.value, Mapping) else "-"
-            raise StubError(f"stub {stub}: ${{{ref.text}}}: the consumed event has no "
-                            f"{rest!r} (its value has: {have})")
+            raise StubError(
+                f"stub {stub}: ${{{ref.text}}}: the consumed event has no "
+                f"{rest!r} (its value has: {have})"
+            )
         return found
     if ref.name == "count":
         return count
@@ -478,8 +497,10 @@ def _resolve(ref: Reference, event: Event, count: int, stub: str,
         return variables[ref.name]
     if ref.default is not None:
         return ref.default
-    raise StubError(f"stub {stub}: ${{{ref.text}}} is not something a stub knows; use "
-                    "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, ${count}, ${uuid}")
+    raise StubError(
+        f"stub {stub}: ${{{ref.text}}} is not something a stub knows; use "
+        "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, ${count}, ${uuid}"
+    )
 
 
 def _text(value: Any) -> str:

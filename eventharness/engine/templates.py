@@ -61,7 +61,8 @@ def references(value: Any) -> list[Reference]:
     if isinstance(value, str):
         found.extend(
             Reference(m.group(1), closed=bool(m.group(2)))
-            for m in _OPEN.finditer(value) if m.group(1) is not None
+            for m in _OPEN.finditer(value)
+            if m.group(1) is not None
         )
     elif isinstance(value, Mapping):
         for key, item in value.items():
@@ -124,7 +125,5 @@ def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
     if not math.isfinite(seconds):
         raise ValueError(f"{value!r} is not a finite duration; {DURATION_HINT}")
     if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError(
-            f"{value!r} is not a positive duration; {DURATION_HINT}"
-        )
+        raise ValueError(f"{value!r} is not a positive duration; {DURATION_HINT}")
     return seconds

@@ -76,8 +76,7 @@ def equal(items: tuple[Any, ...], steps: Collection[str]) -> Check:
 
     def agree(facts: Facts) -> Any:
         values = [
-            facts.value(item) if isinstance(item, str) and item.partition(".")[0] in steps
-            else item
+            facts.value(item) if isinstance(item, str) and item.partition(".")[0] in steps else item
             for item in items
         ]
         if all(v == values[0] for v in values[1:]):
@@ -107,8 +106,10 @@ def bound_violation(port: Port, event: Event) -> Violation | None:
     validator = port.bound_validator(event.channel, event.type)
     if validator is None:
         return None
-    problems = [*([event.decode_error] if event.decode_error else []),
-                *validator.validate(event.value)]
+    problems = [
+        *([event.decode_error] if event.decode_error else []),
+        *validator.validate(event.value),
+    ]
     return (event, validator, problems) if problems else None
 
 
@@ -117,8 +118,9 @@ def broken_channels(port: Port, expectations: list[Expectation]) -> list[str]:
     return [exp.channel for exp in expectations if port.collect_error(exp.channel) is not None]
 
 
-def judge(port: Port, evidence: Evidence, failures: list[Failure], facts: Facts,
-          now: float) -> None:
+def judge(
+    port: Port, evidence: Evidence, failures: list[Failure], facts: Facts, now: float
+) -> None:
     """Add to ``failures`` (which may hold some already) everything that went wrong."""
     started = evidence.started
     for channel in dict.fromkeys(broken_channels(port, evidence.expectations)):
@@ -165,8 +167,9 @@ def judge(port: Port, evidence: Evidence, failures: list[Failure], facts: Facts,
             failures.append(Failure("consistency", label, f"returned {ok!r}"))
 
 
-def outcome(evidence: Evidence, failures: list[Failure], name: str,
-            file: str | None) -> ScenarioResult:
+def outcome(
+    evidence: Evidence, failures: list[Failure], name: str, file: str | None
+) -> ScenarioResult:
     """The result: passed, failed, or error (when every failure is an error), with the
     timeline in the order things happened."""
     status = "passed"
@@ -196,14 +199,16 @@ def _violations(evidence: Evidence, failures: list[Failure]) -> None:
             continue
         reported.add(event.channel)
         count = sum(1 for v in evidence.violations if v[0].channel == event.channel)
-        failures.append(Failure(
-            "schema",
-            event.channel,
-            f"{count} event(s) on {event.channel} violate {validator.name!r} (bound to the "
-            f"channel); first: {event.type or 'event'} key={event.key or '-'} at "
-            f"t={event.received - evidence.started:.3f}s",
-            tuple(str(p) for p in problems[:10]),
-        ))
+        failures.append(
+            Failure(
+                "schema",
+                event.channel,
+                f"{count} event(s) on {event.channel} violate {validator.name!r} (bound to the "
+                f"channel); first: {event.type or 'event'} key={event.key or '-'} at "
+                f"t={event.received - evidence.started:.3f}s",
+                tuple(str(p) for p in problems[:10]),
+            )
+        )
 
 
 def _duplicate(evidence: Evidence) -> Failure | None:
@@ -215,8 +220,7 @@ def _duplicate(evidence: Evidence) -> Failure | None:
         first = seen.setdefault(identity(event), event)
         if first is event:
             continue
-        owner = next((e for e in evidence.expectations
-                      if any(m is event for m in e.matched)), None)
+        owner = next((e for e in evidence.expectations if any(m is event for m in e.matched)), None)
         if evidence.allow_duplicates or (owner is not None and owner.allow_duplicates):
             continue
         how = f"message id {event.message_id}" if event.message_id else "identical payload"
@@ -236,17 +240,21 @@ def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Fail
         return failure
     taken = {id(ev) for ev in exp.matched}
     mine = [
-        ev for ev in evidence.events
-        if ev.direction == "in" and id(ev) not in taken
+        ev
+        for ev in evidence.events
+        if ev.direction == "in"
+        and id(ev) not in taken
         and (ev.channel == exp.channel or (exp.matcher.type and ev.type == exp.matcher.type))
     ]
     others = port.unrelated(exp.channel)
     scored: list[tuple[int, int, Event, list[str]]] = []
     for origin, pool in ((0, mine), (1, others)):
         for ev in pool[-200:]:
-            diffs = exp.matcher.diff(ev) if ev.channel == exp.channel else [
-                f"channel: expected {exp.channel}, got {ev.channel}"
-            ]
+            diffs = (
+                exp.matcher.diff(ev)
+                if ev.channel == exp.channel
+                else [f"channel: expected {exp.channel}, got {ev.channel}"]
+            )
             if origin:
                 diffs.insert(
                     0,

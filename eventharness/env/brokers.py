@@ -30,8 +30,10 @@ def parse_broker_overrides(pairs: Iterable[str], where: str = "--broker") -> dic
     for pair in pairs:
         name, sep, url = pair.partition("=")
         if not sep or not name.strip() or not url.strip():
-            raise ConfigError(f"{where} {pair!r}: write name=URL, e.g. "
-                              "--broker kafka=kafka://127.0.0.1:9092 (or kafka=embedded)")
+            raise ConfigError(
+                f"{where} {pair!r}: write name=URL, e.g. "
+                "--broker kafka=kafka://127.0.0.1:9092 (or kafka=embedded)"
+            )
         url = url.strip()
         if url != EMBEDDED:
             try:
@@ -43,7 +45,8 @@ def parse_broker_overrides(pairs: Iterable[str], where: str = "--broker") -> dic
 
 
 def resolve_brokers(
-    profile: Mapping[str, str], overrides: Mapping[str, str],
+    profile: Mapping[str, str],
+    overrides: Mapping[str, str],
     running: EnvironmentState | None = None,
 ) -> dict[str, str]:
     """name → URL: the profile's brokers, then the embedded brokers of ``running`` (the

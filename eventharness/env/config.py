@@ -46,9 +46,25 @@ ReadyKind = Literal["log", "tcp", "http", "command"]
 READY_KINDS: tuple[ReadyKind, ...] = ("log", "tcp", "http", "command")
 
 PROFILE_KEYS = (
-    "brokers", "schemas", "within", "connect_timeout", "correlation", "vars", "env", "services",
-    "cleanup", "concurrency", "fail_fast", "report_json", "junit", "paths", "select",
-    "start_services", "verbose", "extends", "channel_schemas",
+    "brokers",
+    "schemas",
+    "within",
+    "connect_timeout",
+    "correlation",
+    "vars",
+    "env",
+    "services",
+    "cleanup",
+    "concurrency",
+    "fail_fast",
+    "report_json",
+    "junit",
+    "paths",
+    "select",
+    "start_services",
+    "verbose",
+    "extends",
+    "channel_schemas",
 )
 SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
 TOP_KEYS = ("default_profile", "profiles")
@@ -179,14 +195,18 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
     if path is not None:
         file = Path(path)
         if not file.is_file():
-            raise ConfigError(f"config file {file} does not exist; give an existing "
-                              "eventharness.toml or pyproject.toml to --config")
+            raise ConfigError(
+                f"config file {file} does not exist; give an existing "
+                "eventharness.toml or pyproject.toml to --config"
+            )
         data = _read_toml(file)
         if file.name == "pyproject.toml":
             tool = data.get("tool", {}).get("eventharness")
             if tool is None:
-                raise ConfigError(f"{file} has no [tool.eventharness] table; add one, or "
-                                  "point --config at an eventharness.toml")
+                raise ConfigError(
+                    f"{file} has no [tool.eventharness] table; add one, or "
+                    "point --config at an eventharness.toml"
+                )
             data = tool
         found: tuple[Path, dict[str, Any]] | None = (file.resolve(), data)
     else:
@@ -215,8 +235,11 @@ class _Reader:
     def config(self, data: Mapping[str, Any]) -> Config:
         for key in data:
             if key not in TOP_KEYS:
-                raise self.fail(key, f"unknown key{_did_you_mean(key, TOP_KEYS)}; the top level "
-                                "has default_profile and [profiles.NAME]")
+                raise self.fail(
+                    key,
+                    f"unknown key{_did_you_mean(key, TOP_KEYS)}; the top level "
+                    "has default_profile and [profiles.NAME]",
+                )
         raw_profiles = data.get("profiles", {})
         if not isinstance(raw_profiles, Mapping):
             raise self.fail("profiles", "must be a table of profiles: [profiles.default]")
@@ -227,13 +250,13 @@ class _Reader:
         if not isinstance(default, str):
             raise self.fail("default_profile", "must be a profile name")
         if profiles and default not in profiles and "default_profile" in data:
-            raise self.fail("default_profile", f"{default!r} is not a profile here "
-                            f"(profiles: {', '.join(profiles)})")
+            raise self.fail(
+                "default_profile",
+                f"{default!r} is not a profile here (profiles: {', '.join(profiles)})",
+            )
         return Config(self.file, self.file.parent, default, profiles)
 
-    def merged(
-        self, name: str, raw: Mapping[str, Any], seen: tuple[str, ...]
-    ) -> dict[str, Any]:
+    def merged(self, name: str, raw: Mapping[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
         """A profile's table with ``extends`` applied (tables merge one level deep)."""
         table = raw[name]
         if not isinstance(table, Mapping):
@@ -257,19 +280,26 @@ class _Reader:
         where = f"profiles.{name}"
         for key in table:
             if key not in PROFILE_KEYS:
-                raise self.fail(f"{where}.{key}", f"unknown key{_did_you_mean(key, PROFILE_KEYS)}; "
-                                f"a profile has: {', '.join(PROFILE_KEYS)}")
+                raise self.fail(
+                    f"{where}.{key}",
+                    f"unknown key{_did_you_mean(key, PROFILE_KEYS)}; "
+                    f"a profile has: {', '.join(PROFILE_KEYS)}",
+                )
         brokers = self.brokers(where, table.get("brokers", {}))
         correlation = table.get("correlation", {})
         if not isinstance(correlation, Mapping):
-            raise self.fail(f"{where}.correlation", "must be a table: {payload_field = "
-                            "\"correlation_id\", rules = {\"kafka:payments\" = "
-                            "\"value.order_id\"}}")
+            raise self.fail(
+                f"{where}.correlation",
+                "must be a table: {payload_field = "
+                '"correlation_id", rules = {"kafka:payments" = '
+                '"value.order_id"}}',
+            )
         rules = correlation.get("rules", {})
         for key in correlation:
             if key not in ("payload_field", "rules"):
-                raise self.fail(f"{where}.correlation.{key}", "unknown key; use payload_field "
-                                "or rules")
+                raise self.fail(
+                    f"{where}.correlation.{key}", "unknown key; use payload_field or rules"
+                )
         if not isinstance(rules, Mapping):
             raise self.fail(f"{where}.correlation.rules", "must map channels to rules")
         from eventharness.engine.correlation import check_rule
@@ -290,8 +320,11 @@ class _Reader:
         }
         cleanup = table.get("cleanup", [])
         if not isinstance(cleanup, list) or not all(isinstance(c, str) for c in cleanup):
-            raise self.fail(f"{where}.cleanup", "must be a list of channels to delete when the "
-                            "environment stops, e.g. [\"rabbit:shop-${run.id}-shipping\"]")
+            raise self.fail(
+                f"{where}.cleanup",
+                "must be a list of channels to delete when the "
+                'environment stops, e.g. ["rabbit:shop-${run.id}-shipping"]',
+            )
         paths = table.get("paths", ["scenarios"])
         if isinstance(paths, str):
             paths = [paths]
@@ -325,38 +358,46 @@ class _Reader:
     def channel_schemas(self, where: str, raw: Any) -> dict[str, str | dict[str, str]]:
         """``{"kafka:payments" = "subject"}`` or ``{"kafka:payments" = {Type = "subject"}}``."""
         key = f"{where}.channel_schemas"
-        hint = ('e.g. "kafka:orders" = "shop.OrderPlaced" or "kafka:payments" = '
-                '{PaymentAuthorized = "shop.PaymentAuthorized"}')
+        hint = (
+            'e.g. "kafka:orders" = "shop.OrderPlaced" or "kafka:payments" = '
+            '{PaymentAuthorized = "shop.PaymentAuthorized"}'
+        )
         if not isinstance(raw, Mapping):
             raise self.fail(key, f"must map channels to schema subjects, {hint}")
         bindings: dict[str, str | dict[str, str]] = {}
         for channel, subject in raw.items():
             if isinstance(subject, str):
                 bindings[str(channel)] = subject
-            elif isinstance(subject, Mapping) and all(
-                isinstance(v, str) for v in subject.values()
-            ):
+            elif isinstance(subject, Mapping) and all(isinstance(v, str) for v in subject.values()):
                 bindings[str(channel)] = {str(t): v for t, v in subject.items()}
             else:
-                raise self.fail(f"{key}.{channel}", f"must be a subject or a table of event "
-                                f"types to subjects, {hint}")
+                raise self.fail(
+                    f"{key}.{channel}",
+                    f"must be a subject or a table of event types to subjects, {hint}",
+                )
         return bindings
 
     def brokers(self, where: str, raw: Any) -> dict[str, str]:
         if not isinstance(raw, Mapping):
-            raise self.fail(f"{where}.brokers", "must map names to URLs, e.g. brokers = "
-                            "{kafka = \"embedded\", rabbit = \"amqp://guest:guest@127.0.0.1:5672/\"}")
+            raise self.fail(
+                f"{where}.brokers",
+                "must map names to URLs, e.g. brokers = "
+                '{kafka = "embedded", rabbit = "amqp://guest:guest@127.0.0.1:5672/"}',
+            )
         out: dict[str, str] = {}
         for name, url in raw.items():
             if not isinstance(url, str):
-                raise self.fail(f"{where}.brokers.{name}", f"must be a URL or \"embedded\", "
-                                f"got {url!r}")
+                raise self.fail(
+                    f"{where}.brokers.{name}", f'must be a URL or "embedded", got {url!r}'
+                )
             if url != EMBEDDED:
                 try:
                     check_scheme(parse_broker_url(url))
                 except ChannelError as exc:
-                    raise self.fail(f"{where}.brokers.{name}", f"{exc} (or use \"embedded\" "
-                                    "for the built-in Kafka)") from exc
+                    raise self.fail(
+                        f"{where}.brokers.{name}",
+                        f'{exc} (or use "embedded" for the built-in Kafka)',
+                    ) from exc
             out[str(name)] = url
         return out
 
@@ -365,8 +406,11 @@ class _Reader:
             raise self.fail(where, "must be a table with command = ... and ready = {...}")
         for key in spec:
             if key not in SERVICE_KEYS:
-                raise self.fail(f"{where}.{key}", f"unknown key{_did_you_mean(key, SERVICE_KEYS)}; "
-                                f"a service has: {', '.join(SERVICE_KEYS)}")
+                raise self.fail(
+                    f"{where}.{key}",
+                    f"unknown key{_did_you_mean(key, SERVICE_KEYS)}; "
+                    f"a service has: {', '.join(SERVICE_KEYS)}",
+                )
         command = spec.get("command")
         if isinstance(command, str):
             try:
@@ -376,21 +420,30 @@ class _Reader:
         elif isinstance(command, list) and all(isinstance(a, str) for a in command):
             argv = list(command)
         else:
-            raise self.fail(f"{where}.command", "is required: a command line (text) or a list "
-                            "of words, e.g. command = \"${python} -m myservice\"")
+            raise self.fail(
+                f"{where}.command",
+                "is required: a command line (text) or a list "
+                'of words, e.g. command = "${python} -m myservice"',
+            )
         if not argv:
             raise self.fail(f"{where}.command", "is empty")
         ready = spec.get("ready")
         readiness: Readiness | None = None
         if ready is not None:
             if not isinstance(ready, Mapping) or len(ready) != 1:
-                raise self.fail(f"{where}.ready", "must be one check: {log = \"text\"}, "
-                                "{tcp = \"host:port\"}, {http = \"URL\"} or {command = \"...\"}")
+                raise self.fail(
+                    f"{where}.ready",
+                    'must be one check: {log = "text"}, '
+                    '{tcp = "host:port"}, {http = "URL"} or {command = "..."}',
+                )
             ((kind, target),) = ready.items()
             if kind not in READY_KINDS:
-                raise self.fail(f"{where}.ready.{kind}", f"unknown readiness check"
-                                f"{_did_you_mean(kind, READY_KINDS)}; use one of "
-                                f"{', '.join(READY_KINDS)}")
+                raise self.fail(
+                    f"{where}.ready.{kind}",
+                    f"unknown readiness check"
+                    f"{_did_you_mean(kind, READY_KINDS)}; use one of "
+                    f"{', '.join(READY_KINDS)}",
+                )
             if not isinstance(target, str) or not target:
                 raise self.fail(f"{where}.ready.{kind}", "must be a non-empty text")
             readiness = Readiness(kind, target)
@@ -470,8 +523,13 @@ class _Reader:
         for key, value in places:
             for ref in references(value):
                 problem = reference_problem(
-                    ref, where=where, brokers=profile.brokers, variables=profile.vars,
-                    in_vars=key.startswith(f"{where}.vars."), seen_vars=seen_vars)
+                    ref,
+                    where=where,
+                    brokers=profile.brokers,
+                    variables=profile.vars,
+                    in_vars=key.startswith(f"{where}.vars."),
+                    seen_vars=seen_vars,
+                )
                 if problem:
                     raise self.fail(key, problem)
             if key.startswith(f"{where}.vars."):

@@ -157,12 +157,15 @@ class EmbeddedKafka:
             return True, "answered"
 
         wait_ready(
-            self._process, answers, deadline=deadline, interval=0.05,
-            exited=lambda code: self._failure(
-                f"the broker exited with code {code} on port {port}"),
+            self._process,
+            answers,
+            deadline=deadline,
+            interval=0.05,
+            exited=lambda code: self._failure(f"the broker exited with code {code} on port {port}"),
             timed_out=lambda last: self._failure(
                 f"the broker on port {port} did not answer a Kafka Metadata request "
-                f"in time (last error: {last})"),
+                f"in time (last error: {last})"
+            ),
         )
 
     def _failure(self, what: str) -> BrokerUnavailable:

@@ -154,13 +154,20 @@ class Environment:
                 ready = Readiness(ready.kind, str(self.render(ready.target)))
             self.log(f"starting service {svc.name!r}: {shlex.join(argv)}")
             self.services[svc.name] = ServiceProcess(
-                svc.name, argv, cwd, env, self.state_dir / "logs" / f"{svc.name}.log",
-                ready, svc.start_timeout,
+                svc.name,
+                argv,
+                cwd,
+                env,
+                self.state_dir / "logs" / f"{svc.name}.log",
+                ready,
+                svc.start_timeout,
             )
         for service in self.services.values():
             service.wait_ready()
-            self.log(f"service {service.name!r} ready (pid {service.pid}, "
-                     f"{time.monotonic() - service.started:.1f}s)")
+            self.log(
+                f"service {service.name!r} ready (pid {service.pid}, "
+                f"{time.monotonic() - service.started:.1f}s)"
+            )
 
     def _skip_reason(self, svc: ServiceConfig) -> str | None:
         if not svc.enabled:
@@ -168,7 +175,8 @@ class Environment:
         if not self.start_services:
             return "services not started (--no-services)"
         shared = {
-            ref.name.split(".")[1] for ref in references(self.profile.env)
+            ref.name.split(".")[1]
+            for ref in references(self.profile.env)
             if ref.head == "brokers" and "." in ref.name
         }
         for broker in sorted(svc.brokers_used() | shared):
@@ -225,18 +233,24 @@ class Environment:
             started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             embedded={
                 name: EmbeddedRecord(
-                    url=self.brokers[name], pid=kafka.pid,
+                    url=self.brokers[name],
+                    pid=kafka.pid,
                     start=process_start(kafka.pid) if kafka.pid else None,
-                    log=str(kafka.log_path))
-                for name, kafka in self.embedded.items() if name in self.brokers
+                    log=str(kafka.log_path),
+                )
+                for name, kafka in self.embedded.items()
+                if name in self.brokers
             },
             brokers={name: redact(url) for name, url in self.brokers.items()},
             variables=dict(self.variables),
             services={
                 name: ServiceRecord(
-                    pid=svc.pid, start=svc.start_ticks, log=str(svc.log_path),
+                    pid=svc.pid,
+                    start=svc.start_ticks,
+                    log=str(svc.log_path),
                     command=shlex.join(svc.argv),
-                    ready=f"{svc.ready.kind} {svc.ready.target}" if svc.ready else None)
+                    ready=f"{svc.ready.kind} {svc.ready.target}" if svc.ready else None,
+                )
                 for name, svc in self.services.items()
             },
             skipped=dict(self.skipped),

@@ -58,8 +58,13 @@ def http_ok(target: str, timeout: float) -> tuple[bool, str]:
 def command_ok(target: str, timeout: float) -> tuple[bool, str]:
     """Does the command line exit 0?"""
     try:
-        done = subprocess.run(shlex.split(target), capture_output=True, text=True,
-                              timeout=max(timeout, 5.0), check=False)
+        done = subprocess.run(
+            shlex.split(target),
+            capture_output=True,
+            text=True,
+            timeout=max(timeout, 5.0),
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     return done.returncode == 0, f"exit {done.returncode}"

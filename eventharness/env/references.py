@@ -36,21 +36,30 @@ def _did_you_mean(head: str) -> str:
 
 
 def reference_problem(
-    ref: Reference, *, where: str, brokers: Mapping[str, str], variables: Mapping[str, str],
-    in_vars: bool = False, seen_vars: Set[str] = frozenset(),
+    ref: Reference,
+    *,
+    where: str,
+    brokers: Mapping[str, str],
+    variables: Mapping[str, str],
+    in_vars: bool = False,
+    seen_vars: Set[str] = frozenset(),
 ) -> str | None:
     """What is wrong with ``ref`` in the profile at ``where`` (``profiles.NAME``) with these
     brokers and variables, None when it names something that will exist. ``in_vars``: it is
     in a variable's value, where only the variables above (``seen_vars``) may be used."""
     head, parts, text = ref.head, ref.name.split("."), f"${{{ref.text}}}"
     if head not in NAMESPACES:
-        return (f"{text} is not known{_did_you_mean(head)}; use ${{run.id}}, "
-                "${port.NAME}, ${brokers.NAME}, ${brokers.NAME.bootstrap}, ${vars.NAME}, "
-                "${env.NAME}, ${python} or ${root}")
+        return (
+            f"{text} is not known{_did_you_mean(head)}; use ${{run.id}}, "
+            "${port.NAME}, ${brokers.NAME}, ${brokers.NAME.bootstrap}, ${vars.NAME}, "
+            "${env.NAME}, ${python} or ${root}"
+        )
     if head == "brokers":
         if len(parts) < 2 or parts[1] not in brokers:
-            return (f"{text}: no broker {'.'.join(parts[1:2])!r} in this profile "
-                    f"(brokers: {', '.join(brokers) or 'none'})")
+            return (
+                f"{text}: no broker {'.'.join(parts[1:2])!r} in this profile "
+                f"(brokers: {', '.join(brokers) or 'none'})"
+            )
         if len(parts) > 2 and (len(parts) > 3 or parts[2] != "bootstrap"):
             return f"{text}: use ${{brokers.NAME}} or ${{brokers.NAME.bootstrap}}"
     if head == "vars":
@@ -65,6 +74,8 @@ def reference_problem(
             return f"{text}: write ${{env.NAME}} or ${{env.NAME:-default}}"
         name = ref.name[4:]
         if ref.default is None and name not in os.environ:
-            return (f"{text}: environment variable {name} is not set; set it or give a "
-                    f"default: ${{env.{name}:-value}}")
+            return (
+                f"{text}: environment variable {name} is not set; set it or give a "
+                f"default: ${{env.{name}:-value}}"
+            )
     return None

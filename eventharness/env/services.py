@@ -34,8 +34,16 @@ class ServiceProcess:
     """One service: its process (own session, so its whole group can be signalled), a reader
     thread copying its output to the log file, and a condition to wait on lines."""
 
-    def __init__(self, name: str, argv: list[str], cwd: Path, env: dict[str, str],
-                 log_path: Path, ready: Readiness | None, timeout: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        log_path: Path,
+        ready: Readiness | None,
+        timeout: float,
+    ) -> None:
         self.name = name
         self.argv = argv
         self.cwd = cwd
@@ -49,8 +57,15 @@ class ServiceProcess:
         self._log: IO[str] = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the reader
         try:
             self.proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
             )
         except OSError as exc:
             self._log.close()
@@ -107,10 +122,13 @@ class ServiceProcess:
             return self._failure(f"exited with code {code} while starting")
 
         wait_ready(
-            self.proc, lambda timeout: probe(ready.kind, ready.target, timeout),
-            deadline=deadline, exited=exited,
+            self.proc,
+            lambda timeout: probe(ready.kind, ready.target, timeout),
+            deadline=deadline,
+            exited=exited,
             timed_out=lambda last: self._failure(
-                f"not ready after {self.timeout:g}s: {ready.kind} {ready.target} ({last})"),
+                f"not ready after {self.timeout:g}s: {ready.kind} {ready.target} ({last})"
+            ),
         )
 
     def _wait_line(self, text: str, deadline: float) -> None:
@@ -119,8 +137,9 @@ class ServiceProcess:
                 if self._closed or self.proc.poll() is not None:
                     self.proc.wait(STOP_GRACE_S)
                     self._changed.wait(0.2)  # let the reader take the last lines
-                    raise self._failure(f"exited with code {self.proc.returncode} before "
-                                        f"printing {text!r}")
+                    raise self._failure(
+                        f"exited with code {self.proc.returncode} before printing {text!r}"
+                    )
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise self._failure(f"did not print {text!r} within {self.timeout:g}s")

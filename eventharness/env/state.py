@@ -95,7 +95,8 @@ class EnvironmentState:
         """(label, process) of every recorded process: services, embedded brokers, then the
         supervisor — the order ``down`` stops them in."""
         found: list[tuple[str, ProcessRecord]] = [
-            (f"service {name}", svc) for name, svc in self.services.items()]
+            (f"service {name}", svc) for name, svc in self.services.items()
+        ]
         for name, broker in self.embedded.items():
             process = broker.process()
             if process is not None:
@@ -122,16 +123,27 @@ class EnvironmentState:
             run_id=str(data["run_id"]),
             config=data.get("config"),
             started=str(data.get("started", "")),
-            embedded={str(n): EmbeddedRecord(
-                url=str(b["url"]), pid=int(b["pid"]) if b.get("pid") else None,
-                start=b.get("start"), log=str(b.get("log", "")))
-                for n, b in (data.get("embedded") or {}).items()},
+            embedded={
+                str(n): EmbeddedRecord(
+                    url=str(b["url"]),
+                    pid=int(b["pid"]) if b.get("pid") else None,
+                    start=b.get("start"),
+                    log=str(b.get("log", "")),
+                )
+                for n, b in (data.get("embedded") or {}).items()
+            },
             brokers={str(k): str(v) for k, v in (data.get("brokers") or {}).items()},
             variables={str(k): str(v) for k, v in (data.get("variables") or {}).items()},
-            services={str(n): ServiceRecord(
-                pid=int(s["pid"]), start=s.get("start"), log=str(s.get("log", "")),
-                command=str(s.get("command", "")), ready=s.get("ready"))
-                for n, s in (data.get("services") or {}).items()},
+            services={
+                str(n): ServiceRecord(
+                    pid=int(s["pid"]),
+                    start=s.get("start"),
+                    log=str(s.get("log", "")),
+                    command=str(s.get("command", "")),
+                    ready=s.get("ready"),
+                )
+                for n, s in (data.get("services") or {}).items()
+            },
             skipped={str(k): str(v) for k, v in (data.get("skipped") or {}).items()},
             supervisor=ProcessRecord(int(sup["pid"]), sup.get("start")) if sup else None,
         )
@@ -156,8 +168,10 @@ def read_state(state_dir: Path) -> EnvironmentState | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{path} is unreadable ({exc}); delete it after checking that no "
-                         "process it lists still runs") from exc
+        raise UsageError(
+            f"{path} is unreadable ({exc}); delete it after checking that no "
+            "process it lists still runs"
+        ) from exc
 
 
 def running_state(state_dir: Path, profile: str | None = None) -> EnvironmentState | None:

@@ -53,20 +53,27 @@ _READY, _FAILED = "READY ", "FAILED "
 
 
 def launch_supervisor(
-    config: Config, profile: Profile, *, brokers: Mapping[str, str], state_dir: Path,
+    config: Config,
+    profile: Profile,
+    *,
+    brokers: Mapping[str, str],
+    state_dir: Path,
     timeout: float,
 ) -> EnvironmentState:
     """Start a detached supervisor that starts the environment and keeps it running; return
     its state once everything is ready, or raise ServiceError with its explanation."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", MODULE, "--state-dir", str(state_dir),
-            "--profile", profile.name]
+    argv = [sys.executable, "-m", MODULE, "--state-dir", str(state_dir), "--profile", profile.name]
     if config.path is not None:
         argv += ["--config", str(config.path)]
     proc = subprocess.Popen(  # broker URLs (with passwords) go through stdin, never argv
-        argv, cwd=config.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        argv,
+        cwd=config.root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=open(state_dir / "supervisor.log", "w"),  # noqa: SIM115 - the child keeps it
-        start_new_session=True, text=True,
+        start_new_session=True,
+        text=True,
     )
     assert proc.stdin is not None and proc.stdout is not None
     with proc.stdin:
@@ -82,14 +89,15 @@ def launch_supervisor(
             break
         if line.startswith(_READY):
             proc.stdout.close()
-            return EnvironmentState.from_text(line[len(_READY):])
+            return EnvironmentState.from_text(line[len(_READY) :])
         lines.append(line.rstrip("\n"))
     if proc.poll() is None:  # it hangs: stop it, and what it started
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(STOP_GRACE_S * 3 + 30)
     message = "\n".join(line.removeprefix(_FAILED) for line in lines) or (
-        f"the environment did not come up within {timeout:g}s; see {state_dir}/supervisor.log")
+        f"the environment did not come up within {timeout:g}s; see {state_dir}/supervisor.log"
+    )
     raise ServiceError(message)
 
 
@@ -110,8 +118,7 @@ def bring_down(state_dir: Path, grace: float = STOP_GRACE_S) -> list[tuple[str, 
     for label, process in state.processes():
         standing = before[label]
         if standing == "reused":
-            what = (f"already gone; pid {process.pid} now belongs to another process, "
-                    "left alone")
+            what = f"already gone; pid {process.pid} now belongs to another process, left alone"
         elif standing == "gone":
             what = "already gone"
         elif label == "supervisor" or not is_same(process.pid, process.start):
@@ -148,8 +155,9 @@ def supervise(argv: list[str]) -> int:
     env: Environment | None = None
     try:
         config = load_config(args.config)
-        env = Environment(config, config.profile(args.profile),
-                          brokers=brokers, state_dir=state_dir)
+        env = Environment(
+            config, config.profile(args.profile), brokers=brokers, state_dir=state_dir
+        )
         env.start()
         me = os.getpid()
         state = env.state().supervised_by(ProcessRecord(me, process_start(me)))

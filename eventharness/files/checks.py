@@ -83,8 +83,9 @@ class _Checker:
         self.problems: list[tuple[int, str]] = []
         self.variables = set(context.variables)
         self.expectations: dict[str, int] = {}  # named expectations so far → line
-        self.later = {s.name: s.at("as") for s in file.steps
-                      if isinstance(s, Expect | ExpectNone) and s.name}
+        self.later = {
+            s.name: s.at("as") for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
+        }
 
     def add(self, line: int, message: str) -> None:
         self.problems.append((line, message))
@@ -106,8 +107,10 @@ class _Checker:
         names: set[str] = set()
         for stub in file.stubs:
             if stub.name in names:
-                self.add(stub.line, f"stub {stub.name!r}: another stub has this name; give "
-                         "each its own name:")
+                self.add(
+                    stub.line,
+                    f"stub {stub.name!r}: another stub has this name; give each its own name:",
+                )
             names.add(stub.name)
             self.stub(stub)
         for step in file.steps:
@@ -133,24 +136,32 @@ class _Checker:
             if not var:
                 return f"{ref!r}: name the environment variable, e.g. ${{env.HOME}}"
             if var not in os.environ and ref.default is None:
-                return (f"{ref!r}: environment variable {var} is not set; set it, or give a "
-                        f"default: ${{env.{var}:-value}}")
+                return (
+                    f"{ref!r}: environment variable {var} is not set; set it, or give a "
+                    f"default: ${{env.{var}:-value}}"
+                )
             return None
         if head in self.expectations:
             if not steps:
-                return (f"{ref!r} reads step {head!r}'s event; step references work in "
-                        "publish, eventually and check steps only")
+                return (
+                    f"{ref!r} reads step {head!r}'s event; step references work in "
+                    "publish, eventually and check steps only"
+                )
             if "." not in ref.name:
                 return f"{ref!r}: name a path on the step's event, e.g. ${{{head}.value.amount}}"
             return None
         if ref.default is not None:
             return None
         if head in self.later:
-            return (f"{ref!r} reads step {head!r}, which comes later (line {self.later[head]}); "
-                    "a step can only read the events of steps above it")
+            return (
+                f"{ref!r} reads step {head!r}, which comes later (line {self.later[head]}); "
+                "a step can only read the events of steps above it"
+            )
         known = sorted({*self.variables, *BUILTIN_VARIABLES, *self.expectations})
-        return (f"undefined variable {ref!r}{closest(head, known)}; define it under vars: "
-                "(or name an earlier step with as:)")
+        return (
+            f"undefined variable {ref!r}{closest(head, known)}; define it under vars: "
+            "(or name an earlier step with as:)"
+        )
 
     def channel(self, text: str, line: int, where: str) -> None:
         self.refs(text, line, steps=False)
@@ -173,8 +184,10 @@ class _Checker:
         if ref in self.expectations or ref in self.broken:
             return
         if ref in self.later:
-            why = (f" (step {ref!r} comes later, on line {self.later[ref]}: a reference must "
-                   "follow the step it names; move that step up)")
+            why = (
+                f" (step {ref!r} comes later, on line {self.later[ref]}: a reference must "
+                "follow the step it names; move that step up)"
+            )
         else:
             why = closest(ref, self.expectations)
         self.add(line, what.format(ref=repr(ref), why=why))
@@ -186,8 +199,11 @@ class _Checker:
             return
         store = self.context.schemas
         if store is None:
-            self.add(line, f"schema: {ref!r} cannot be looked up: no schema folder is "
-                     'configured; set schemas = "path/to/schemas" in the profile')
+            self.add(
+                line,
+                f"schema: {ref!r} cannot be looked up: no schema folder is "
+                'configured; set schemas = "path/to/schemas" in the profile',
+            )
             return
         try:
             store.get(ref)
@@ -210,9 +226,12 @@ class _Checker:
                 templates.append(response.key)
             for ref in references(templates):
                 if ref.head not in STUB_NAMES and ref.name not in known and ref.default is None:
-                    self.add(response.line, f"{where}: ${{{ref.text}}} is not something a stub "
-                             "knows; use ${in.value.<path>}, ${in.key}, ${in.headers.<name>}, "
-                             "${in.type}, ${count}, ${uuid} or ${stub}")
+                    self.add(
+                        response.line,
+                        f"{where}: ${{{ref.text}}} is not something a stub "
+                        "knows; use ${in.value.<path>}, ${in.key}, ${in.headers.<name>}, "
+                        "${in.type}, ${count}, ${uuid} or ${stub}",
+                    )
             self.channel(response.channel, response.at("channel"), where)
             if response.when is not None:
                 self.spec(response.when, "when", response.at("when"), where)
@@ -221,8 +240,11 @@ class _Checker:
         match step:
             case Publish():
                 self.channel(step.channel, step.at("channel"), "publish")
-                for key, value in (("value", step.value), ("key", step.key),
-                                   ("headers", step.headers)):
+                for key, value in (
+                    ("value", step.value),
+                    ("key", step.key),
+                    ("headers", step.headers),
+                ):
                     self.refs(value, step.at(key), steps=True)
                 self.schema(step.schema, step.at("schema"))
             case Expect() | ExpectNone():
@@ -232,9 +254,13 @@ class _Checker:
                         self.refs(spec, step.at(key), steps=False)
                         self.spec(spec, key, step.at(key), step.kind)
                 if step.after is not None:
-                    self.earlier(step.after, step.at("after"), "after: {ref} is not an earlier "
-                                 "expect/expect_none step{why}; name that step with as: and put "
-                                 "it first")
+                    self.earlier(
+                        step.after,
+                        step.at("after"),
+                        "after: {ref} is not an earlier "
+                        "expect/expect_none step{why}; name that step with as: and put "
+                        "it first",
+                    )
                 if isinstance(step, Expect):
                     self.schema(step.schema, step.at("schema"))
                     self.counts(step)
@@ -243,12 +269,16 @@ class _Checker:
             case Check():
                 self.refs(list(step.equal), step.at("equal"), steps=True)
             case KeyOrder():
-                self.earlier(step.step, step.at("step"),
-                             "key_order: step {ref} is not an earlier expect step{why}")
+                self.earlier(
+                    step.step,
+                    step.at("step"),
+                    "key_order: step {ref} is not an earlier expect step{why}",
+                )
             case Order():
                 for name in step.steps:
-                    self.earlier(name, step.at(name),
-                                 "order: {ref} is not an earlier expect step{why}")
+                    self.earlier(
+                        name, step.at(name), "order: {ref} is not an earlier expect step{why}"
+                    )
             case Correlate():
                 self.refs(step.value, step.line, steps=False)
             case Wait():
@@ -258,8 +288,11 @@ class _Checker:
 
     def name(self, name: str, line: int) -> None:
         if name in self.expectations:
-            self.add(line, f"step name {name!r} is already used by the step on line "
-                     f"{self.expectations[name]}; names must be unique")
+            self.add(
+                line,
+                f"step name {name!r} is already used by the step on line "
+                f"{self.expectations[name]}; names must be unique",
+            )
         elif name in self.variables or name in BUILTIN_VARIABLES:
             self.add(line, f"step name {name!r} is also a variable; rename one of them")
         else:
@@ -283,10 +316,15 @@ class _Checker:
                 templates = (probe.run, probe.contains)
             case SqlProbe():
                 templates = (probe.url, probe.query, probe.equals)
-                if probe.url.startswith(("postgresql://", "postgres://")) and \
-                        importlib.util.find_spec("psycopg") is None:
-                    self.add(probe.at("url"), "eventually.sql: postgresql:// needs psycopg: "
-                             "pip install 'psycopg[binary]'")
+                if (
+                    probe.url.startswith(("postgresql://", "postgres://"))
+                    and importlib.util.find_spec("psycopg") is None
+                ):
+                    self.add(
+                        probe.at("url"),
+                        "eventually.sql: postgresql:// needs psycopg: "
+                        "pip install 'psycopg[binary]'",
+                    )
         self.refs(list(templates), probe.line, steps=True)
 
 

@@ -1,7 +1,7 @@
 """YAML read with line numbers: every mapping and sequence remembers where it and its items are.
 
-    data, problems = read_yaml(text, "scenarios/x.yaml")   # syntax errors come back as problems
-    line_of(data["steps"], 2)                               # the line of the third step
+data, problems = read_yaml(text, "scenarios/x.yaml")   # syntax errors come back as problems
+line_of(data["steps"], 2)                               # the line of the third step
 """
 
 from __future__ import annotations

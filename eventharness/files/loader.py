@@ -106,8 +106,11 @@ def _load(path: Path, context_for: ContextFor) -> tuple[ScenarioFile | None, lis
         return None, syntax
     if not isinstance(data, Mapped):
         what = "empty" if data is None else f"a {type(data).__name__}"
-        return None, [*syntax, f"{shown}:{line_of(data) or 1}: a scenario file is a mapping "
-                      f"with name: and steps:, but this one is {what}"]
+        return None, [
+            *syntax,
+            f"{shown}:{line_of(data) or 1}: a scenario file is a mapping "
+            f"with name: and steps:, but this one is {what}",
+        ]
     shape = shape_problems(data)
     problems = [(p.line, p.message) for p in shape]
     profile = data.get("profile") if isinstance(data.get("profile"), str) else None
@@ -120,8 +123,9 @@ def _load(path: Path, context_for: ContextFor) -> tuple[ScenarioFile | None, lis
     found = _Builder(shown, _prune(data, [p.path for p in shape])).scenario(data, profile)
     built = {s.name for s in found.steps}
     problems.extend(check_file(found, context, names - built))
-    ordered = dict.fromkeys(f"{shown}:{line}: {text}" for line, text in
-                            sorted(problems, key=lambda p: p[0]))
+    ordered = dict.fromkeys(
+        f"{shown}:{line}: {text}" for line, text in sorted(problems, key=lambda p: p[0])
+    )
     problems_all = [*syntax, *ordered]
     return (found if not problems_all else None), problems_all
 
@@ -138,9 +142,19 @@ def _shown(path: Path) -> str:
 
 def _expectation_names(data: Mapped) -> set[str]:
     steps = data.get("steps")
-    return {body["as"] for item in steps if isinstance(item, dict) for kind, body in item.items()
-            if kind in ("expect", "expect_none") and isinstance(body, dict)
-            and isinstance(body.get("as"), str)} if isinstance(steps, list) else set()
+    return (
+        {
+            body["as"]
+            for item in steps
+            if isinstance(item, dict)
+            for kind, body in item.items()
+            if kind in ("expect", "expect_none")
+            and isinstance(body, dict)
+            and isinstance(body.get("as"), str)
+        }
+        if isinstance(steps, list)
+        else set()
+    )
 
 
 def _prune(data: Mapped, paths: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
@@ -165,8 +179,11 @@ def _prune(data: Mapped, paths: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
                 parent.pop(path[-1], None)
             else:
                 dropped.add(path)
-        paths = [p.path for p in shape_problems(data) if p.path not in seen
-                 and not any(p.path[: len(d)] == d for d in dropped)]
+        paths = [
+            p.path
+            for p in shape_problems(data)
+            if p.path not in seen and not any(p.path[: len(d)] == d for d in dropped)
+        ]
     return dropped
 
 
@@ -177,8 +194,9 @@ def _seconds(value: Any) -> float:
 
 #: Keys the model names otherwise, and keys that are durations (seconds in the model).
 _RENAMED = {"as": "name", "get": "url", "field": "target"}
-_SECONDS = frozenset({"within", "during", "interval", "timeout", "delay", "seconds", "jitter",
-                      "release_after"})
+_SECONDS = frozenset(
+    {"within", "during", "interval", "timeout", "delay", "seconds", "jitter", "release_after"}
+)
 
 
 class _Builder:
@@ -191,8 +209,14 @@ class _Builder:
         self.path = path
         self.dropped = dropped
 
-    def make(self, cls: type[Any], data: Mapping[Any, Any], line: int, path: tuple[Any, ...],
-             **fields: Any) -> Any:
+    def make(
+        self,
+        cls: type[Any],
+        data: Mapping[Any, Any],
+        line: int,
+        path: tuple[Any, ...],
+        **fields: Any,
+    ) -> Any:
         options: dict[str, Any] = {}
         for key, value in data.items():
             if key in _SECONDS:
@@ -200,12 +224,13 @@ class _Builder:
             elif key == "faults":
                 value = self.faults(value, (*path, key))
             elif key == "respond":
-                value = tuple(self.make(ResponseSpec, item, line_of(value, j),
-                                        (*path, key, j)) for j, item in enumerate(value or ())
-                              if (*path, key, j) not in self.dropped)
+                value = tuple(
+                    self.make(ResponseSpec, item, line_of(value, j), (*path, key, j))
+                    for j, item in enumerate(value or ())
+                    if (*path, key, j) not in self.dropped
+                )
             elif key in PROBES:
-                fields["probe"] = self.make(PROBES[key], value, line_of(data, key),
-                                            (*path, key))
+                fields["probe"] = self.make(PROBES[key], value, line_of(data, key), (*path, key))
                 continue
             elif key in ("nth", "equal", "run") and not isinstance(value, str):
                 value = tuple(value) if isinstance(value, list) else (value,)
@@ -244,9 +269,15 @@ class _Builder:
             correlate=tuple(correlate if isinstance(correlate, list) else [correlate]),
             xfail=None if xfail is None else XFail(xfail["kind"], xfail.get("reason") or ""),
             stubs=tuple(
-                self.make(StubSpec, entry, line_of(stubs, i), ("stubs", i),
-                          name=str(entry.get("name", entry["consume"])))
-                for i, entry in enumerate(stubs) if ("stubs", i) not in self.dropped
+                self.make(
+                    StubSpec,
+                    entry,
+                    line_of(stubs, i),
+                    ("stubs", i),
+                    name=str(entry.get("name", entry["consume"])),
+                )
+                for i, entry in enumerate(stubs)
+                if ("stubs", i) not in self.dropped
             ),
             steps=self.steps(value("steps", [])),
         )
@@ -267,8 +298,7 @@ class _Builder:
             elif kind == "correlate":
                 out.append(Correlate(**at, value=body))
             else:
-                out.append(self.make(STEPS[kind], body, line, ("steps", index, kind),
-                                     index=index))
+                out.append(self.make(STEPS[kind], body, line, ("steps", index, kind), index=index))
         return tuple(out)
 
     def faults(self, raw: Any, path: tuple[Any, ...]) -> tuple[FaultSpec, ...]:
@@ -278,7 +308,12 @@ class _Builder:
                 continue
             kind, options = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
             if not isinstance(options, dict):  # the short forms: {delay: 200ms}, {corrupt: bytes}
-                options = {} if options in (None, "bytes") else \
-                    {"field": options} if kind == "corrupt" else {"seconds": options}
+                options = (
+                    {}
+                    if options in (None, "bytes")
+                    else {"field": options}
+                    if kind == "corrupt"
+                    else {"seconds": options}
+                )
             out.append(self.make(FAULTS[kind], options, line_of(raw, i), (*path, i, kind)))
         return tuple(out)

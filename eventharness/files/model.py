@@ -16,10 +16,37 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
-    "FAULTS", "PROBES", "STEPS", "UNSET", "Check", "CommandProbe", "Correlate", "CorruptSpec",
-    "DelaySpec", "DropSpec", "DuplicateSpec", "Eventually", "Expect", "ExpectNone", "FaultSpec",
-    "HttpProbe", "KeyOrder", "Located", "Order", "PauseSpec", "ProbeSpec", "Publish", "ReorderSpec",
-    "ResponseSpec", "ScenarioFile", "SqlProbe", "Step", "StepBase", "StubSpec", "Wait", "XFail",
+    "FAULTS",
+    "PROBES",
+    "STEPS",
+    "UNSET",
+    "Check",
+    "CommandProbe",
+    "Correlate",
+    "CorruptSpec",
+    "DelaySpec",
+    "DropSpec",
+    "DuplicateSpec",
+    "Eventually",
+    "Expect",
+    "ExpectNone",
+    "FaultSpec",
+    "HttpProbe",
+    "KeyOrder",
+    "Located",
+    "Order",
+    "PauseSpec",
+    "ProbeSpec",
+    "Publish",
+    "ReorderSpec",
+    "ResponseSpec",
+    "ScenarioFile",
+    "SqlProbe",
+    "Step",
+    "StepBase",
+    "StubSpec",
+    "Wait",
+    "XFail",
 ]
 
 
@@ -271,8 +298,8 @@ class Correlate(StepBase):
 Step = Publish | Expect | ExpectNone | Eventually | Check | KeyOrder | Order | Wait | Correlate
 #: Each step, fault and probe class by the key that names it in a file.
 STEPS: dict[str, type[Step]] = {
-    c.kind: c for c in (Publish, Expect, ExpectNone, Eventually, Check, KeyOrder, Order, Wait,
-                        Correlate)
+    c.kind: c
+    for c in (Publish, Expect, ExpectNone, Eventually, Check, KeyOrder, Order, Wait, Correlate)
 }
 
 

@@ -87,8 +87,13 @@ class Outcome:
     @property
     def failures(self) -> list[Failure]:
         if self.xfail_outcome == "xpassed" and self.file.xfail is not None:
-            return [Failure("unexpected", "xfail", f"expected to fail with kind "
-                            f"{self.file.xfail.kind!r}, but passed")]
+            return [
+                Failure(
+                    "unexpected",
+                    "xfail",
+                    f"expected to fail with kind {self.file.xfail.kind!r}, but passed",
+                )
+            ]
         return list(self.result.failures)
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,8 +166,11 @@ async def run_file(
 ) -> Outcome:
     """Run one scenario file; never raises for a failing scenario (the outcome says it)."""
     scenario = harness.scenario(
-        file.name, within=file.within, settle=file.settle,
-        allow_duplicates=file.allow_duplicates, file=file.path,
+        file.name,
+        within=file.within,
+        settle=file.settle,
+        allow_duplicates=file.allow_duplicates,
+        file=file.path,
     )
     broker_down = False
     try:
@@ -211,8 +219,7 @@ class _Run:
         if name == "uuid":
             return uuid.uuid4().hex
         if name == "now":
-            return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z")
+            return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         if name == "correlation_id":
             return self.s.correlation_id
         head, _, path = name.partition(".")
@@ -257,10 +264,16 @@ class _Run:
         variables = {**self.values, "correlation_id": self.s.correlation_id}
         for stub in self.file.stubs:
             self.s.stub(
-                stub.consume, name=stub.name, type=stub.type, match=stub.match,
-                fields=stub.fields, respond=[_response(r) for r in stub.respond],
-                faults=make_faults(stub.faults, stub.seed), group=stub.group,
-                consume_queue=stub.consume_queue, variables=variables,
+                stub.consume,
+                name=stub.name,
+                type=stub.type,
+                match=stub.match,
+                fields=stub.fields,
+                respond=[_response(r) for r in stub.respond],
+                faults=make_faults(stub.faults, stub.seed),
+                group=stub.group,
+                consume_queue=stub.consume_queue,
+                variables=variables,
             )
         for value in self.file.correlate:
             self.s.correlate(str(self.render(value)))
@@ -283,18 +296,29 @@ class _Run:
                 s.expect_key_order(step.step, by=step.by, name=step.name)
             case Expect():
                 s.expect(
-                    self.render(step.channel), type=self.render(step.type),
-                    match=self.render(step.match), fields=self.render(step.fields),
-                    schema=step.schema, within=step.within, after=step.after,
-                    count=step.count, at_least=step.at_least, at_most=step.at_most,
-                    allow_duplicates=step.allow_duplicates, name=step.name,
+                    self.render(step.channel),
+                    type=self.render(step.type),
+                    match=self.render(step.match),
+                    fields=self.render(step.fields),
+                    schema=step.schema,
+                    within=step.within,
+                    after=step.after,
+                    count=step.count,
+                    at_least=step.at_least,
+                    at_most=step.at_most,
+                    allow_duplicates=step.allow_duplicates,
+                    name=step.name,
                     collect_queue=step.collect_queue,
                 )
             case ExpectNone():
                 s.expect_none(
-                    self.render(step.channel), type=self.render(step.type),
-                    match=self.render(step.match), fields=self.render(step.fields),
-                    during=step.during, after=step.after, name=step.name,
+                    self.render(step.channel),
+                    type=self.render(step.type),
+                    match=self.render(step.match),
+                    fields=self.render(step.fields),
+                    during=step.during,
+                    after=step.after,
+                    name=step.name,
                 )
 
     async def act(self, step: Step) -> None:
@@ -304,18 +328,26 @@ class _Run:
                 await s.wait(step.seconds)
             case Publish():
                 channel, value, key, headers = await self.render_when_ready(
-                    step.channel, step.value, step.key, step.headers)
+                    step.channel, step.value, step.key, step.headers
+                )
                 if step.index not in self._faults:  # made once per run: nth counts its messages
                     self._faults[step.index] = make_faults(step.faults, step.seed)
                 await s.publish(
-                    channel, value, key=None if key is None else str(key),
+                    channel,
+                    value,
+                    key=None if key is None else str(key),
                     headers={str(k): str(v) for k, v in (headers or {}).items()},
-                    schema=step.schema, partition=step.partition,
+                    schema=step.schema,
+                    partition=step.partition,
                     faults=self._faults[step.index],
                 )
             case Eventually():
-                await s.eventually(await self.probe(step.probe), within=step.within,
-                                   interval=step.interval, name=step.name)
+                await s.eventually(
+                    await self.probe(step.probe),
+                    within=step.within,
+                    interval=step.interval,
+                    name=step.name,
+                )
             case Check():
                 label = step.name or "equal " + " = ".join(map(str, step.equal))
                 s.check(self._equal(list(step.equal)), name=label)
@@ -323,19 +355,24 @@ class _Run:
     async def probe(self, spec: ProbeSpec) -> Probe:
         match spec:
             case HttpProbe():
-                url, json, headers = await self.render_when_ready(spec.url, spec.json,
-                                                                  spec.headers)
-                return http_get(str(url), status=spec.status, json=json,
-                                headers={str(k): str(v) for k, v in headers.items()},
-                                timeout=spec.timeout)
+                url, json, headers = await self.render_when_ready(spec.url, spec.json, spec.headers)
+                return http_get(
+                    str(url),
+                    status=spec.status,
+                    json=json,
+                    headers={str(k): str(v) for k, v in headers.items()},
+                    timeout=spec.timeout,
+                )
             case CommandProbe():
                 run, contains = await self.render_when_ready(spec.run, spec.contains)
-                return command(run if isinstance(run, str) else [str(a) for a in run],
-                               expect_exit=spec.exit, timeout=spec.timeout,
-                               stdout_contains=None if contains is None else str(contains))
+                return command(
+                    run if isinstance(run, str) else [str(a) for a in run],
+                    expect_exit=spec.exit,
+                    timeout=spec.timeout,
+                    stdout_contains=None if contains is None else str(contains),
+                )
             case SqlProbe():
-                url, query, equals = await self.render_when_ready(spec.url, spec.query,
-                                                                  spec.equals)
+                url, query, equals = await self.render_when_ready(spec.url, spec.query, spec.equals)
                 return sql_probe(str(url), str(query), equals)
 
     def _equal(self, items: list[Any]) -> Callable[[Facts], bool]:
@@ -346,9 +383,7 @@ class _Run:
                 raise LookupError(f"step {exc.step!r} has no matched event") from None
             if all(v == values[0] for v in values[1:]):
                 return True
-            shown = ", ".join(
-                f"{_plain(i)}={v!r}" for i, v in zip(items, values, strict=True)
-            )
+            shown = ", ".join(f"{_plain(i)}={v!r}" for i, v in zip(items, values, strict=True))
             raise AssertionError(f"values differ: {shown}")
 
         return agree
@@ -356,8 +391,12 @@ class _Run:
 
 def _plain(item: Any) -> str:
     """``"${pay.value.amount}"`` → ``pay.value.amount``; literals as written."""
-    if isinstance(item, str) and item.startswith("${") and item.endswith("}") and \
-            item.count("${") == 1:
+    if (
+        isinstance(item, str)
+        and item.startswith("${")
+        and item.endswith("}")
+        and item.count("${") == 1
+    ):
         return item[2:-1]
     return repr(item) if isinstance(item, str) else str(item)
 
@@ -370,8 +409,12 @@ def make_faults(specs: Sequence[FaultSpec], seed: int | None = None) -> list[Fau
     publish step's, for the faults that set none."""
     faults: list[Fault] = []
     for spec in specs:
-        select: dict[str, Any] = {"nth": spec.nth, "every": spec.every, "rate": spec.rate,
-                                  "seed": seed if spec.seed is None else spec.seed}
+        select: dict[str, Any] = {
+            "nth": spec.nth,
+            "every": spec.every,
+            "rate": spec.rate,
+            "seed": seed if spec.seed is None else spec.seed,
+        }
         match spec:
             case DelaySpec():
                 faults.append(Delay(spec.seconds, jitter=spec.jitter, **select))
@@ -380,8 +423,7 @@ def make_faults(specs: Sequence[FaultSpec], seed: int | None = None) -> list[Fau
             case DuplicateSpec():
                 faults.append(Duplicate(copies=spec.copies, **select))
             case ReorderSpec():
-                faults.append(Reorder(hold=spec.hold, release_after=spec.release_after,
-                                      **select))
+                faults.append(Reorder(hold=spec.hold, release_after=spec.release_after, **select))
             case CorruptSpec():
                 value = {} if spec.value is UNSET else {"value": spec.value}
                 faults.append(Corrupt(field=spec.target, **value, **select))
@@ -391,8 +433,14 @@ def make_faults(specs: Sequence[FaultSpec], seed: int | None = None) -> list[Fau
 
 
 def _response(spec: ResponseSpec) -> Response:
-    return Response(spec.channel, spec.value, KEEP if spec.key is UNSET else spec.key,
-                    spec.headers, spec.when, spec.delay)
+    return Response(
+        spec.channel,
+        spec.value,
+        KEEP if spec.key is UNSET else spec.key,
+        spec.headers,
+        spec.when,
+        spec.delay,
+    )
 
 
 def sql_probe(url: str, query: str, equals: Any = None) -> Probe:
@@ -408,8 +456,9 @@ def sql_probe(url: str, query: str, equals: Any = None) -> Probe:
             try:
                 import psycopg  # type: ignore[import-not-found]
             except ImportError as exc:
-                raise UsageError("postgresql:// needs psycopg: pip install 'psycopg[binary]'"
-                                 ) from exc
+                raise UsageError(
+                    "postgresql:// needs psycopg: pip install 'psycopg[binary]'"
+                ) from exc
             connection = psycopg.connect(url, connect_timeout=5)
         try:
             cursor = connection.cursor()
@@ -436,4 +485,3 @@ def sql_probe(url: str, query: str, equals: Any = None) -> Probe:
     shown = url.split("@")[-1] if "@" in url else url
     probe.description = f"SQL {query!r} on {shown}"  # type: ignore[attr-defined]
     return probe
-

@@ -177,29 +177,35 @@ def _explain(error: ValidationError, data: Any) -> Iterator[ShapeProblem]:
     if keyword == "additionalProperties":
         allowed = list(properties)
         for extra in (k for k in instance if k not in properties):
-            text = _fill(custom if isinstance(custom, str) else
-                         "unknown key {extra}{closest} (allowed: {allowed})", **common,
-                         extra=repr(extra), closest=closest(extra, allowed),
-                         allowed=", ".join(allowed))
+            text = _fill(
+                custom
+                if isinstance(custom, str)
+                else "unknown key {extra}{closest} (allowed: {allowed})",
+                **common,
+                extra=repr(extra),
+                closest=closest(extra, allowed),
+                allowed=", ".join(allowed),
+            )
             yield ShapeProblem((*path, extra), line_of(instance, extra) or line, prefix + text)
         return
     if keyword == "required":
         for missing in (k for k in wanted if k not in instance):
             found = custom.get(missing) if isinstance(custom, dict) else custom
             text = found if isinstance(found, str) else "missing required key {missing}"
-            yield ShapeProblem(path, line, prefix + _fill(
-                text, **common, missing=repr(missing)))
+            yield ShapeProblem(path, line, prefix + _fill(text, **common, missing=repr(missing)))
         return
     if isinstance(custom, str):
         options = list(wanted) if keyword == "enum" else list(properties)
         text = _fill(
-            custom, **common,
+            custom,
+            **common,
             duration=_duration(instance, allow_zero=False),
             duration0=_duration(instance, allow_zero=True),
             closest=closest(instance, options) if keyword == "enum" else "",
             allowed=", ".join(map(str, options)),
             keys=", ".join(str(k) for k in instance if k in properties)
-            if isinstance(instance, dict) else "",
+            if isinstance(instance, dict)
+            else "",
         )
     else:
         text = f"{key}: {error.message}" if key else error.message

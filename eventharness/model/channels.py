@@ -70,9 +70,7 @@ class BrokerURL:
                 auth += ":" + password
             auth += "@"
         query = "&".join(f"{k}={v}" for k, v in self.params)
-        return (
-            f"{self.scheme}://{auth}{self.bootstrap}{self.path}" + (f"?{query}" if query else "")
-        )
+        return f"{self.scheme}://{auth}{self.bootstrap}{self.path}" + (f"?{query}" if query else "")
 
     def __str__(self) -> str:
         return self._render("***" if self.password is not None else None)

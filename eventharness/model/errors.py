@@ -76,9 +76,7 @@ class MissingDependency(UsageError, ImportError):
     """An optional extra is needed: the message carries the install line."""
 
     def __init__(self, feature: str, package: str, extra: str) -> None:
-        super().__init__(
-            f"{feature} needs {package}: pip install 'eventharness[{extra}]'"
-        )
+        super().__init__(f"{feature} needs {package}: pip install 'eventharness[{extra}]'")
 
 
 class BrokerError(EventHarnessError):

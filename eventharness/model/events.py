@@ -123,9 +123,23 @@ class Event:
     """
 
     __slots__ = (
-        "_decoder", "_value", "broker_time", "channel", "correlation_id", "decode_error",
-        "direction", "headers", "key", "message_id", "note", "position", "raw", "received",
-        "seq", "traceparent", "type",
+        "_decoder",
+        "_value",
+        "broker_time",
+        "channel",
+        "correlation_id",
+        "decode_error",
+        "direction",
+        "headers",
+        "key",
+        "message_id",
+        "note",
+        "position",
+        "raw",
+        "received",
+        "seq",
+        "traceparent",
+        "type",
     )
 
     def __init__(
@@ -208,8 +222,21 @@ class Event:
 
 
 _EVENT_FIELDS = (
-    "channel", "value", "raw", "key", "headers", "type", "correlation_id", "message_id",
-    "traceparent", "position", "broker_time", "received", "direction", "decode_error", "note",
+    "channel",
+    "value",
+    "raw",
+    "key",
+    "headers",
+    "type",
+    "correlation_id",
+    "message_id",
+    "traceparent",
+    "position",
+    "broker_time",
+    "received",
+    "direction",
+    "decode_error",
+    "note",
     "seq",
 )
 
@@ -359,7 +386,6 @@ def monotonic() -> float:
 def header_text(headers: Mapping[str, Any], name: str) -> str | None:
     value = headers.get(name)
     return decode_text(value) if value is not None else None
-
 
 
 def event_from_record(

@@ -16,7 +16,13 @@ FailureKind = Literal[
     "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error"
 ]
 FAILURE_KINDS: tuple[FailureKind, ...] = (
-    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error",
+    "timeout",
+    "schema",
+    "ordering",
+    "unexpected",
+    "duplicate",
+    "consistency",
+    "error",
 )
 Status = Literal["passed", "failed", "error"]
 

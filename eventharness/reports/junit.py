@@ -28,46 +28,72 @@ def _classname(path: str) -> str:
     return ".".join(p for p in parts if p not in ("", ".", "..", "/")) or "scenarios"
 
 
-def junit_xml(
-    outcomes: Sequence[Outcome], duration_s: float, suite: str = "eventharness"
-) -> str:
+def junit_xml(outcomes: Sequence[Outcome], duration_s: float, suite: str = "eventharness") -> str:
     statuses = [o.status for o in outcomes]
     skipped = sum(1 for o in outcomes if o.xfail_outcome == "xfailed")
-    suites = ET.Element("testsuites", {
-        "name": suite, "tests": str(len(outcomes)), "failures": str(statuses.count("failed")),
-        "errors": str(statuses.count("error")), "skipped": str(skipped),
-        "time": f"{duration_s:.3f}",
-    })
-    element = ET.SubElement(suites, "testsuite", {
-        "name": suite, "tests": str(len(outcomes)), "failures": str(statuses.count("failed")),
-        "errors": str(statuses.count("error")), "skipped": str(skipped),
-        "time": f"{duration_s:.3f}",
-    })
+    suites = ET.Element(
+        "testsuites",
+        {
+            "name": suite,
+            "tests": str(len(outcomes)),
+            "failures": str(statuses.count("failed")),
+            "errors": str(statuses.count("error")),
+            "skipped": str(skipped),
+            "time": f"{duration_s:.3f}",
+        },
+    )
+    element = ET.SubElement(
+        suites,
+        "testsuite",
+        {
+            "name": suite,
+            "tests": str(len(outcomes)),
+            "failures": str(statuses.count("failed")),
+            "errors": str(statuses.count("error")),
+            "skipped": str(skipped),
+            "time": f"{duration_s:.3f}",
+        },
+    )
     for outcome in outcomes:
-        case = ET.SubElement(element, "testcase", {
-            "name": outcome.file.name,
-            "classname": _classname(outcome.file.path),
-            "file": outcome.file.path,
-            "time": f"{outcome.result.duration_s:.3f}",
-        })
+        case = ET.SubElement(
+            element,
+            "testcase",
+            {
+                "name": outcome.file.name,
+                "classname": _classname(outcome.file.path),
+                "file": outcome.file.path,
+                "time": f"{outcome.result.duration_s:.3f}",
+            },
+        )
         failures = outcome.failures
         first = failures[0] if failures else None
         message = _clean(f"[{first.kind}] {first.step}: {first.message}") if first else ""
         if outcome.xfail_outcome == "xfailed":
             ET.SubElement(case, "skipped", {"message": f"xfail: {message}"})
         elif outcome.status == "failed":
-            node = ET.SubElement(case, "failure", {
-                "type": first.kind if first else "failed", "message": message,
-            })
+            node = ET.SubElement(
+                case,
+                "failure",
+                {
+                    "type": first.kind if first else "failed",
+                    "message": message,
+                },
+            )
             node.text = _clean(outcome.explain())
         elif outcome.status == "error":
-            node = ET.SubElement(case, "error", {
-                "type": first.kind if first else "error", "message": message,
-            })
+            node = ET.SubElement(
+                case,
+                "error",
+                {
+                    "type": first.kind if first else "error",
+                    "message": message,
+                },
+            )
             node.text = _clean(outcome.explain())
         out = ET.SubElement(case, "system-out")
-        out.text = _clean(f"correlation id {outcome.result.correlation_id}\n"
-                          + outcome.result.timeline())
+        out.text = _clean(
+            f"correlation id {outcome.result.correlation_id}\n" + outcome.result.timeline()
+        )
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode")
 

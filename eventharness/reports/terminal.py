@@ -38,8 +38,11 @@ class TerminalReport:
         self.print(Text(text, style=style or ""), soft_wrap=True)
 
     def header(self, profile: str, source: str, count: int) -> None:
-        self.line(f"eventharness · profile {profile} ({source}) · {count} scenario"
-                  f"{'s' if count != 1 else ''}", "bold")
+        self.line(
+            f"eventharness · profile {profile} ({source}) · {count} scenario"
+            f"{'s' if count != 1 else ''}",
+            "bold",
+        )
 
     def brokers(self, brokers: Mapping[str, str]) -> None:
         shown = ", ".join(f"{name}={redact(url)}" for name, url in brokers.items()) or "none"
@@ -59,21 +62,27 @@ class TerminalReport:
             note = f"  [{', '.join(kinds)}]" if kinds else ""
         text = Text(f"{mark} ", style=style)
         text.append(f"{outcome.file.name}")
-        text.append(f"  {outcome.result.duration_s:.2f}s{note}", style="dim" if
-                    outcome.status == "passed" else style)
+        text.append(
+            f"  {outcome.result.duration_s:.2f}s{note}",
+            style="dim" if outcome.status == "passed" else style,
+        )
         self.print(text, soft_wrap=True)
 
     def summary(self, outcomes: Sequence[Outcome], duration_s: float) -> None:
         """Each failure's timeline (with ``-v`` each expected failure's too), a table, and the
         counts, expected failures apart from passes (as pytest counts them)."""
-        shown = [o for o in outcomes if o.status != "passed"
-                 or (self.verbose and o.xfail_outcome == "xfailed")]
+        shown = [
+            o
+            for o in outcomes
+            if o.status != "passed" or (self.verbose and o.xfail_outcome == "xfailed")
+        ]
         for outcome in shown:
             self.print()
             xfailed = outcome.xfail_outcome == "xfailed"
             title = f"{outcome.file.name} — " + (
                 f"xfailed (expected {outcome.file.xfail.kind})"  # type: ignore[union-attr]
-                if xfailed else outcome.status
+                if xfailed
+                else outcome.status
             )
             if not self.console.quiet:
                 self.console.rule(Text(title, style="yellow" if xfailed else "red"))
@@ -91,12 +100,18 @@ class TerminalReport:
                 kinds = f"xfail ({kinds})"
             name = Text(outcome.file.name)
             name.append(f"  {outcome.file.path}", style="dim")
-            table.add_row(Text(mark, style=style), name,
-                          f"{outcome.result.duration_s:.2f}s", Text(kinds, style=style))
+            table.add_row(
+                Text(mark, style=style),
+                name,
+                f"{outcome.result.duration_s:.2f}s",
+                Text(kinds, style=style),
+            )
         self.print(table)
         counts = count_outcomes(outcomes)
         style = "bold green" if counts["failed"] + counts["errors"] == 0 else "bold red"
         expected = f"{counts['xfailed']} xfailed, " if counts["xfailed"] else ""
-        self.line(f"{counts['passed']} passed, {expected}{counts['failed']} failed, "
-                  f"{counts['errors']} errors in {duration_s:.2f}s", style)
-
+        self.line(
+            f"{counts['passed']} passed, {expected}{counts['failed']} failed, "
+            f"{counts['errors']} errors in {duration_s:.2f}s",
+            style,
+        )

@@ -42,6 +42,7 @@ CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _KIND_BY_TYPE: dict[str, Kind] = {"AVRO": "avro", "JSON": "json"}
 _TYPE_BY_KIND = {"avro": "AVRO", "json": "JSON"}
 
+
 def redact(url: httpx.URL) -> str:
     """The URL as safe to show: a password becomes ``***``."""
     if url.password:

@@ -53,7 +53,11 @@ def cli(
     cwd: Path, *args: str, timeout: float = 120, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        [EXE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1", **env},
     )
 
@@ -63,10 +67,24 @@ def no_traceback(done: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_passing_run_exits_0_with_reports(tmp_path: Path) -> None:
-    root = project(tmp_path, {"a.yaml": ECHO.format(name="echo a", type="OrderPlaced"),
-                              "b.yaml": ECHO.format(name="echo b", type="OrderPlaced")})
-    done = cli(root, "run", "scenarios", "--report-json", "out/r.json", "--junit", "out/j.xml",
-               "-k", "echo")
+    root = project(
+        tmp_path,
+        {
+            "a.yaml": ECHO.format(name="echo a", type="OrderPlaced"),
+            "b.yaml": ECHO.format(name="echo b", type="OrderPlaced"),
+        },
+    )
+    done = cli(
+        root,
+        "run",
+        "scenarios",
+        "--report-json",
+        "out/r.json",
+        "--junit",
+        "out/j.xml",
+        "-k",
+        "echo",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "profile default" in done.stdout
     assert "brokers: kafka=memory://cli" in done.stdout
@@ -87,15 +105,19 @@ def test_failing_run_exits_1_with_the_timeline(tmp_path: Path) -> None:
     assert "type: expected 'OrderShipped', got 'OrderPlaced'" in done.stdout  # nearest miss
     report = json.loads((root / "r.json").read_text())
     assert [(f["kind"], f["step"]) for f in report["scenarios"][0]["failures"]] == [
-        ("timeout", "seen")]
+        ("timeout", "seen")
+    ]
 
 
 def test_unreachable_broker_exits_2_with_one_line(tmp_path: Path) -> None:
-    root = project(tmp_path, {"a.yaml": ECHO.format(name="echo", type="OrderPlaced")
-                              .replace("kafka:", "rabbit:shop/")})
+    root = project(
+        tmp_path,
+        {"a.yaml": ECHO.format(name="echo", type="OrderPlaced").replace("kafka:", "rabbit:shop/")},
+    )
     began = time.monotonic()
-    done = cli(root, "run", "--broker", "rabbit=amqp://guest:guest@127.0.0.1:1/",
-               "--connect-timeout", "2")
+    done = cli(
+        root, "run", "--broker", "rabbit=amqp://guest:guest@127.0.0.1:1/", "--connect-timeout", "2"
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert time.monotonic() - began < 20
     no_traceback(done)
@@ -112,13 +134,18 @@ def test_validate(tmp_path: Path) -> None:
     assert done.returncode == 0 and "✓ 1 scenario file" in done.stdout
     (root / "scenarios" / "b.yaml").write_text(
         "name: b\nsteps:\n  - expct: {channel: kafak:orders}\n"
-        "  - expect: {channel: kafak:orders, schema: shop.Thin, within: 5 s}\n")
+        "  - expect: {channel: kafak:orders, schema: shop.Thin, within: 5 s}\n"
+    )
     done = cli(root, "validate", "scenarios")
     assert done.returncode == 2
     no_traceback(done)
     assert "error: 4 problems in scenario files:" in done.stderr
-    for line, words in ((3, "unknown step kind 'expct'"), (4, "broker 'kafak'"),
-                        (4, "schema 'shop.Thin' not found"), (4, "'5 s' is not a duration")):
+    for line, words in (
+        (3, "unknown step kind 'expct'"),
+        (4, "broker 'kafak'"),
+        (4, "schema 'shop.Thin' not found"),
+        (4, "'5 s' is not a duration"),
+    ):
         assert f"scenarios/b.yaml:{line}: " in done.stderr and words in done.stderr
 
 
@@ -142,8 +169,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 def test_a_file_names_its_profile(tmp_path: Path) -> None:
     other = ECHO.format(name="on the bus", type="OrderPlaced").replace("kafka:", "bus:")
-    root = project(tmp_path, {"a.yaml": ECHO.format(name="default one", type="OrderPlaced"),
-                              "b.yaml": "profile: other\n" + other})
+    root = project(
+        tmp_path,
+        {
+            "a.yaml": ECHO.format(name="default one", type="OrderPlaced"),
+            "b.yaml": "profile: other\n" + other,
+        },
+    )
     done = cli(root, "run", "--report-json", "r.json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "profile other" in done.stdout and "brokers: bus=memory://other" in done.stdout
@@ -151,21 +183,35 @@ def test_a_file_names_its_profile(tmp_path: Path) -> None:
 
 
 def test_fail_fast(tmp_path: Path) -> None:
-    root = project(tmp_path, {f"{i}.yaml": ECHO.format(name=f"s{i}", type="Nope")
-                              for i in range(3)})
+    root = project(
+        tmp_path, {f"{i}.yaml": ECHO.format(name=f"s{i}", type="Nope") for i in range(3)}
+    )
     done = cli(root, "run", "--fail-fast", "--concurrency", "1", "--report-json", "r.json")
     assert done.returncode == 1
     assert len(json.loads((root / "r.json").read_text())["scenarios"]) == 1
 
 
 def test_shop_scenarios_on_the_memory_broker_fail_but_do_not_crash(tmp_path: Path) -> None:
-    done = cli(REPO, "run", "scenarios/shop", "-k", "schema", "--broker", "kafka=memory://",
-               "--broker", "rabbit=memory://", "--report-json", str(tmp_path / "r.json"),
-               "--state-dir", str(tmp_path / "state"))
+    done = cli(
+        REPO,
+        "run",
+        "scenarios/shop",
+        "-k",
+        "schema",
+        "--broker",
+        "kafka=memory://",
+        "--broker",
+        "rabbit=memory://",
+        "--report-json",
+        str(tmp_path / "r.json"),
+        "--state-dir",
+        str(tmp_path / "state"),
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     no_traceback(done)
-    assert "service payments not started: it needs broker 'kafka', which is memory://" \
-        in done.stdout
+    assert (
+        "service payments not started: it needs broker 'kafka', which is memory://" in done.stdout
+    )
     (scenario,) = json.loads((tmp_path / "r.json").read_text())["scenarios"]
     assert scenario["status"] == "failed"
     assert [f["kind"] for f in scenario["failures"]] == ["timeout"]
@@ -178,8 +224,10 @@ def test_doctor(tmp_path: Path, amqp_url: str) -> None:
     done = cli(root, "doctor")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✓ broker kafka (memory://cli): in-process memory broker" in done.stdout
-    assert "✓ broker rabbit (amqp://guest:***@127.0.0.1:5672/): RabbitMQ connected; logged in " \
+    assert (
+        "✓ broker rabbit (amqp://guest:***@127.0.0.1:5672/): RabbitMQ connected; logged in "
         "as guest on vhost /" in done.stdout
+    )
     assert "✓ schemas" in done.stdout and "1 subject(s) load: shop.Thing" in done.stdout
     done = cli(root, "doctor", "--broker", "rabbit=amqp://guest:guest@127.0.0.1:1/")
     assert done.returncode == 2
@@ -193,12 +241,14 @@ def test_doctor(tmp_path: Path, amqp_url: str) -> None:
 def test_up_status_down(tmp_path: Path) -> None:
     root = project(tmp_path, {})
     (root / "eventharness.toml").write_text(
-        CONFIG.replace("AMQP", AMQP_URL) + textwrap.dedent("""
+        CONFIG.replace("AMQP", AMQP_URL)
+        + textwrap.dedent("""
         [profiles.default.services.sleeper]
         command = ["${python}", "-c",
                    "print('sleeper ready', flush=True); import time; time.sleep(600)"]
         ready = { log = "sleeper ready" }
-        """))
+        """)
+    )
     done = cli(root, "up")
     try:
         assert done.returncode == 0, done.stdout + done.stderr
@@ -214,22 +264,40 @@ def test_up_status_down(tmp_path: Path) -> None:
     assert "nothing is up" in cli(root, "status").stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--report-json", "/proc/x.json"],
-     "error: --report-json /proc/x.json: cannot be written (No such file or directory); "
-     "choose another path"),
-    (["--junit", "DIR"], "error: --junit DIR: is a folder; give a file name, e.g. DIR/report.xml"),
-    (["--broker", "kafak=memory://x"],
-     "error: --broker kafak=memory://x: no profile of this run has a broker named 'kafak' and no "
-     "scenario uses one; did you mean 'kafka'? (brokers: kafka, rabbit)"),
-    (["--broker", "kafka=kafak://127.0.0.1:9092"],
-     "error: --broker kafka: broker URL kafak://127.0.0.1:9092: no transport for scheme "
-     "'kafak'; did you mean kafka://? (known: amqp, amqps, kafka, kafkas, memory)"),
-    (["--connect-timeout", "-1"],
-     "error: --connect-timeout -1: give a positive number of seconds, e.g. --connect-timeout 10"),
-    (["--connect-timeout", "0"],
-     "error: --connect-timeout 0: give a positive number of seconds, e.g. --connect-timeout 10"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--report-json", "/proc/x.json"],
+            "error: --report-json /proc/x.json: cannot be written (No such file or directory); "
+            "choose another path",
+        ),
+        (
+            ["--junit", "DIR"],
+            "error: --junit DIR: is a folder; give a file name, e.g. DIR/report.xml",
+        ),
+        (
+            ["--broker", "kafak=memory://x"],
+            "error: --broker kafak=memory://x: no profile of this run has a broker named "
+            "'kafak' and no scenario uses one; did you mean 'kafka'? (brokers: kafka, rabbit)",
+        ),
+        (
+            ["--broker", "kafka=kafak://127.0.0.1:9092"],
+            "error: --broker kafka: broker URL kafak://127.0.0.1:9092: no transport for scheme "
+            "'kafak'; did you mean kafka://? (known: amqp, amqps, kafka, kafkas, memory)",
+        ),
+        (
+            ["--connect-timeout", "-1"],
+            "error: --connect-timeout -1: give a positive number of seconds, e.g. "
+            "--connect-timeout 10",
+        ),
+        (
+            ["--connect-timeout", "0"],
+            "error: --connect-timeout 0: give a positive number of seconds, e.g. "
+            "--connect-timeout 10",
+        ),
+    ],
+)
 def test_bad_options_exit_2_before_anything_runs(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
@@ -252,4 +320,5 @@ def test_an_unknown_broker_scheme_in_the_config_fails_validate(tmp_path: Path) -
     assert done.stderr.strip() == (
         f"error: {config}: profiles.default.brokers.kafka: broker URL kafak://127.0.0.1:9092: "
         "no transport for scheme 'kafak'; did you mean kafka://? (known: amqp, amqps, kafka, "
-        "kafkas, memory) (or use \"embedded\" for the built-in Kafka)")
+        'kafkas, memory) (or use "embedded" for the built-in Kafka)'
+    )

@@ -27,18 +27,36 @@ def stderr(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     return out
 
 
-@pytest.mark.parametrize(("exc", "code", "printed"), [
-    (ConfigError("eventharness.toml: profiles.x.within: 'soon' is not a duration"), ERROR,
-     "error: eventharness.toml: profiles.x.within: 'soon' is not a duration\n"),
-    (BrokerUnavailable("cannot connect to RabbitMQ at amqp://u:secret@h:1/; start it\nmore"),
-     ERROR, "error: cannot connect to RabbitMQ at amqp://u:***@h:1/; start it\n"),
-    (MissingDependency("kafka:// brokers", "aiokafka", "kafka"), ERROR,
-     "error: kafka:// brokers needs aiokafka: pip install 'eventharness[kafka]'\n"),
-    (ScenarioFileError(["a.yaml:3: unknown step kind 'expct'"]), ERROR,
-     "error: 1 problem in scenario files:\n  a.yaml:3: unknown step kind 'expct'\n"),
-    (PermissionError("[Errno 13] Permission denied: 'out/r.json'"), ERROR,
-     "error: [Errno 13] Permission denied: 'out/r.json'\n"),
-])
+@pytest.mark.parametrize(
+    ("exc", "code", "printed"),
+    [
+        (
+            ConfigError("eventharness.toml: profiles.x.within: 'soon' is not a duration"),
+            ERROR,
+            "error: eventharness.toml: profiles.x.within: 'soon' is not a duration\n",
+        ),
+        (
+            BrokerUnavailable("cannot connect to RabbitMQ at amqp://u:secret@h:1/; start it\nmore"),
+            ERROR,
+            "error: cannot connect to RabbitMQ at amqp://u:***@h:1/; start it\n",
+        ),
+        (
+            MissingDependency("kafka:// brokers", "aiokafka", "kafka"),
+            ERROR,
+            "error: kafka:// brokers needs aiokafka: pip install 'eventharness[kafka]'\n",
+        ),
+        (
+            ScenarioFileError(["a.yaml:3: unknown step kind 'expct'"]),
+            ERROR,
+            "error: 1 problem in scenario files:\n  a.yaml:3: unknown step kind 'expct'\n",
+        ),
+        (
+            PermissionError("[Errno 13] Permission denied: 'out/r.json'"),
+            ERROR,
+            "error: [Errno 13] Permission denied: 'out/r.json'\n",
+        ),
+    ],
+)
 def test_errors_become_one_cause_and_exit_code(
     stderr: io.StringIO, exc: Exception, code: int, printed: str
 ) -> None:
@@ -67,6 +85,9 @@ def test_progress_off_a_terminal_prints_plain_lines_every_few_seconds() -> None:
         progress("recording 2.0s: 2 message(s)")  # within `every`: not printed
         progress.done("recorded 2 message(s)")
     lines = out.getvalue().splitlines()
-    assert lines == ["recording kafka:orders → " + "x" * 60, "recording 1.0s: 1 message(s)",
-                     "recorded 2 message(s)"]
+    assert lines == [
+        "recording kafka:orders → " + "x" * 60,
+        "recording 1.0s: 1 message(s)",
+        "recorded 2 message(s)",
+    ]
     assert "\x1b" not in out.getvalue()

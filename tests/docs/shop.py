@@ -48,8 +48,12 @@ def _carried(rec: Record) -> dict[str, bytes]:
 async def _payments(t: Transport, sub: Subscription) -> None:
     async for rec in sub:
         order = json.loads(rec.value)
-        payment = {"type": "PaymentAuthorized", "order_id": order["order_id"],
-                   "amount": order["total"], "payment_id": f"p-{uuid.uuid4().hex[:8]}"}
+        payment = {
+            "type": "PaymentAuthorized",
+            "order_id": order["order_id"],
+            "amount": order["total"],
+            "payment_id": f"p-{uuid.uuid4().hex[:8]}",
+        }
         key = rec.key if rec.key is not None else order["order_id"].encode()
         await t.publish("payments", Record(json.dumps(payment).encode(), key, _carried(rec)))
 
@@ -57,18 +61,27 @@ async def _payments(t: Transport, sub: Subscription) -> None:
 async def _shipping(shop: Shop, t: Transport, sub: Subscription) -> None:
     async for rec in sub:
         payment = json.loads(rec.value)
-        shipment = {"type": "ShipmentScheduled", "order_id": payment["order_id"],
-                    "shipment_id": f"s-{uuid.uuid4().hex[:8]}", "amount": payment["amount"]}
-        await t.publish(f"{shop.exchange}/shipment.scheduled",
-                        Record(json.dumps(shipment).encode(), rec.key, _carried(rec),
-                               {"message_id": uuid.uuid4().hex}))
+        shipment = {
+            "type": "ShipmentScheduled",
+            "order_id": payment["order_id"],
+            "shipment_id": f"s-{uuid.uuid4().hex[:8]}",
+            "amount": payment["amount"],
+        }
+        await t.publish(
+            f"{shop.exchange}/shipment.scheduled",
+            Record(
+                json.dumps(shipment).encode(),
+                rec.key,
+                _carried(rec),
+                {"message_id": uuid.uuid4().hex},
+            ),
+        )
 
 
 async def _view(shop: Shop, sub: Subscription, status: str) -> None:
     async for rec in sub:
         event = json.loads(rec.value)
-        shop.seen(event["order_id"], status, total=event.get("total"),
-                  amount=event.get("amount"))
+        shop.seen(event["order_id"], status, total=event.get("total"), amount=event.get("amount"))
 
 
 async def _serve(shop: Shop, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -79,8 +92,11 @@ async def _serve(shop: Shop, reader: asyncio.StreamReader, writer: asyncio.Strea
     order = shop.orders.get(path.removeprefix("/orders/"))
     code, body = ("200 OK", order) if order is not None else ("404 Not Found", {})
     data = json.dumps(body).encode()
-    writer.write(f"HTTP/1.1 {code}\r\ncontent-type: application/json\r\n"
-                 f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode() + data)
+    writer.write(
+        f"HTTP/1.1 {code}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode()
+        + data
+    )
     await writer.drain()
     writer.close()
 
@@ -99,14 +115,14 @@ async def running_shop(url: str, port: int = 0) -> AsyncIterator[Shop]:
         # subscribed before the block runs: nothing published inside it is missed
         tasks = [
             asyncio.create_task(_payments(t, await t.subscribe("orders", group="payments"))),
-            asyncio.create_task(_shipping(shop, t, await t.subscribe("payments",
-                                                                     group="shipping"))),
-            asyncio.create_task(_view(shop, await t.subscribe("orders", group="view"),
-                                      "placed")),
-            asyncio.create_task(_view(shop, await t.subscribe("payments", group="view"),
-                                      "paid")),
-            asyncio.create_task(_view(shop, await t.subscribe(f"{shop.exchange}/shipment.#"),
-                                      "shipped")),
+            asyncio.create_task(
+                _shipping(shop, t, await t.subscribe("payments", group="shipping"))
+            ),
+            asyncio.create_task(_view(shop, await t.subscribe("orders", group="view"), "placed")),
+            asyncio.create_task(_view(shop, await t.subscribe("payments", group="view"), "paid")),
+            asyncio.create_task(
+                _view(shop, await t.subscribe(f"{shop.exchange}/shipment.#"), "shipped")
+            ),
         ]
         yield shop
     finally:

@@ -65,8 +65,14 @@ def kafka_project(tmp_path: Path) -> Path:
 
 def run_cli(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
     began = time.monotonic()
-    done = subprocess.run([EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "120"})
+    done = subprocess.run(
+        [EXE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "120"},
+    )
     return done, time.monotonic() - began
 
 
@@ -98,11 +104,13 @@ def silent_port() -> Iterator[int]:
 
 
 def test_cli_exits_2_on_a_refused_kafka(kafka_project: Path, free_port: int) -> None:
-    done, took = run_cli(kafka_project, "run", "scenarios",
-                         "--broker", f"kafka=kafka://127.0.0.1:{free_port}")
+    done, took = run_cli(
+        kafka_project, "run", "scenarios", "--broker", f"kafka=kafka://127.0.0.1:{free_port}"
+    )
     cause = one_line_cause(done)
-    assert cause.startswith(f"error: cannot connect to Kafka at kafka://127.0.0.1:{free_port} ("), \
+    assert cause.startswith(f"error: cannot connect to Kafka at kafka://127.0.0.1:{free_port} ("), (
         cause
+    )
     assert "docker compose -f compose/docker-compose.yml up" in cause  # the remedy
     assert "`embedded` in the profile" in cause
     assert took < 15
@@ -111,18 +119,31 @@ def test_cli_exits_2_on_a_refused_kafka(kafka_project: Path, free_port: int) -> 
 def test_cli_exits_2_on_a_silent_kafka_within_the_connect_timeout(
     kafka_project: Path, silent_port: int
 ) -> None:
-    done, took = run_cli(kafka_project, "run", "scenarios", "--connect-timeout", "1",
-                         "--broker", f"kafka=kafka://127.0.0.1:{silent_port}")
+    done, took = run_cli(
+        kafka_project,
+        "run",
+        "scenarios",
+        "--connect-timeout",
+        "1",
+        "--broker",
+        f"kafka=kafka://127.0.0.1:{silent_port}",
+    )
     cause = one_line_cause(done)
     assert cause.startswith(
         f"error: cannot connect to Kafka at kafka://127.0.0.1:{silent_port} "
-        "(no answer within connect_timeout = 1 s)"), cause
+        "(no answer within connect_timeout = 1 s)"
+    ), cause
     assert took < 8  # the default timeout is 10 s: the option is what ended the wait
 
 
 def test_cli_honours_the_urls_connect_timeout(kafka_project: Path, silent_port: int) -> None:
-    done, took = run_cli(kafka_project, "run", "scenarios",
-                         "--broker", f"kafka=kafka://127.0.0.1:{silent_port}?connect_timeout=1")
+    done, took = run_cli(
+        kafka_project,
+        "run",
+        "scenarios",
+        "--broker",
+        f"kafka=kafka://127.0.0.1:{silent_port}?connect_timeout=1",
+    )
     cause = one_line_cause(done)
     assert "(no answer within connect_timeout = 1 s)" in cause, cause
     assert took < 8
@@ -131,13 +152,19 @@ def test_cli_honours_the_urls_connect_timeout(kafka_project: Path, silent_port: 
 # -- 2. a recording replayed onto Kafka, read back by confluent-kafka ----------------------
 
 
-def read_topic(kafka_url: str, topic: str, partitions: int, n: int,
-               within: float = 20.0) -> list[Any]:
+def read_topic(
+    kafka_url: str, topic: str, partitions: int, n: int, within: float = 20.0
+) -> list[Any]:
     """``n`` messages of ``topic`` from the beginning of every partition (assign, no group)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap(kafka_url), "group.id": unique("read"),
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap(kafka_url),
+            "group.id": unique("read"),
+            "enable.auto.commit": False,
+        }
+    )
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
     got: list[Any] = []
     deadline = time.monotonic() + within
@@ -159,13 +186,20 @@ async def test_replay_onto_kafka_keeps_values_keys_headers_and_per_key_order(
     topic = unique("replayed")
     keys = ["o-1", "o-2", "o-3"]
     items = [
-        Recorded(t=i * 0.001, channel=f"k:{topic}", key=keys[i % 3],
-                 value={"type": "OrderPlaced", "seq": i, "order_id": keys[i % 3]},
-                 headers={"correlation-id": f"c-{i}", "x-seq": str(i), "authorization": "***"})
+        Recorded(
+            t=i * 0.001,
+            channel=f"k:{topic}",
+            key=keys[i % 3],
+            value={"type": "OrderPlaced", "seq": i, "order_id": keys[i % 3]},
+            headers={"correlation-id": f"c-{i}", "x-seq": str(i), "authorization": "***"},
+        )
         for i in range(12)
     ]
-    items.append(Recorded(t=0.02, channel=f"k:{topic}", key="o-1", raw=b"\xff\x00raw",
-                          headers={"x-seq": "12"}))
+    items.append(
+        Recorded(
+            t=0.02, channel=f"k:{topic}", key="o-1", raw=b"\xff\x00raw", headers={"x-seq": "12"}
+        )
+    )
     items.append(Recorded(t=0.03, channel=f"k:{topic}", key=None, value="plain text"))
     async with KafkaTransport(kafka_url) as kafka:
         await kafka.create_channel(topic, partitions=4)
@@ -187,16 +221,21 @@ async def test_replay_onto_kafka_keeps_values_keys_headers_and_per_key_order(
         message = by_seq[i]
         assert json.loads(message.value()) == items[i].value
         assert key_of(message) == items[i].key
-        assert dict(message.headers()) == {"correlation-id": f"c-{i}".encode(),
-                                           "x-seq": str(i).encode()}
+        assert dict(message.headers()) == {
+            "correlation-id": f"c-{i}".encode(),
+            "x-seq": str(i).encode(),
+        }
     assert by_seq[12].value() == b"\xff\x00raw" and key_of(by_seq[12]) == "o-1"
     (plain,) = (m for m in messages if key_of(m) is None)
     assert plain.value() == b"plain text" and not plain.headers()  # text goes out as text
     # per key: one partition, and offsets in the recorded order
     for key in keys:
-        recorded = [int(dict(m.headers())["x-seq"]) for m in
-                    sorted((m for m in messages if key_of(m) == key and m.headers()),
-                           key=lambda m: m.offset())]
+        recorded = [
+            int(dict(m.headers())["x-seq"])
+            for m in sorted(
+                (m for m in messages if key_of(m) == key and m.headers()), key=lambda m: m.offset()
+            )
+        ]
         assert recorded == [i for i, item in enumerate(items[:13]) if item.key == key]
         assert len({m.partition() for m in messages if key_of(m) == key}) == 1
 
@@ -204,7 +243,7 @@ async def test_replay_onto_kafka_keeps_values_keys_headers_and_per_key_order(
 # -- 3. the pytest plugin against RabbitMQ -------------------------------------------------
 
 
-USER_TESTS = '''
+USER_TESTS = """
 async def test_order_is_routed(harness):
     async with harness.scenario("routed") as s:
         s.expect("rabbit:{ex}/orders.*", type="OrderPlaced", match={{"order_id": "o-1"}},
@@ -217,26 +256,32 @@ async def test_payment_never_comes(harness):
     async with harness.scenario("unpaid") as s:
         s.expect("rabbit:{ex}/payments.*", type="PaymentAuthorized", within=0.3, name="pay")
         await s.publish("rabbit:{ex}/orders.placed", {{"type": "OrderPlaced", "order_id": "o-2"}})
-'''
+"""
 
 
 @pytest.mark.amqp
 def test_pytest_plugin_against_rabbitmq(pytester: pytest.Pytester, amqp_url: str) -> None:
     exchange = unique("eh-plugin")
-    pytester.makeini("[pytest]\nasyncio_mode = auto\n"
-                     "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
     pytester.makepyfile(test_rabbit=USER_TESTS.format(ex=exchange))
     try:
-        result = pytester.runpytest("-p", "no:cacheprovider", "--eh-broker",
-                                    f"rabbit={amqp_url}?declare_exchanges=true")
+        result = pytester.runpytest(
+            "-p", "no:cacheprovider", "--eh-broker", f"rabbit={amqp_url}?declare_exchanges=true"
+        )
     finally:
         asyncio.run(_delete_exchange(amqp_url, exchange))
     result.assert_outcomes(passed=1, failed=1)
     out = result.stdout.str()
-    assert "test_rabbit.py::test_payment_never_comes FAILED" in out or \
-        "FAILED test_rabbit.py::test_payment_never_comes" in out
-    assert (f"✗ [timeout] pay: rabbit:{exchange}/payments.* [type=PaymentAuthorized]: expected "
-            "an event within 0.3s, nothing matched") in out
+    assert (
+        "test_rabbit.py::test_payment_never_comes FAILED" in out
+        or "FAILED test_rabbit.py::test_payment_never_comes" in out
+    )
+    assert (
+        f"✗ [timeout] pay: rabbit:{exchange}/payments.* [type=PaymentAuthorized]: expected "
+        "an event within 0.3s, nothing matched"
+    ) in out
     assert "Traceback" not in out
 
 
@@ -255,9 +300,15 @@ class GroupMember(threading.Thread):
         super().__init__(daemon=True)
         from confluent_kafka import Consumer
 
-        self.consumer = Consumer({"bootstrap.servers": bootstrap(kafka_url), "group.id": group,
-                                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                                  **FAST_GROUP})
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap(kafka_url),
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                **FAST_GROUP,
+            }
+        )
         self.consumer.subscribe([topic])
         self.topic = topic
         self.values: list[bytes] = []
@@ -290,10 +341,12 @@ class GroupMember(threading.Thread):
 
     async def wait_for(self, n: int, within: float) -> None:
         """Until the member has processed ``n`` messages (or failed), at most ``within`` s."""
+
         def wait() -> bool:
             with self.changed:
                 return self.changed.wait_for(
-                    lambda: len(self.values) >= n or self.error is not None, within)
+                    lambda: len(self.values) >= n or self.error is not None, within
+                )
 
         done = await asyncio.to_thread(wait)
         assert self.error is None, self.error
@@ -311,13 +364,15 @@ def group_ids(admin: Any) -> set[str]:
     return {g.group_id for g in listing.valid}
 
 
-def committed_and_ends(kafka_url: str, topic: str, group: str,
-                       partitions: int) -> tuple[dict[int, int], dict[int, int]]:
+def committed_and_ends(
+    kafka_url: str, topic: str, group: str, partitions: int
+) -> tuple[dict[int, int], dict[int, int]]:
     """The group's committed offset and the end offset of each partition, as the broker says."""
     from confluent_kafka import Consumer, TopicPartition
 
-    probe = Consumer({"bootstrap.servers": bootstrap(kafka_url), "group.id": group,
-                      "enable.auto.commit": False})
+    probe = Consumer(
+        {"bootstrap.servers": bootstrap(kafka_url), "group.id": group, "enable.auto.commit": False}
+    )
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         committed = {tp.partition: tp.offset for tp in probe.committed(tps, timeout=10)}
@@ -336,8 +391,9 @@ async def test_observing_never_disturbs_a_consumer_group(kafka_url: str) -> None
     admin = AdminClient({"bootstrap.servers": bootstrap(kafka_url)})
     async with eh.Harness({"k": kafka_url}) as h:
         await h.transport("k").create_channel(topic, partitions=2)
-        producer = Producer({"bootstrap.servers": bootstrap(kafka_url),
-                             "enable.idempotence": False})
+        producer = Producer(
+            {"bootstrap.servers": bootstrap(kafka_url), "enable.idempotence": False}
+        )
         for i in range(6):
             producer.produce(topic, key=f"k{i}".encode(), value=f"before-{i}".encode())
         assert producer.flush(10) == 0
@@ -396,11 +452,16 @@ async def test_concurrent_first_publishes_arm_each_channel_once(kafka_url: str) 
         async with h.scenario("first publishes at once") as s:
             for i, topic in enumerate(topics):
                 s.expect(f"k:{topic}", match={"i": i}, within=10, name=f"e{i}")
-            await asyncio.gather(*(s.publish(f"k:{topic}", {"type": "Ping", "i": i})
-                                   for i, topic in enumerate(topics)))
+            await asyncio.gather(
+                *(
+                    s.publish(f"k:{topic}", {"type": "Ping", "i": i})
+                    for i, topic in enumerate(topics)
+                )
+            )
         assert s.result is not None and s.result.failures == []
-        assert sorted((e.channel, e.value["i"]) for e in s.result.events if e.direction == "in") \
-            == sorted((f"k:{topic}", i) for i, topic in enumerate(topics))
+        assert sorted(
+            (e.channel, e.value["i"]) for e in s.result.events if e.direction == "in"
+        ) == sorted((f"k:{topic}", i) for i, topic in enumerate(topics))
         for topic in topics:
             await kafka.delete_channel(topic)
     assert kafka.subscribed == {topic: 1 for topic in topics}

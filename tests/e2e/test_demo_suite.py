@@ -33,10 +33,22 @@ def test_the_demo_suite_passes_with_no_broker(tmp_path: Path) -> None:
     report = tmp_path / "demo.json"
     env = {**os.environ, "EH_AMQP_URL": "amqp://nobody@127.0.0.1:1/"}  # no broker is used
     done = subprocess.run(
-        [CLI, "run", "scenarios/demo",
-         "--config", "scenarios/demo/eventharness.toml", "--report-json", str(report),
-         "--state-dir", str(tmp_path / "state")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        [
+            CLI,
+            "run",
+            "scenarios/demo",
+            "--config",
+            "scenarios/demo/eventharness.toml",
+            "--report-json",
+            str(report),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "brokers: kafka=memory://demo, rabbit=memory://demo" in done.stdout
@@ -53,8 +65,11 @@ def test_the_demo_suite_passes_with_no_broker(tmp_path: Path) -> None:
     # the stubs' sends are on the timeline, next to what the scenario collected
     # (another scenario of the run watches rabbit:demo.shipping/#: the shared collector gives
     # this scenario its shipment from that subscription too)
-    ships = [e for e in scenarios["01_order_ships.yaml"]["events"]
-             if e["channel"] != "rabbit:demo.shipping/#"]
+    ships = [
+        e
+        for e in scenarios["01_order_ships.yaml"]["events"]
+        if e["channel"] != "rabbit:demo.shipping/#"
+    ]
     assert [(e["direction"], e["channel"], e["type"]) for e in ships] == [
         ("out", "kafka:demo.orders", "OrderPlaced"),
         ("out", "kafka:demo.payments", "PaymentAuthorized"),
@@ -67,30 +82,49 @@ def test_the_demo_suite_passes_with_no_broker(tmp_path: Path) -> None:
 def test_a_demo_stub_mistake_is_reported_with_file_and_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     text = (DEMO / "10_xfail_timeout.yaml").read_text()
-    broken.write_text(text.replace("{drop: {nth: 1}}", "{drop: {nht: 1}}")
-                      .replace("consume: kafka:demo.orders", "consume: kafak:demo.orders"))
+    broken.write_text(
+        text.replace("{drop: {nth: 1}}", "{drop: {nht: 1}}").replace(
+            "consume: kafka:demo.orders", "consume: kafak:demo.orders"
+        )
+    )
     done = subprocess.run(
-        [CLI, "validate", str(broken),
-         "--config", "scenarios/demo/eventharness.toml"],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        [CLI, "validate", str(broken), "--config", "scenarios/demo/eventharness.toml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if str(broken) in line]
     faults_line = next(n for n, line in enumerate(text.splitlines(), 1) if "faults:" in line)
     consume_line = next(n for n, line in enumerate(text.splitlines(), 1) if "consume:" in line)
-    assert any(f"{broken}:{faults_line}: stub 'payments': faults[0]: drop has no option 'nht'"
-               in line for line in lines), done.stderr
-    assert any(f"{broken}:{consume_line}: stub 'payments': channel 'kafak:demo.orders' uses "
-               "broker 'kafak', which is not configured" in line for line in lines), done.stderr
+    assert any(
+        f"{broken}:{faults_line}: stub 'payments': faults[0]: drop has no option 'nht'" in line
+        for line in lines
+    ), done.stderr
+    assert any(
+        f"{broken}:{consume_line}: stub 'payments': channel 'kafak:demo.orders' uses "
+        "broker 'kafak', which is not configured" in line
+        for line in lines
+    ), done.stderr
 
 
 def test_verbose_shows_an_expected_failure_in_detail_and_counts_it_apart(tmp_path: Path) -> None:
     """The README's "one of them, in detail": -v shows the xfail's failure and timeline, and
     the summary counts it as xfailed, not passed."""
     done = subprocess.run(
-        [CLI, "run", "scenarios/demo/14_xfail_duplicate.yaml", "-v",
-         "--state-dir", str(tmp_path / "state")],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        [
+            CLI,
+            "run",
+            "scenarios/demo/14_xfail_duplicate.yaml",
+            "-v",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -99,11 +133,17 @@ def test_verbose_shows_an_expected_failure_in_detail_and_counts_it_apart(tmp_pat
     assert out.rstrip().splitlines()[-1].startswith("0 passed, 1 xfailed, 0 failed, 0 errors")
     quiet = subprocess.run(
         [CLI, "run", "scenarios/demo", "--state-dir", str(tmp_path / "state")],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     assert "delivered twice" not in quiet.stdout  # without -v an xfail stays one line
     xfails = len(list(DEMO.glob("*_xfail_*.yaml")))
     passes = len(list(DEMO.glob("*.yaml"))) - xfails
-    assert quiet.stdout.rstrip().splitlines()[-1].startswith(
-        f"{passes} passed, {xfails} xfailed, 0 failed, 0 errors")
+    assert (
+        quiet.stdout.rstrip()
+        .splitlines()[-1]
+        .startswith(f"{passes} passed, {xfails} xfailed, 0 failed, 0 errors")
+    )

@@ -36,10 +36,14 @@ RUNS = 20
 # and the read model behind. Where the consequences depend on timing, only the kind that names
 # the fault is required (a str instead of the list).
 FAULTS: dict[str, tuple[str, list[tuple[str, str]] | str]] = {
-    "reorder": ("several orders in flight keep their per-key order",
-                [("ordering", "payments per-key order")]),
-    "drop": ("an order is paid, shipped and shows as shipped",
-             [("consistency", "GET"), ("timeout", "pay"), ("timeout", "ship")]),
+    "reorder": (
+        "several orders in flight keep their per-key order",
+        [("ordering", "payments per-key order")],
+    ),
+    "drop": (
+        "an order is paid, shipped and shows as shipped",
+        [("consistency", "GET"), ("timeout", "pay"), ("timeout", "ship")],
+    ),
     "duplicate": ("an order is paid, shipped and shows as shipped", [("duplicate", "ship")]),
     # payments are handled one at a time, 8 s each: whether the late payment (and so the
     # shipment and the read model) still comes within the later windows depends on the queue
@@ -48,8 +52,10 @@ FAULTS: dict[str, tuple[str, list[tuple[str, str]] | str]] = {
     # depends on timing
     "bad-schema": ("every event of an order conforms to its schema", "schema"),
     "lost-correlation": ("an order is paid, shipped and shows as shipped", [("timeout", "pay")]),
-    "stale-view": ("the read model catches up with the events",
-                   [("consistency", "view shows shipped")]),
+    "stale-view": (
+        "the read model catches up with the events",
+        [("consistency", "view shows shipped")],
+    ),
 }
 
 
@@ -81,9 +87,22 @@ def test_run_scenarios_from_clean(tmp_path: Path, amqp_url: str) -> None:
     mark = uuid.uuid4().hex
     began = time.monotonic()
     done = subprocess.run(
-        [EXE, "run", "scenarios/", "--state-dir", str(tmp_path / "state"),
-         "--report-json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "j.xml")],
-        cwd=REPO, env=marked(mark), capture_output=True, text=True, timeout=300,
+        [
+            EXE,
+            "run",
+            "scenarios/",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--report-json",
+            str(tmp_path / "r.json"),
+            "--junit",
+            str(tmp_path / "j.xml"),
+        ],
+        cwd=REPO,
+        env=marked(mark),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     took = time.monotonic() - began
     assert done.returncode == 0, done.stdout + done.stderr
@@ -101,10 +120,20 @@ def test_each_fault_fails_with_its_kind(tmp_path: Path, amqp_url: str) -> None:
     began = time.monotonic()
     runs = {
         fault: subprocess.Popen(
-            [EXE, "run", "scenarios/shop", "--state-dir", str(tmp_path / fault),
-             "--report-json", str(tmp_path / f"{fault}.json")],
-            cwd=REPO, env=marked(mark, SHOP_FAULT=fault, SHOP_SLOW_SECONDS="8"),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                EXE,
+                "run",
+                "scenarios/shop",
+                "--state-dir",
+                str(tmp_path / fault),
+                "--report-json",
+                str(tmp_path / f"{fault}.json"),
+            ],
+            cwd=REPO,
+            env=marked(mark, SHOP_FAULT=fault, SHOP_SLOW_SECONDS="8"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for fault in FAULTS
     }
@@ -113,8 +142,10 @@ def test_each_fault_fails_with_its_kind(tmp_path: Path, amqp_url: str) -> None:
     for fault, (scenario, expected) in FAULTS.items():
         assert runs[fault].returncode == 1, f"FAULT={fault}:\n{outputs[fault]}"
         found = {s["name"]: s for s in report(tmp_path / f"{fault}.json")["scenarios"]}
-        failures = [(f["kind"], "GET" if f["step"].startswith("GET ") else f["step"])
-                    for f in found[scenario]["failures"]]
+        failures = [
+            (f["kind"], "GET" if f["step"].startswith("GET ") else f["step"])
+            for f in found[scenario]["failures"]
+        ]
         assert found[scenario]["status"] == "failed", f"FAULT={fault}:\n{outputs[fault]}"
         if isinstance(expected, str):
             assert expected in [kind for kind, _ in failures], f"FAULT={fault}: {failures}"
@@ -127,29 +158,60 @@ def test_each_fault_fails_with_its_kind(tmp_path: Path, amqp_url: str) -> None:
 def test_correct_system_passes_twenty_runs_in_a_row(tmp_path: Path, amqp_url: str) -> None:
     mark = uuid.uuid4().hex
     state = str(tmp_path / "state")
-    up = subprocess.run([EXE, "up", "--state-dir", state], cwd=REPO, env=marked(mark),
-                        capture_output=True, text=True, timeout=180)
+    up = subprocess.run(
+        [EXE, "up", "--state-dir", state],
+        cwd=REPO,
+        env=marked(mark),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        status = subprocess.run([EXE, "status", "--state-dir", state], cwd=REPO,
-                                env=marked(mark), capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [EXE, "status", "--state-dir", state],
+            cwd=REPO,
+            env=marked(mark),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert status.returncode == 0 and status.stdout.count("running") == 5, status.stdout
         times = []
         for i in range(RUNS):
             began = time.monotonic()
             done = subprocess.run(
-                [EXE, "run", "scenarios/shop", "--no-up", "--state-dir", state,
-                 "--report-json", str(tmp_path / f"r{i}.json")],
-                cwd=REPO, env=marked(mark), capture_output=True, text=True, timeout=120,
+                [
+                    EXE,
+                    "run",
+                    "scenarios/shop",
+                    "--no-up",
+                    "--state-dir",
+                    state,
+                    "--report-json",
+                    str(tmp_path / f"r{i}.json"),
+                ],
+                cwd=REPO,
+                env=marked(mark),
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
             times.append(time.monotonic() - began)
             assert done.returncode == 0, f"run {i + 1} of {RUNS}:\n{done.stdout}{done.stderr}"
             assert "using the environment of `eventharness up`" in done.stdout
             assert report(tmp_path / f"r{i}.json")["summary"]["passed"] == 5
-        print(f"\n{RUNS} runs in a row: {sum(times):.1f} s "
-              f"(each {min(times):.1f}-{max(times):.1f} s)")
+        print(
+            f"\n{RUNS} runs in a row: {sum(times):.1f} s (each {min(times):.1f}-{max(times):.1f} s)"
+        )
     finally:
-        down = subprocess.run([EXE, "down", "--state-dir", state], cwd=REPO, env=marked(mark),
-                              capture_output=True, text=True, timeout=120)
+        down = subprocess.run(
+            [EXE, "down", "--state-dir", state],
+            cwd=REPO,
+            env=marked(mark),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert down.returncode == 0, down.stdout + down.stderr
     assert processes_with(mark) == []

@@ -41,21 +41,29 @@ class Net:
     within: float  # a window every healthy answer fits in on this broker
 
 
-@pytest.fixture(params=[
-    "memory",
-    pytest.param("amqp", marks=pytest.mark.amqp),
-    pytest.param("kafka", marks=pytest.mark.kafka),
-])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("amqp", marks=pytest.mark.amqp),
+        pytest.param("kafka", marks=pytest.mark.kafka),
+    ]
+)
 async def net(request: pytest.FixtureRequest, memory_url: str) -> AsyncIterator[Net]:
     kind = request.param
     if kind == "memory":
-        yield Net(kind, {"b": memory_url}, "b:orders", "b:orders", "b:payments", "b:payments",
-                  0.5)
+        yield Net(kind, {"b": memory_url}, "b:orders", "b:orders", "b:payments", "b:payments", 0.5)
     elif kind == "amqp":
         url = request.getfixturevalue("amqp_url") + "?declare_exchanges=true"
         ex = unique("eh-faults")
-        yield Net(kind, {"b": url}, f"b:{ex}/orders.placed", f"b:{ex}/orders.*",
-                  f"b:{ex}/payments.made", f"b:{ex}/payments.*", 3.0)
+        yield Net(
+            kind,
+            {"b": url},
+            f"b:{ex}/orders.placed",
+            f"b:{ex}/orders.*",
+            f"b:{ex}/payments.made",
+            f"b:{ex}/payments.*",
+            3.0,
+        )
         async with eh.Harness({"b": url}) as h:
             with contextlib.suppress(eh.BrokerError):
                 await h.transport("b").delete_channel(f"{ex}/")
@@ -65,14 +73,21 @@ async def net(request: pytest.FixtureRequest, memory_url: str) -> AsyncIterator[
         async with eh.Harness({"b": url}) as h:
             for topic in (orders, payments):
                 await h.transport("b").create_channel(topic, partitions=2)
-        yield Net(kind, {"b": url}, f"b:{orders}", f"b:{orders}", f"b:{payments}",
-                  f"b:{payments}", 5.0)
+        yield Net(
+            kind, {"b": url}, f"b:{orders}", f"b:{orders}", f"b:{payments}", f"b:{payments}", 5.0
+        )
 
 
 def payment(net: Net) -> dict[str, Any]:
-    return {"channel": net.payments,
-            "value": {"type": "PaymentAuthorized", "order_id": "${in.value.order_id}",
-                      "amount": "${in.value.total}", "seq": "${in.value.seq}"}}
+    return {
+        "channel": net.payments,
+        "value": {
+            "type": "PaymentAuthorized",
+            "order_id": "${in.value.order_id}",
+            "amount": "${in.value.total}",
+            "seq": "${in.value.seq}",
+        },
+    }
 
 
 def order(oid: str = "o-1", seq: int = 0) -> dict[str, Any]:
@@ -80,20 +95,37 @@ def order(oid: str = "o-1", seq: int = 0) -> dict[str, Any]:
 
 
 async def run_flow(
-    net: Net, faults: list[Fault], *, orders: int = 1, key_order: bool = False,
-    schema: Any = None, type_filter: bool = True, count: int | None = None,
-    within: float | None = None, amount: bool = False,
+    net: Net,
+    faults: list[Fault],
+    *,
+    orders: int = 1,
+    key_order: bool = False,
+    schema: Any = None,
+    type_filter: bool = True,
+    count: int | None = None,
+    within: float | None = None,
+    amount: bool = False,
 ) -> tuple[eh.ScenarioResult, list[str]]:
     """One scenario against a faulty payments stub: its result and its failures."""
     async with eh.Harness(net.brokers) as h:
         try:
             async with h.scenario("faulty payments") as s:
-                s.stub(net.consume, name="payments", type="OrderPlaced", respond=[payment(net)],
-                       faults=faults)
-                pay = s.expect(net.watch, type="PaymentAuthorized" if type_filter else None,
-                               schema=schema, name="pay", count=count,
-                               at_least=orders if orders > 1 and count is None else None,
-                               within=within or net.within)
+                s.stub(
+                    net.consume,
+                    name="payments",
+                    type="OrderPlaced",
+                    respond=[payment(net)],
+                    faults=faults,
+                )
+                pay = s.expect(
+                    net.watch,
+                    type="PaymentAuthorized" if type_filter else None,
+                    schema=schema,
+                    name="pay",
+                    count=count,
+                    at_least=orders if orders > 1 and count is None else None,
+                    within=within or net.within,
+                )
                 if key_order:
                     s.expect_key_order(pay, by="value.seq", name="per-key order")
                 if amount:
@@ -128,8 +160,10 @@ async def test_drop_is_a_timeout(net: Net) -> None:
 async def test_delay_beyond_the_window_is_a_timeout_and_within_it_passes(net: Net) -> None:
     result, failures = await run_flow(net, [Delay(1.0)], within=0.3)
     assert failures == ["timeout:pay"]
-    assert "stub payments; delayed 1000ms (fault delay 1s); never sent: stopped while " \
+    assert (
+        "stub payments; delayed 1000ms (fault delay 1s); never sent: stopped while "
         "waiting" in notes(result)
+    )
     result, failures = await run_flow(net, [Delay(0.2, jitter=0.05)])
     assert failures == []
     (published, answered) = (e for e in result.events if e.direction == "out")
@@ -163,12 +197,12 @@ async def test_corrupt_field_is_a_schema_failure(net: Net) -> None:
 
 
 async def test_corrupt_bytes_are_a_schema_failure(net: Net) -> None:
-    result, failures = await run_flow(net, [Corrupt()], schema=PAYMENT_SCHEMA,
-                                      type_filter=False)
+    result, failures = await run_flow(net, [Corrupt()], schema=PAYMENT_SCHEMA, type_filter=False)
     assert failures == ["schema:pay"]
     assert "not UTF-8 text (16 bytes" in "\n".join(result.failures[0].details)
-    assert "stub payments; payload replaced by 16 undecodable bytes (fault corrupt bytes)" \
-        in notes(result)
+    assert "stub payments; payload replaced by 16 undecodable bytes (fault corrupt bytes)" in notes(
+        result
+    )
 
 
 async def test_corrupt_value_is_a_consistency_failure(net: Net) -> None:
@@ -202,11 +236,13 @@ async def publish_run(
         try:
             async with h.scenario("faulty publishes") as s:
                 stub = s.stub(net.consume, name="payments", respond=[payment(net)])
-                first = s.expect(net.watch, match={"seq": 0}, name="first", count=count,
-                                 within=net.within)
+                first = s.expect(
+                    net.watch, match={"seq": 0}, name="first", count=count, within=net.within
+                )
                 if ordered:
-                    s.expect(net.watch, match={"seq": 1}, name="second", after=first,
-                             within=net.within)
+                    s.expect(
+                        net.watch, match={"seq": 1}, name="second", after=first, within=net.within
+                    )
                 for seq in range(2 if ordered else 1):
                     await s.publish(net.orders, order(seq=seq), key="o-1", faults=faults)
         except eh.ScenarioFailed as exc:
@@ -227,8 +263,9 @@ async def test_publish_faults(net: Net) -> None:
     assert failures == ["unexpected:first"]
     # one Reorder object given to both publishes swaps them
     result, failures, _ = await publish_run(net, [Reorder()], ordered=True)
-    published = [e.value["seq"] for e in result.events
-                 if e.direction == "out" and e.channel == net.orders]
+    published = [
+        e.value["seq"] for e in result.events if e.direction == "out" and e.channel == net.orders
+    ]
     answered = [e.value["seq"] for e in result.events if e.direction == "in"]
     assert published == answered == [1, 0]
     assert failures == ["ordering:second"]
@@ -250,8 +287,10 @@ async def test_an_after_violation_inside_one_kafka_fetch_batch_is_an_ordering_fa
                 first = s.expect(f"b:{topic}", match={"seq": 0}, name="first", within=5)
                 s.expect(f"b:{topic}", match={"seq": 1}, name="second", after=first, within=5)
                 await s.publish(f"b:{other}", {"type": "Arm"})  # arms the observer first
-                await asyncio.gather(s.publish(f"b:{topic}", order(seq=1), key="o-1"),
-                                     s.publish(f"b:{topic}", order(seq=0), key="o-1"))
+                await asyncio.gather(
+                    s.publish(f"b:{topic}", order(seq=1), key="o-1"),
+                    s.publish(f"b:{topic}", order(seq=0), key="o-1"),
+                )
         for name in (topic, other):
             await h.transport("b").delete_channel(name)
     result = caught.value.result
@@ -270,8 +309,9 @@ async def test_reorder_releases_a_lone_message_late_and_stopping_loses_it(
             await s.publish("b:orders", order(), faults=[Reorder(release_after=0.2)])
         assert s.result is not None
         (out,) = (e for e in s.result.events if e.direction == "out")
-        assert out.note == ("held back (fault reorder hold=1); released alone after 0.2s: no "
-                            "later message")
+        assert out.note == (
+            "held back (fault reorder hold=1); released alone after 0.2s: no later message"
+        )
         with pytest.raises(eh.ScenarioFailed) as caught:
             async with h.scenario("stopped") as s:
                 s.expect("b:orders", within=0.1)
@@ -301,14 +341,15 @@ def test_selection_is_deterministic_under_a_seed() -> None:
 async def test_a_seeded_stub_drops_the_same_answers_every_run(memory_url: str) -> None:
     async def dropped(seed: int) -> list[int]:
         async with eh.Harness({"b": memory_url}) as h, h.scenario("rate") as s:
-            stub = s.stub("b:orders", respond=[{"channel": "b:payments",
-                                                "value": {"seq": "${in.value.seq}"}}],
-                          faults=[Drop(rate=0.5, seed=seed)])
+            stub = s.stub(
+                "b:orders",
+                respond=[{"channel": "b:payments", "value": {"seq": "${in.value.seq}"}}],
+                faults=[Drop(rate=0.5, seed=seed)],
+            )
             for seq in range(12):
                 await s.publish("b:orders", order(seq=seq))
             await stub.wait_called(12, within=2)
-        return [c.event.value["seq"] for c in stub.calls
-                if "dropped" in (c.sent[0].note or "")]
+        return [c.event.value["seq"] for c in stub.calls if "dropped" in (c.sent[0].note or "")]
 
     first = await dropped(3)
     assert first == await dropped(3)
@@ -327,8 +368,9 @@ async def test_delay_waits_its_seeded_jittered_time(memory_url: str) -> None:
                 began = time.monotonic()
                 event = await s.publish("b:orders", order(seq=seq), faults=[fault])
                 took = time.monotonic() - began
-                found = re.fullmatch(r"delayed (\d+)ms \(fault delay 0\.05s±0\.04s\)",
-                                     event.note or "")
+                found = re.fullmatch(
+                    r"delayed (\d+)ms \(fault delay 0\.05s±0\.04s\)", event.note or ""
+                )
                 assert found, event.note
                 measured.append((int(found[1]) / 1000, took))
         return measured

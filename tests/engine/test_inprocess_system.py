@@ -20,13 +20,27 @@ async def order_scenario(
 ) -> eh.ScenarioResult:
     shop = shop or Shop("memory://", "memory://")
     async with h.scenario(f"order {order_id} ships") as s:
-        pay = s.expect(f"kafka:{shop.payments}", type="PaymentAuthorized",
-                       match={"order_id": order_id}, schema=PAYMENT_SCHEMA, within=within,
-                       name="pay")
-        s.expect(f"rabbit:{shop.exchange}/shipment.*", type="ShipmentScheduled", after=pay,
-                 within=within, count=1, name="ship")
-        await s.publish(f"kafka:{shop.orders}",
-                        {"type": "OrderPlaced", "order_id": order_id, "total": 42}, key=order_id)
+        pay = s.expect(
+            f"kafka:{shop.payments}",
+            type="PaymentAuthorized",
+            match={"order_id": order_id},
+            schema=PAYMENT_SCHEMA,
+            within=within,
+            name="pay",
+        )
+        s.expect(
+            f"rabbit:{shop.exchange}/shipment.*",
+            type="ShipmentScheduled",
+            after=pay,
+            within=within,
+            count=1,
+            name="ship",
+        )
+        await s.publish(
+            f"kafka:{shop.orders}",
+            {"type": "OrderPlaced", "order_id": order_id, "total": 42},
+            key=order_id,
+        )
         s.check_equal("pay.value.amount", "ship.value.amount", 42, name="amounts agree")
     assert s.result is not None
     return s.result
@@ -86,15 +100,19 @@ async def test_schema_failure_names_field_and_rule(memory_url: str) -> None:
 
 
 async def test_failure_text_is_a_timeline(memory_url: str) -> None:
-    async with running_shop(memory_url, "inconsistent-amount"), \
-            eh.Harness(brokers(memory_url)) as h:
+    async with (
+        running_shop(memory_url, "inconsistent-amount"),
+        eh.Harness(brokers(memory_url)) as h,
+    ):
         with pytest.raises(eh.ScenarioFailed) as caught:
             await order_scenario(h, "o-3")
     lines = str(caught.value).splitlines()
     assert lines[0].startswith("scenario 'order o-3 ships' failed in ")
-    assert "✗ [consistency] amounts agree: values differ: pay.value.amount=42, " \
+    assert (
+        "✗ [consistency] amounts agree: values differ: pay.value.amount=42, "
         "ship.value.amount=43, 42=42" in lines
-    timeline = lines[lines.index("timeline (t from scenario start, → sent, ← received):") + 1:]
+    )
+    timeline = lines[lines.index("timeline (t from scenario start, → sent, ← received):") + 1 :]
     assert [line.split()[1:4] for line in timeline] == [
         ["→", "kafka:orders", "OrderPlaced"],
         ["←", "kafka:payments", "PaymentAuthorized"],
@@ -107,8 +125,9 @@ async def test_failed_scenario_releases_and_next_starts_clean(memory_url: str) -
         with pytest.raises(eh.ScenarioFailed):
             async with h.scenario("wrong type") as s:
                 s.expect("kafka:payments", type="Nope", within=0.2)
-                await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "x",
-                                                 "total": 1}, key="x")
+                await s.publish(
+                    "kafka:orders", {"type": "OrderPlaced", "order_id": "x", "total": 1}, key="x"
+                )
         assert h.collector._routes == {}  # nothing of the failed scenario stays routed
         result = await order_scenario(h, "o-4")
     assert result.passed
@@ -146,10 +165,14 @@ async def test_on_kafka_and_rabbitmq(kafka_url: str, amqp_url: str, fault: str |
             assert result.passed, result.explain()
             # receive order across two brokers may differ from causal order by a few ms
             assert sorted((e.direction, e.type) for e in result.events) == [
-                ("in", "PaymentAuthorized"), ("in", "ShipmentScheduled"), ("out", "OrderPlaced")]
+                ("in", "PaymentAuthorized"),
+                ("in", "ShipmentScheduled"),
+                ("out", "OrderPlaced"),
+            ]
             return
         with pytest.raises(eh.ScenarioFailed) as caught:
             await order_scenario(h, "o-real", shop, within=REAL_WITHIN)
     kind, step = EXPECTED[fault]
-    assert [(f.kind, f.step) for f in caught.value.result.failures] == [(kind, step)], \
+    assert [(f.kind, f.step) for f in caught.value.result.failures] == [(kind, step)], (
         caught.value.result.explain()
+    )

@@ -17,9 +17,14 @@ def _imports() -> dict[str, set[str]]:
     for path in ENGINE.glob("*.py"):
         found: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):  # every level, every branch
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
-            found.update(n[len(PREFIX):].split(".")[0] for n in names if n.startswith(PREFIX))
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            found.update(n[len(PREFIX) :].split(".")[0] for n in names if n.startswith(PREFIX))
         graph[path.stem] = found - {path.stem}
     return graph
 

@@ -40,8 +40,10 @@ def test_subset_and_operators(spec: dict[str, object], value: object, ok: bool) 
 
 def test_type_fields_and_predicate() -> None:
     event = ev({"type": "Paid", "amount": 5}, key="o-1", headers={"tenant": "t1"}, type="Paid")
-    assert Matcher(type="Paid", fields={"key": "o-1", "headers.tenant": {"exists": True},
-                                        "value.amount": {"ge": 5}}).matches(event)
+    assert Matcher(
+        type="Paid",
+        fields={"key": "o-1", "headers.tenant": {"exists": True}, "value.amount": {"ge": 5}},
+    ).matches(event)
     assert not Matcher(type="Declined").matches(event)
     assert not Matcher(fields={"headers.other": {"exists": True}}).matches(event)
     assert Matcher(where=lambda e: e.value["amount"] == 5).matches(event)
@@ -49,8 +51,9 @@ def test_type_fields_and_predicate() -> None:
 
 
 def test_diff_names_each_differing_field() -> None:
-    matcher = Matcher(type="Paid", match={"order_id": "o-1", "amount": {"gt": 10},
-                                          "nested": {"x": 1}})
+    matcher = Matcher(
+        type="Paid", match={"order_id": "o-1", "amount": {"gt": 10}, "nested": {"x": 1}}
+    )
     event = ev({"order_id": "o-2", "amount": 3}, type="Declined")
     assert matcher.diff(event) == [
         "type: expected 'Paid', got 'Declined'",
@@ -84,12 +87,12 @@ def test_bad_operator_arguments_are_usage_errors(spec: dict[str, object], messag
         ("(x+x+)+y", "x" * 50_000, "x" * 50_000 + "y"),
     ],
 )
-def test_catastrophic_regex_against_a_long_value_answers(pattern: str, miss: str,
-                                                         hit: str) -> None:
+def test_catastrophic_regex_against_a_long_value_answers(pattern: str, miss: str, hit: str) -> None:
     matcher = Matcher(match={"id": {"regex": pattern}})
     assert not matcher.matches(ev({"id": miss}))
-    assert matcher.diff(ev({"id": miss})) == [f"id: expected regex {pattern!r}, got "
-                                              f"{repr(miss)[:57]}..."]
+    assert matcher.diff(ev({"id": miss})) == [
+        f"id: expected regex {pattern!r}, got {repr(miss)[:57]}..."
+    ]
     assert matcher.matches(ev({"id": hit}))
 
 
@@ -141,12 +144,54 @@ def test_regex_is_compiled_once_per_pattern(monkeypatch: pytest.MonkeyPatch) -> 
     assert matchers._compiled.cache_info().currsize >= 1
 
 
-ORDINARY = ["o-", "^o-", "^o-[0-9]+$", r"^o-\d{2,4}$", "(?i)^PAID$", "paid|shipped",
-            r"\bcard\b", r"^\w+@\w+\.com$", r"\s", "^$", ".", "^a.c$", "(?s)^a.c$", "(?m)^b$",
-            r"[^a-z]", "colou?r", r"^(ab)*$", r"\.", "é", "^[0-9]+$", r"^\S+$", "(paid)"]
-VALUES = ["o-42", "xo-42y", "O-7", "paid", "PAID", "shipped", "a card here", "cards",
-          "bob@shop.com", "a b", "", "abc", "a\nc", "a\nb\nc", "ABC", "color", "colour", "abab",
-          "aba", "x.y", "café", "123"]
+ORDINARY = [
+    "o-",
+    "^o-",
+    "^o-[0-9]+$",
+    r"^o-\d{2,4}$",
+    "(?i)^PAID$",
+    "paid|shipped",
+    r"\bcard\b",
+    r"^\w+@\w+\.com$",
+    r"\s",
+    "^$",
+    ".",
+    "^a.c$",
+    "(?s)^a.c$",
+    "(?m)^b$",
+    r"[^a-z]",
+    "colou?r",
+    r"^(ab)*$",
+    r"\.",
+    "é",
+    "^[0-9]+$",
+    r"^\S+$",
+    "(paid)",
+]
+VALUES = [
+    "o-42",
+    "xo-42y",
+    "O-7",
+    "paid",
+    "PAID",
+    "shipped",
+    "a card here",
+    "cards",
+    "bob@shop.com",
+    "a b",
+    "",
+    "abc",
+    "a\nc",
+    "a\nb\nc",
+    "ABC",
+    "color",
+    "colour",
+    "abab",
+    "aba",
+    "x.y",
+    "café",
+    "123",
+]
 
 
 @pytest.mark.parametrize("pattern", ORDINARY)
@@ -171,8 +216,9 @@ def test_regex_searches_like_python_re_for_ordinary_patterns(pattern: str) -> No
         (r"^o-\d+\z", "o-1", True),  # RE2's end of text (re before 3.14 rejects \z)
     ],
 )
-def test_regex_differences_from_python_re_are_the_documented_ones(pattern: str, value: str,
-                                                                   ok: bool) -> None:
+def test_regex_differences_from_python_re_are_the_documented_ones(
+    pattern: str, value: str, ok: bool
+) -> None:
     assert Matcher(match={"s": {"regex": pattern}}).matches(ev({"s": value})) is ok
 
 
@@ -191,19 +237,26 @@ def test_field_mapping_that_finds_no_object_suggests_the_operator() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"n": {"gt": 1, "lte": 5}},
-         "match.n: 'lte' is not a match operator; did you mean 'le'? (a mapping with an operator "
-         "(gt) may hold only operators: eq ne gt ge lt le regex one_of exists)"),
-        ({"a": {"b": {"regex": "^x", "exsts": True}}},
-         "match.a.b: 'exsts' is not a match operator; did you mean 'exists'?"),
-        ({"range": {"gt": 1, "unit": "s"}},
-         "match.range: 'unit' is not a match operator; a mapping with an operator (gt) may hold "
-         "only operators: eq ne gt ge lt le regex one_of exists; match fields named like "
-         "operators by dotted path under fields: or with where="),
+        (
+            {"n": {"gt": 1, "lte": 5}},
+            "match.n: 'lte' is not a match operator; did you mean 'le'? (a mapping with an "
+            "operator (gt) may hold only operators: eq ne gt ge lt le regex one_of exists)",
+        ),
+        (
+            {"a": {"b": {"regex": "^x", "exsts": True}}},
+            "match.a.b: 'exsts' is not a match operator; did you mean 'exists'?",
+        ),
+        (
+            {"range": {"gt": 1, "unit": "s"}},
+            "match.range: 'unit' is not a match operator; a mapping with an operator (gt) may hold "
+            "only operators: eq ne gt ge lt le regex one_of exists; match fields named like "
+            "operators by dotted path under fields: or with where=",
+        ),
     ],
 )
-def test_mapping_mixing_operators_and_other_keys_is_an_error(spec: dict[str, object],
-                                                            message: str) -> None:
+def test_mapping_mixing_operators_and_other_keys_is_an_error(
+    spec: dict[str, object], message: str
+) -> None:
     with pytest.raises(UsageError) as caught:
         Matcher(match=spec)
     assert str(caught.value).startswith(message)

@@ -34,9 +34,14 @@ def test_stamp_gives_ids_and_trace_context_and_the_callers_headers_win() -> None
 
 
 def test_carry_propagates_the_causes_headers_and_the_replys_own_win() -> None:
-    cause = Event("k:orders", {"type": "OrderPlaced"}, b"{}",
-                  headers={"correlation-id": "c-1"}, correlation_id="c-1",
-                  traceparent=make_traceparent("a" * 32))
+    cause = Event(
+        "k:orders",
+        {"type": "OrderPlaced"},
+        b"{}",
+        headers={"correlation-id": "c-1"},
+        correlation_id="c-1",
+        traceparent=make_traceparent("a" * 32),
+    )
     text, wire = carry(cause, "correlation_id", {"x-extra": "1", "message-id": "m-2"})
     assert text["correlation-id"] == "c-1"
     assert text["traceparent"].split("-")[1] == "a" * 32  # same trace, new span
@@ -47,18 +52,41 @@ def test_carry_propagates_the_causes_headers_and_the_replys_own_win() -> None:
 async def test_compose_validates_before_encoding_and_rejects_what_violates() -> None:
     async with eh.Harness({"k": "memory://outgoing-compose"}) as h:
         channel = h.channel("k:orders")
-        event, record = compose(h, channel, {"total": 1}, key="o-1",
-                                headers=stamp("c-1", None), correlation_id="c-1",
-                                schema=SCHEMA, validate=True, partition=2)
+        event, record = compose(
+            h,
+            channel,
+            {"total": 1},
+            key="o-1",
+            headers=stamp("c-1", None),
+            correlation_id="c-1",
+            schema=SCHEMA,
+            validate=True,
+            partition=2,
+        )
         assert event.direction == "out" and event.raw == record.value == b'{"total":1}'
         assert record.key == b"o-1" and record.partition == 2
         assert record.properties == {"message_id": event.message_id, "correlation_id": "c-1"}
         with pytest.raises(Rejected) as caught:
-            compose(h, channel, {"total": "1"}, key=None, headers=stamp("c-1", None),
-                    correlation_id="c-1", schema=SCHEMA, validate=True)
+            compose(
+                h,
+                channel,
+                {"total": "1"},
+                key=None,
+                headers=stamp("c-1", None),
+                correlation_id="c-1",
+                schema=SCHEMA,
+                validate=True,
+            )
         assert caught.value.event.value == {"total": "1"} and caught.value.problems
-        compose(h, channel, {"total": "1"}, key=None, headers=stamp("c-1", None),
-                correlation_id="c-1", schema=SCHEMA)  # a stub's reply is not validated
+        compose(
+            h,
+            channel,
+            {"total": "1"},
+            key=None,
+            headers=stamp("c-1", None),
+            correlation_id="c-1",
+            schema=SCHEMA,
+        )  # a stub's reply is not validated
 
 
 class _Transport:
@@ -109,11 +137,14 @@ async def test_sender_runs_faults_in_order_and_notes_lost_messages() -> None:
 
 async def test_sender_reports_transport_errors_to_failed_or_raises() -> None:
     failures: list[str] = []
-    sender = Sender(lambda broker: _Transport(fail=True),  # type: ignore[arg-type,return-value]
-                    failed=lambda ev, exc: failures.append(str(exc)))
+    sender = Sender(
+        lambda broker: _Transport(fail=True),  # type: ignore[arg-type,return-value]
+        failed=lambda ev, exc: failures.append(str(exc)),
+    )
     event, record = _message()
     await sender.send(eh.parse_channel("b:x"), event, record)
     assert failures == ["broker gone"]
     with pytest.raises(BrokerError):
         await Sender(lambda broker: _Transport(fail=True)).send(  # type: ignore[arg-type,return-value]
-            eh.parse_channel("b:x"), *_message())
+            eh.parse_channel("b:x"), *_message()
+        )

@@ -35,36 +35,55 @@ CLI = str(Path(sys.executable).parent / "eventharness")
 
 def rec(value: object, key: str | None = None, **headers: str) -> Record:
     raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-    return Record(raw, key.encode() if key else None,
-                  {k.replace("_", "-"): v.encode() for k, v in headers.items()})
+    return Record(
+        raw,
+        key.encode() if key else None,
+        {k.replace("_", "-"): v.encode() for k, v in headers.items()},
+    )
 
 
-async def record_while(transports: dict[str, eh.Transport], channels: list[str], count: int,
-                       publish: object) -> Recording:
+async def record_while(
+    transports: dict[str, eh.Transport], channels: list[str], count: int, publish: object
+) -> Recording:
     """Record ``count`` messages; ``publish`` (a coroutine function) runs once armed."""
     armed = asyncio.Event()
-    task = asyncio.create_task(record(transports, channels, count=count, duration=30,
-                                      armed=armed.set))
+    task = asyncio.create_task(
+        record(transports, channels, count=count, duration=30, armed=armed.set)
+    )
     await asyncio.wait_for(armed.wait(), 10)
     await publish()  # type: ignore[operator]
     return await asyncio.wait_for(task, 30)
 
 
-async def test_record_redacts_keeps_channels_and_round_trips(memory_url: str,
-                                                             tmp_path: Path) -> None:
+async def test_record_redacts_keeps_channels_and_round_trips(
+    memory_url: str, tmp_path: Path
+) -> None:
     async with MemoryTransport(memory_url) as t:
+
         async def publish() -> None:
-            await t.publish("orders", rec({"type": "OrderPlaced", "order_id": "o-1"}, "o-1",
-                                          correlation_id="c-1", authorization="Bearer s3cret",
-                                          x_api_key="k", session_token="z"))
+            await t.publish(
+                "orders",
+                rec(
+                    {"type": "OrderPlaced", "order_id": "o-1"},
+                    "o-1",
+                    correlation_id="c-1",
+                    authorization="Bearer s3cret",
+                    x_api_key="k",
+                    session_token="z",
+                ),
+            )
             await t.publish("shipping/shipment.scheduled", rec(b"\xff\x00raw"))
             await t.publish("orders", Record(b"plain text"))
 
         found = await record_while({"k": t}, ["k:orders", "k:shipping/#"], 3, publish)
     first, second, third = found.events
     assert (first.channel, first.key, first.value["order_id"]) == ("k:orders", "o-1", "o-1")
-    assert first.headers == {"correlation-id": "c-1", "authorization": REDACTED,
-                             "x-api-key": REDACTED, "session-token": REDACTED}
+    assert first.headers == {
+        "correlation-id": "c-1",
+        "authorization": REDACTED,
+        "x-api-key": REDACTED,
+        "session-token": REDACTED,
+    }
     assert (second.channel, second.seen_on) == ("k:shipping/shipment.scheduled", "k:shipping/#")
     assert second.raw == b"\xff\x00raw" and second.value is None
     assert third.value == "plain text"
@@ -82,10 +101,15 @@ def test_a_kafka_record_is_placed_when_published_not_when_its_observer_pulled_it
     """An observer pulls a topic: it can get a payment after the shipment the payment caused
     came over RabbitMQ. The record's timestamp keeps it first; arrival bounds it."""
     started, wall = 100.0, 1_000.0  # time.monotonic() and time.time() at the start
-    payment = Record(b"{}", properties={"topic": "payments"}, broker_time=wall + 0.1,
-                     received=started + 0.5)
-    shipment = Record(b"{}", properties={"exchange": "shipping", "routing_key": "s"},
-                      broker_time=wall, received=started + 0.3)  # AMQP: whole seconds
+    payment = Record(
+        b"{}", properties={"topic": "payments"}, broker_time=wall + 0.1, received=started + 0.5
+    )
+    shipment = Record(
+        b"{}",
+        properties={"exchange": "shipping", "routing_key": "s"},
+        broker_time=wall,
+        received=started + 0.3,
+    )  # AMQP: whole seconds
     assert _recorded("k:payments", payment, started, wall).t == 0.1
     assert _recorded("r:shipping/#", shipment, started, wall).t == 0.3
     ahead = payment._replace(broker_time=wall + 5)  # a producer's clock ahead of ours
@@ -105,8 +129,9 @@ def test_load_errors_name_file_and_line(tmp_path: Path) -> None:
 
 
 async def test_replay_keeps_the_pace_or_goes_flat_out(memory_url: str) -> None:
-    recording = Recording([Recorded(t=i * 0.1, channel="k:orders", value={"i": i}, key="x")
-                           for i in range(4)])
+    recording = Recording(
+        [Recorded(t=i * 0.1, channel="k:orders", value={"i": i}, key="x") for i in range(4)]
+    )
     async with MemoryTransport(memory_url) as t:
         sub = await t.subscribe("orders")
         began = time.monotonic()
@@ -115,8 +140,9 @@ async def test_replay_keeps_the_pace_or_goes_flat_out(memory_url: str) -> None:
         began = time.monotonic()
         assert await replay({"k": t}, recording, speed=None) == 4
         flat = time.monotonic() - began
-        got = [json.loads((await asyncio.wait_for(anext(aiter(sub)), 2)).value)["i"]
-               for _ in range(8)]
+        got = [
+            json.loads((await asyncio.wait_for(anext(aiter(sub)), 2)).value)["i"] for _ in range(8)
+        ]
         await sub.aclose()
     assert got == [0, 1, 2, 3, 0, 1, 2, 3]
     assert paced >= 0.3 / 2 - 0.005  # the last one is due at 0.3 s / 2
@@ -144,8 +170,9 @@ def shop(kafka_url: str, amqp_url: str) -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def shop_recording(shop: object, kafka_url: str, amqp_url: str,
-                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shop_recording(
+    shop: object, kafka_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """One order through the real payments and shipping services, recorded to a file."""
     orders, payments, exchange = (shop.orders, shop.payments, shop.exchange)  # type: ignore[attr-defined]
     path = tmp_path_factory.mktemp("rec") / "shop.jsonl"
@@ -155,14 +182,23 @@ def shop_recording(shop: object, kafka_url: str, amqp_url: str,
             cid = uuid.uuid4().hex
 
             async def publish() -> None:
-                await h.transport("kafka").publish(orders, rec(
-                    {"type": "OrderPlaced", "order_id": "o-rec", "total": 42}, "o-rec",
-                    correlation_id=cid, traceparent=f"00-{cid}-0123456789abcdef-01",
-                    authorization="Bearer do-not-record"))
+                await h.transport("kafka").publish(
+                    orders,
+                    rec(
+                        {"type": "OrderPlaced", "order_id": "o-rec", "total": 42},
+                        "o-rec",
+                        correlation_id=cid,
+                        traceparent=f"00-{cid}-0123456789abcdef-01",
+                        authorization="Bearer do-not-record",
+                    ),
+                )
 
             found = await record_while(
-                h.brokers, [f"kafka:{orders}", f"kafka:{payments}", f"rabbit:{exchange}/#"], 3,
-                publish)
+                h.brokers,
+                [f"kafka:{orders}", f"kafka:{payments}", f"rabbit:{exchange}/#"],
+                3,
+                publish,
+            )
             found.save(path)
 
     asyncio.run(go())
@@ -175,7 +211,9 @@ def test_the_recording_of_the_example_system(shop_recording: Path, shop: object)
     found = Recording.load(shop_recording)
     exchange = shop.exchange  # type: ignore[attr-defined]
     assert [(e.channel.partition(":")[0], e.value["type"]) for e in found] == [
-        ("kafka", "OrderPlaced"), ("kafka", "PaymentAuthorized"), ("rabbit", "ShipmentScheduled")
+        ("kafka", "OrderPlaced"),
+        ("kafka", "PaymentAuthorized"),
+        ("rabbit", "ShipmentScheduled"),
     ]
     assert found.events[2].channel == f"rabbit:{exchange}/shipment.scheduled"
     assert found.events[0].headers["authorization"] == REDACTED
@@ -187,19 +225,32 @@ def test_the_recording_of_the_example_system(shop_recording: Path, shop: object)
 
 def on_memory(found: Recording, shop: object) -> Recording:
     s = shop
-    return found.renamed({
-        f"kafka:{s.orders}": "kafka:orders",  # type: ignore[attr-defined]
-        f"kafka:{s.payments}": "kafka:payments",  # type: ignore[attr-defined]
-        f"rabbit:{s.exchange}/shipment.scheduled":  # type: ignore[attr-defined]
+    return found.renamed(
+        {
+            f"kafka:{s.orders}": "kafka:orders",  # type: ignore[attr-defined]
+            f"kafka:{s.payments}": "kafka:payments",  # type: ignore[attr-defined]
+            f"rabbit:{s.exchange}/shipment.scheduled":  # type: ignore[attr-defined]
             "rabbit:shipping/shipment.scheduled",
-    })
+        }
+    )
 
 
 async def expect_flow(s: eh.Scenario, order_id: str) -> None:
-    pay = s.expect("kafka:payments", type="PaymentAuthorized",
-                   match={"order_id": order_id, "amount": 42}, within=2, name="pay")
-    s.expect("rabbit:shipping/shipment.*", type="ShipmentScheduled",
-             match={"order_id": order_id}, after=pay, within=2, name="ship")
+    pay = s.expect(
+        "kafka:payments",
+        type="PaymentAuthorized",
+        match={"order_id": order_id, "amount": 42},
+        within=2,
+        name="pay",
+    )
+    s.expect(
+        "rabbit:shipping/shipment.*",
+        type="ShipmentScheduled",
+        match={"order_id": order_id},
+        after=pay,
+        within=2,
+        name="ship",
+    )
     s.check_equal("pay.value.amount", "ship.value.amount", name="amounts agree")
 
 
@@ -215,22 +266,28 @@ async def test_the_recording_replays_as_a_virtual_system(
         async with h.scenario("recorded shop answers a new order") as s:
             virtual = replay_as_stub(s, found, "kafka:orders", name="recorded shop")
             await expect_flow(s, "o-new")
-            await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-new",
-                                             "total": 42}, key="o-new")
+            await s.publish(
+                "kafka:orders",
+                {"type": "OrderPlaced", "order_id": "o-new", "total": 42},
+                key="o-new",
+            )
         assert s.result is not None and s.result.passed
         got = [e for e in s.result.events if e.direction == "in"]
         assert {e.correlation_id for e in got} == {s.correlation_id}
         # the payment's key was the order's key: it is the new order's now; the shipment
         # (plain AMQP) had none, and has none
-        assert [(e.type, e.key) for e in got] == [("PaymentAuthorized", "o-new"),
-                                                 ("ShipmentScheduled", None)]
+        assert [(e.type, e.key) for e in got] == [
+            ("PaymentAuthorized", "o-new"),
+            ("ShipmentScheduled", None),
+        ]
         assert virtual.assert_called(1, match={"order_id": "o-new"})
 
 
 @pytest.mark.kafka
 @pytest.mark.amqp
-async def test_the_recording_replays_as_a_load(shop_recording: Path, shop: object,
-                                               memory_url: str) -> None:
+async def test_the_recording_replays_as_a_load(
+    shop_recording: Path, shop: object, memory_url: str
+) -> None:
     found = on_memory(Recording.load(shop_recording), shop)
     recorded_cid = found.events[0].event().correlation_id
     async with eh.Harness({"kafka": memory_url, "rabbit": memory_url}) as h:
@@ -253,15 +310,27 @@ async def test_record_and_replay_commands(amqp_url: str, tmp_path: Path) -> None
         await t.create_channel(f"{exchange}/")
         try:
             proc = await asyncio.create_subprocess_exec(
-                CLI, "record", "-b", f"r={amqp_url}", "-c", f"r:{exchange}/#", "-n", "2",
-                "-o", str(out), cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+                CLI,
+                "record",
+                "-b",
+                f"r={amqp_url}",
+                "-c",
+                f"r:{exchange}/#",
+                "-n",
+                "2",
+                "-o",
+                str(out),
+                cwd=tmp_path,
+                stderr=asyncio.subprocess.PIPE,
             )
             assert proc.stderr is not None
             first = await asyncio.wait_for(proc.stderr.readline(), 30)
             assert first.decode().startswith(f"recording r:{exchange}/# → "), first
             for i in range(2):
-                await t.publish(f"{exchange}/orders.placed", rec(
-                    {"type": "OrderPlaced", "i": i}, f"o-{i}", password="hunter2"))
+                await t.publish(
+                    f"{exchange}/orders.placed",
+                    rec({"type": "OrderPlaced", "i": i}, f"o-{i}", password="hunter2"),
+                )
             rest = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()
             assert await asyncio.wait_for(proc.wait(), 30) == 0, rest
             assert rest.strip().splitlines()[-1].startswith("recorded 2 message(s) in "), rest
@@ -271,25 +340,41 @@ async def test_record_and_replay_commands(amqp_url: str, tmp_path: Path) -> None
                 (f"r:{exchange}/orders.placed", "o-1", REDACTED),
             ]
             sub = await t.subscribe(f"{exchange}/#")
-            done = await asyncio.to_thread(subprocess.run, [
-                CLI, "replay", str(out), "-b", f"r={amqp_url}", "--speed", "max"],
-                cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [CLI, "replay", str(out), "-b", f"r={amqp_url}", "--speed", "max"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert done.returncode == 0, done.stderr
             assert done.stderr.strip().splitlines()[-1].startswith("replayed 2 message(s)")
             again = [await asyncio.wait_for(anext(aiter(sub)), 10) for _ in range(2)]
             await sub.aclose()
             assert [json.loads(r.value)["i"] for r in again] == [0, 1]
             assert all("password" not in r.headers for r in again)
-            bad = await asyncio.to_thread(subprocess.run, [
-                CLI, "replay", str(out), "-b", f"r={amqp_url}", "--speed", "fast"],
-                cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            bad = await asyncio.to_thread(
+                subprocess.run,
+                [CLI, "replay", str(out), "-b", f"r={amqp_url}", "--speed", "fast"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert bad.returncode == 2
             assert "--speed 'fast': write 1, a factor like 10, or max" in bad.stderr
-            missing = await asyncio.to_thread(subprocess.run, [
-                CLI, "replay", str(out)], cwd=tmp_path, capture_output=True, text=True,
-                timeout=60)
+            missing = await asyncio.to_thread(
+                subprocess.run,
+                [CLI, "replay", str(out)],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert missing.returncode == 2
-            assert "broker 'r' is not configured; give its URL with --broker r=URL" in \
-                missing.stderr
+            assert (
+                "broker 'r' is not configured; give its URL with --broker r=URL" in missing.stderr
+            )
         finally:
             await t.delete_channel(f"{exchange}/")

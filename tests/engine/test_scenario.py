@@ -30,8 +30,11 @@ async def h(memory_url: str) -> AsyncIterator[eh.Harness]:
 
 
 def rec(value: Any, key: str | None = None, **headers: str) -> Record:
-    return Record(json.dumps(value).encode(), key.encode() if key else None,
-                  {k.replace("_", "-"): v.encode() for k, v in headers.items()})
+    return Record(
+        json.dumps(value).encode(),
+        key.encode() if key else None,
+        {k.replace("_", "-"): v.encode() for k, v in headers.items()},
+    )
 
 
 async def test_expect_none_passes_when_quiet_and_fails_when_not(
@@ -57,15 +60,17 @@ async def test_counts(h: eh.Harness, system: MemoryTransport) -> None:
         s.expect("k:out", type="Line", at_least=3)
         await s.publish("k:in", {"type": "Go"})
         for i in range(3):
-            await system.publish("out", rec({"type": "Line", "i": i},
-                                            correlation_id=s.correlation_id))
+            await system.publish(
+                "out", rec({"type": "Line", "i": i}, correlation_id=s.correlation_id)
+            )
     with pytest.raises(eh.ScenarioFailed) as caught:
         async with h.scenario("too many") as s:
             s.expect("k:out", type="Line", at_most=1, within=0.2, name="one line")
             await s.publish("k:in", {"type": "Go"})
             for i in range(2):
-                await system.publish("out", rec({"type": "Line", "i": i},
-                                                correlation_id=s.correlation_id))
+                await system.publish(
+                    "out", rec({"type": "Line", "i": i}, correlation_id=s.correlation_id)
+                )
     (failure,) = caught.value.result.failures
     assert (failure.kind, failure.step) == ("unexpected", "one line")
     assert "expected at most 1 event(s), got 2" in failure.message
@@ -115,8 +120,9 @@ async def test_per_key_order(h: eh.Harness, system: MemoryTransport) -> None:
                 await s.publish("k:in", {"seq": seq}, key=key)
             order = [1, 0, 3, 2] if reverse else [0, 1, 2, 3]
             for seq in order:
-                await system.publish("out", rec({"seq": seq}, f"c{seq % 2}",
-                                                correlation_id=s.correlation_id))
+                await system.publish(
+                    "out", rec({"seq": seq}, f"c{seq % 2}", correlation_id=s.correlation_id)
+                )
         assert s.result is not None
         return s.result
 
@@ -130,8 +136,9 @@ async def test_per_key_order(h: eh.Harness, system: MemoryTransport) -> None:
             await s.publish("k:in", {"seq": 0}, key="c0")
             await s.publish("k:in", {"seq": 1}, key="c0")
             for seq in (1, 0):
-                await system.publish("out", rec({"seq": seq}, "c0",
-                                                correlation_id=s.correlation_id))
+                await system.publish(
+                    "out", rec({"seq": seq}, "c0", correlation_id=s.correlation_id)
+                )
     (failure,) = caught.value.result.failures
     assert (failure.kind, failure.step) == ("ordering", "per key")
     assert "key 'c0' on k:out: value.seq=0 arrived after value.seq=1" in failure.message
@@ -140,8 +147,9 @@ async def test_per_key_order(h: eh.Harness, system: MemoryTransport) -> None:
 async def test_duplicates_fail_unless_allowed(h: eh.Harness, system: MemoryTransport) -> None:
     async def emit_twice(s: eh.Scenario) -> None:
         for _ in range(2):
-            await system.publish("out", rec({"type": "X"}, correlation_id=s.correlation_id,
-                                            message_id="m-1"))
+            await system.publish(
+                "out", rec({"type": "X"}, correlation_id=s.correlation_id, message_id="m-1")
+            )
 
     with pytest.raises(eh.ScenarioFailed) as caught:
         async with h.scenario("dup") as s:
@@ -171,8 +179,7 @@ async def test_business_key_correlation_without_any_header(
     async with eh.Harness({"k": memory_url}, correlation={"k:out": rule}) as h:
         async with h.scenario("by business key") as s:
             s.expect("k:out")
-            await s.publish("k:in", {"order_id": "o-77"}, key="o-77",
-                            headers={"x-order": "o-77"})
+            await s.publish("k:in", {"order_id": "o-77"}, key="o-77", headers={"x-order": "o-77"})
             await system.publish("out", record("o-77"))
             await system.publish("out", record("o-other"))  # somebody else's
         assert s.result is not None
@@ -188,8 +195,10 @@ async def test_correlation_from_payload_field_and_traceparent(
         s.expect("k:out", type="ByTrace")
         await s.publish("k:in", {})
         await system.publish("out", rec({"type": "ByField", "correlation_id": s.correlation_id}))
-        await system.publish("out", rec({"type": "ByTrace"},
-                                        traceparent=f"00-{s.correlation_id}-0123456789abcdef-01"))
+        await system.publish(
+            "out",
+            rec({"type": "ByTrace"}, traceparent=f"00-{s.correlation_id}-0123456789abcdef-01"),
+        )
 
 
 async def test_concurrent_scenarios_claiming_one_key_is_an_error(memory_url: str) -> None:
@@ -214,17 +223,23 @@ async def test_eventually_with_sync_async_and_http_probes(h: eh.Harness) -> None
         async with h.scenario("probes") as s:
             assert await s.eventually(sync_probe, within=2, interval=0.01)
             assert await s.eventually(async_probe, within=1)
-            assert await s.eventually(eh.http_get(f"{base}/orders/o-1",
-                                                  json={"status": "shipped"}), within=2)
+            assert await s.eventually(
+                eh.http_get(f"{base}/orders/o-1", json={"status": "shipped"}), within=2
+            )
         with pytest.raises(eh.ScenarioFailed) as caught:
             async with h.scenario("stale") as s:
-                await s.eventually(eh.http_get(f"{base}/orders/o-1", json={"status": "paid"}),
-                                   within=0.3, interval=0.05)
+                await s.eventually(
+                    eh.http_get(f"{base}/orders/o-1", json={"status": "paid"}),
+                    within=0.3,
+                    interval=0.05,
+                )
     (failure,) = caught.value.result.failures
     assert failure.kind == "consistency" and failure.step == f"GET {base}/orders/o-1"
     assert "did not hold within 0.3s" in failure.message
-    assert "last: GET" in failure.message and "status: expected 'paid', got 'shipped'" in \
-        failure.message
+    assert (
+        "last: GET" in failure.message
+        and "status: expected 'paid', got 'shipped'" in failure.message
+    )
 
 
 async def test_check_callable(h: eh.Harness, system: MemoryTransport) -> None:
@@ -235,7 +250,8 @@ async def test_check_callable(h: eh.Harness, system: MemoryTransport) -> None:
             await s.publish("k:in", {})
             await system.publish("out", rec({"amount": 41}, correlation_id=s.correlation_id))
     assert [(f.kind, f.step) for f in caught.value.result.failures] == [
-        ("consistency", "amount is 42")]
+        ("consistency", "amount is 42")
+    ]
 
 
 async def test_publishing_a_schema_violation_sends_nothing(
@@ -270,8 +286,9 @@ async def test_undecodable_bytes_are_kept_not_fatal(h: eh.Harness, system: Memor
     async with h.scenario("bytes") as s:
         s.expect("k:out", where=lambda e: e.raw == b"\xff\xfe")
         await s.publish("k:in", {})
-        await system.publish("out", Record(b"\xff\xfe", None, {
-            "correlation-id": s.correlation_id.encode()}))
+        await system.publish(
+            "out", Record(b"\xff\xfe", None, {"correlation-id": s.correlation_id.encode()})
+        )
     assert s.result is not None
     event = s.result.events[-1]
     assert event.decode_error is not None and "not UTF-8" in event.decode_error
@@ -295,8 +312,7 @@ async def test_unrelated_buffer_is_bounded(memory_url: str, system: MemoryTransp
             for i in range(limit + 50):
                 await system.publish("noise", rec({"i": i}))
             # delivered in order after all the noise: once it is here, so is the noise
-            await system.publish("noise", rec({"type": "Marker"},
-                                              correlation_id=s.correlation_id))
+            await system.publish("noise", rec({"type": "Marker"}, correlation_id=s.correlation_id))
         kept = h.collector.unrelated("k:noise")
         assert len(kept) == limit
         assert [e.value["i"] for e in kept] == list(range(50, limit + 50))
@@ -330,8 +346,6 @@ class http_server:
         self.server.server_close()
 
 
-
-
 async def test_publish_takes_a_message_and_stamps_correlation(
     h: eh.Harness, system: MemoryTransport
 ) -> None:
@@ -357,8 +371,15 @@ async def test_one_fetch_batch_is_ordered_by_arrival(h: eh.Harness) -> None:
             await s.publish("k:in", {})
             same_moment = 0.01
             for kind in ("B", "A"):  # one batch, B first
-                h.collector.route(eh.Event(channel="k:out", value={"type": kind}, raw=kind.encode(),
-                                           type=kind, correlation_id=s.correlation_id,
-                                           received=s.started + same_moment))
+                h.collector.route(
+                    eh.Event(
+                        channel="k:out",
+                        value={"type": kind},
+                        raw=kind.encode(),
+                        type=kind,
+                        correlation_id=s.correlation_id,
+                        received=s.started + same_moment,
+                    )
+                )
             # (routed directly: the collector is what a transport's batch feeds)
     assert [(f.kind, f.step) for f in caught.value.result.failures] == [("ordering", "b")]

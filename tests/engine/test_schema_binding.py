@@ -17,11 +17,16 @@ PAYMENT = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "required": ["type", "order_id", "amount"],
-    "properties": {"type": {"const": "PaymentAuthorized"}, "order_id": {"type": "string"},
-                   "amount": {"type": "number"}},
+    "properties": {
+        "type": {"const": "PaymentAuthorized"},
+        "order_id": {"type": "string"},
+        "amount": {"type": "number"},
+    },
 }
 ORDER_AVRO = {
-    "type": "record", "name": "OrderPlaced", "namespace": "shop",
+    "type": "record",
+    "name": "OrderPlaced",
+    "namespace": "shop",
     "fields": [{"name": "order_id", "type": "string"}, {"name": "total", "type": "int"}],
 }
 
@@ -40,9 +45,11 @@ async def system(memory_url: str) -> AsyncIterator[MemoryTransport]:
 
 
 def bound(memory_url: str, schemas: Path) -> eh.Harness:
-    return eh.Harness({"k": memory_url}, schemas=schemas,
-                      channel_schemas={"k:payments": {"PaymentAuthorized":
-                                                      "shop.PaymentAuthorized"}})
+    return eh.Harness(
+        {"k": memory_url},
+        schemas=schemas,
+        channel_schemas={"k:payments": {"PaymentAuthorized": "shop.PaymentAuthorized"}},
+    )
 
 
 async def test_a_bound_channel_checks_every_event_of_the_scenario(
@@ -54,12 +61,19 @@ async def test_a_bound_channel_checks_every_event_of_the_scenario(
                 s.expect("k:payments", type="PaymentAuthorized", within=2)
                 await s.publish("k:orders", {"type": "OrderPlaced"})
                 bad = {"type": "PaymentAuthorized", "order_id": "o-1", "amount": "42"}
-                await system.publish("payments", eh.Record(json.dumps(bad).encode(), headers={
-                    "correlation-id": s.correlation_id.encode()}))
+                await system.publish(
+                    "payments",
+                    eh.Record(
+                        json.dumps(bad).encode(),
+                        headers={"correlation-id": s.correlation_id.encode()},
+                    ),
+                )
     (failure,) = caught.value.result.failures
     assert (failure.kind, failure.step) == ("schema", "k:payments")
-    assert ("violate 'shop.PaymentAuthorized@1' (bound to the channel); "
-            "first: PaymentAuthorized key=- at") in failure.message
+    assert (
+        "violate 'shop.PaymentAuthorized@1' (bound to the channel); "
+        "first: PaymentAuthorized key=- at"
+    ) in failure.message
     assert any("$.amount" in line for line in failure.details)
 
 
@@ -69,17 +83,20 @@ async def test_publishing_on_a_bound_channel_validates_first(
     async with bound(memory_url, schemas) as h:
         with pytest.raises(eh.ScenarioFailed) as caught:
             async with h.scenario("bad publish") as s:
-                await s.publish("k:payments", {"type": "PaymentAuthorized", "order_id": 1,
-                                               "amount": 2})
+                await s.publish(
+                    "k:payments", {"type": "PaymentAuthorized", "order_id": 1, "amount": 2}
+                )
     assert [(f.kind, f.step) for f in caught.value.result.failures] == [
-        ("schema", "publish k:payments")]
+        ("schema", "publish k:payments")
+    ]
 
 
 async def test_an_unknown_bound_subject_fails_before_connecting(
     memory_url: str, schemas: Path
 ) -> None:
-    harness = eh.Harness({"k": memory_url}, schemas=schemas,
-                         channel_schemas={"k:payments": "shop.Nope"})
+    harness = eh.Harness(
+        {"k": memory_url}, schemas=schemas, channel_schemas={"k:payments": "shop.Nope"}
+    )
     with pytest.raises(eh.ConfigError, match=r"shop\.Nope"):
         await harness.connect()
 
@@ -89,12 +106,14 @@ async def test_avro_schema_on_publish_sends_avro_binary(
 ) -> None:
     observer = await system.subscribe("orders")
     async with eh.Harness({"k": memory_url}, schemas=schemas) as h, h.scenario("avro") as s:
-        sent = await s.publish("k:orders", {"order_id": "o-1", "total": 42},
-                               schema="shop.OrderPlaced")
+        sent = await s.publish(
+            "k:orders", {"order_id": "o-1", "total": 42}, schema="shop.OrderPlaced"
+        )
     record = await observer.__aiter__().__anext__()
     await observer.aclose()
-    decoded = fastavro.schemaless_reader(io.BytesIO(record.value),
-                                         fastavro.parse_schema(ORDER_AVRO), None)
+    decoded = fastavro.schemaless_reader(
+        io.BytesIO(record.value), fastavro.parse_schema(ORDER_AVRO), None
+    )
     assert decoded == {"order_id": "o-1", "total": 42}
     assert sent.raw == record.value
 
@@ -109,8 +128,9 @@ async def test_registry_avro_round_trip_in_the_wire_format(memory_url: str) -> N
         harness = eh.Harness({"k": memory_url}, schemas=registry.url)
         async with harness as h, h.scenario("avro over the wire") as s:
             s.expect("k:orders", match={"order_id": "o-7", "total": 7}, within=2)
-            sent = await s.publish("k:orders", {"order_id": "o-7", "total": 7},
-                                   schema="orders-value")
+            sent = await s.publish(
+                "k:orders", {"order_id": "o-7", "total": 7}, schema="orders-value"
+            )
     assert sent.raw[:5] == b"\x00" + int(schema_id).to_bytes(4, "big")
     assert s.result is not None and s.result.passed
     collected = [e for e in s.result.events if e.direction == "in"]

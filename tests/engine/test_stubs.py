@@ -17,8 +17,12 @@ from tests.conftest import unique
 ORDER = {"type": "OrderPlaced", "order_id": "o-1", "total": 42}
 PAYMENT = {
     "channel": "k:payments",
-    "value": {"type": "PaymentAuthorized", "order_id": "${in.value.order_id}",
-              "amount": "${in.value.total}", "note": "order ${in.value.order_id} #${count}"},
+    "value": {
+        "type": "PaymentAuthorized",
+        "order_id": "${in.value.order_id}",
+        "amount": "${in.value.total}",
+        "note": "order ${in.value.order_id} #${count}",
+    },
 }
 
 
@@ -31,7 +35,10 @@ async def test_answers_with_a_templated_event_that_keeps_correlation(memory_url:
         assert s.result is not None
         got = s.result.events[-1]
         assert got.direction == "in" and got.value == {
-            "type": "PaymentAuthorized", "order_id": "o-1", "amount": 42, "note": "order o-1 #1",
+            "type": "PaymentAuthorized",
+            "order_id": "o-1",
+            "amount": 42,
+            "note": "order o-1 #1",
         }
         assert got.key == "o-1"  # the consumed key, unless the response names one
         assert got.correlation_id == s.correlation_id
@@ -47,19 +54,31 @@ async def test_answers_with_a_templated_event_that_keeps_correlation(memory_url:
         # the timeline shows the stub's send, marked
         lines = s.result.timeline().splitlines()
         assert [line.split()[1:3] for line in lines] == [
-            ["→", "k:orders"], ["→", "k:payments"], ["←", "k:payments"]
+            ["→", "k:orders"],
+            ["→", "k:payments"],
+            ["←", "k:payments"],
         ]
         assert lines[1].endswith("! stub payments")
 
 
 async def test_conditions_counters_and_several_responses(memory_url: str) -> None:
     respond = [
-        Response("k:payments", {"type": "PaymentAuthorized", "n": "${count}"},
-                 when={"total": {"le": 1000}}),
-        Response("k:payments", {"type": "PaymentDeclined", "reason": "limit"},
-                 when={"value.total": {"gt": 1000}}),
-        Response("k:audit", {"type": "Audited", "order": "${in.value.order_id}"},
-                 key="audit-${count}", headers={"x-seen": "${in.type}"}),
+        Response(
+            "k:payments",
+            {"type": "PaymentAuthorized", "n": "${count}"},
+            when={"total": {"le": 1000}},
+        ),
+        Response(
+            "k:payments",
+            {"type": "PaymentDeclined", "reason": "limit"},
+            when={"value.total": {"gt": 1000}},
+        ),
+        Response(
+            "k:audit",
+            {"type": "Audited", "order": "${in.value.order_id}"},
+            key="audit-${count}",
+            headers={"x-seen": "${in.type}"},
+        ),
         Response("k:audit", {"type": "ThirdOrder"}, when={"count": 3}),
     ]
     async with eh.Harness({"k": memory_url}) as h:
@@ -70,11 +89,13 @@ async def test_conditions_counters_and_several_responses(memory_url: str) -> Non
             audit = s.expect("k:audit", type="Audited", count=3, within=0.3)
             third = s.expect("k:audit", type="ThirdOrder", count=1, within=0.3)
             for oid, total in (("a", 10), ("b", 5000), ("c", 20)):
-                await s.publish("k:orders", {"type": "OrderPlaced", "order_id": oid,
-                                             "total": total}, key=oid)
+                await s.publish(
+                    "k:orders", {"type": "OrderPlaced", "order_id": oid, "total": total}, key=oid
+                )
         assert [e.value["n"] for e in auth.matched] == [1, 3]  # counts every event it took
         assert [(e.key, e.value["order"], e.headers["x-seen"]) for e in audit.matched] == [
-            ("audit-1", "a", "OrderPlaced"), ("audit-2", "b", "OrderPlaced"),
+            ("audit-1", "a", "OrderPlaced"),
+            ("audit-2", "b", "OrderPlaced"),
             ("audit-3", "c", "OrderPlaced"),
         ]
         assert third.first is not None and third.first.key == "c"
@@ -126,7 +147,9 @@ async def test_a_python_responder(memory_url: str) -> None:
             await s.publish("k:in", {"n": 1})
             await s.publish("k:in", {"n": 2})
         assert sorted((e.value["of"], e.value["i"]) for e in out.matched) == [
-            (1, 0), (2, 0), (2, 1)
+            (1, 0),
+            (2, 0),
+            (2, 1),
         ]
 
 
@@ -140,7 +163,8 @@ async def test_assert_called_and_wait_called_explain_what_arrived(memory_url: st
             with pytest.raises(AssertionError) as caught:
                 await stub.wait_called(2, within=0.05)
         assert "expected 2 call(s) matching [type=OrderPlaced] within 0.05s, got 1" in str(
-            caught.value)
+            caught.value
+        )
         with pytest.raises(AssertionError) as caught:
             stub.assert_called(times=1, match={"order_id": "o-2"})
         text = str(caught.value)
@@ -157,9 +181,13 @@ async def test_a_template_naming_a_missing_field_fails_the_scenario(memory_url: 
     async with eh.Harness({"k": memory_url}) as h:
         with pytest.raises(eh.ScenarioFailed) as caught:
             async with h.scenario("typo") as s:
-                s.stub("k:orders", name="payments",
-                       respond=[{"channel": "k:payments",
-                                 "value": {"order_id": "${in.value.orderId}"}}])
+                s.stub(
+                    "k:orders",
+                    name="payments",
+                    respond=[
+                        {"channel": "k:payments", "value": {"order_id": "${in.value.orderId}"}}
+                    ],
+                )
                 s.expect("k:payments", within=0.2)
                 await s.publish("k:orders", ORDER)
     kinds = [(f.kind, f.step) for f in caught.value.result.failures]
@@ -174,8 +202,9 @@ async def test_a_template_naming_a_missing_field_fails_the_scenario(memory_url: 
 async def test_harness_stub_errors_raise_on_exit(memory_url: str) -> None:
     async with eh.Harness({"k": memory_url}) as h, MemoryTransport(memory_url) as system:
         with pytest.raises(StubError, match=r"no 'value\.nope'"):
-            async with h.stub("k:in", respond=[{"channel": "k:out",
-                                                "value": "${in.value.nope}"}]) as stub:
+            async with h.stub(
+                "k:in", respond=[{"channel": "k:out", "value": "${in.value.nope}"}]
+            ) as stub:
                 await system.publish("in", Record(b'{"a": 1}'))
                 (call,) = await stub.wait_called(1, within=2)
                 assert call.sent == [] and len(stub.errors) == 1
@@ -203,10 +232,19 @@ async def test_on_rabbitmq_the_correlation_property_is_carried_on(amqp_url: str)
         try:
             async with h.scenario("amqp stub") as s:
                 raw = await transport.subscribe(f"{exchange}/payments.*")
-                stub = s.stub(f"r:{exchange}/orders.*", type="OrderPlaced",
-                              respond=[{"channel": f"r:{exchange}/payments.authorized",
-                                        "value": {"type": "PaymentAuthorized",
-                                                  "order_id": "${in.value.order_id}"}}])
+                stub = s.stub(
+                    f"r:{exchange}/orders.*",
+                    type="OrderPlaced",
+                    respond=[
+                        {
+                            "channel": f"r:{exchange}/payments.authorized",
+                            "value": {
+                                "type": "PaymentAuthorized",
+                                "order_id": "${in.value.order_id}",
+                            },
+                        }
+                    ],
+                )
                 pay = s.expect(f"r:{exchange}/payments.*", type="PaymentAuthorized")
                 await s.publish(f"r:{exchange}/orders.placed", ORDER, key="o-1")
                 record = await asyncio.wait_for(anext(aiter(raw)), 10)
@@ -227,8 +265,9 @@ async def test_on_kafka_as_observer_and_as_a_worker_group(kafka_url: str) -> Non
             await h.transport("k").create_channel(topic, partitions=2)
         for group in (None, unique("stub-group")):
             async with h.scenario(f"kafka stub group={group}") as s:
-                stub = s.stub(f"k:{orders}", group=group,
-                              respond=[{**PAYMENT, "channel": f"k:{payments}"}])
+                stub = s.stub(
+                    f"k:{orders}", group=group, respond=[{**PAYMENT, "channel": f"k:{payments}"}]
+                )
                 s.expect(f"k:{payments}", match={"order_id": "o-1", "amount": 42}, within=20)
                 await s.publish(f"k:{orders}", ORDER, key="o-1")
             assert stub.calls[0].event.position.offset is not None

@@ -15,11 +15,14 @@ def test_non_finite_durations_are_refused(value: float) -> None:
         parse_duration(value)
 
 
-@pytest.mark.parametrize(("text", "shown"), [
-    ("${oops", "'${oops' has no closing '}': write ${oops}, or $${ for a literal ${"),
-    ("order-${order_id", "'${order_id' has no closing '}': write ${order_id}"),
-    ("${a and ${b}", "'${a and $' has no closing '}': write ${a}"),
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("${oops", "'${oops' has no closing '}': write ${oops}, or $${ for a literal ${"),
+        ("order-${order_id", "'${order_id' has no closing '}': write ${order_id}"),
+        ("${a and ${b}", "'${a and $' has no closing '}': write ${a}"),
+    ],
+)
 def test_an_unclosed_reference_is_found_and_named(text: str, shown: str) -> None:
     problems = [ref.problem for ref in references(text) if ref.problem]
     assert len(problems) == 1 and problems[0].startswith(shown)

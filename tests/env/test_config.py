@@ -40,12 +40,16 @@ def test_found_by_walking_up(tmp_path: Path) -> None:
 
 
 def test_pyproject_table_and_eventharness_toml_wins(tmp_path: Path) -> None:
-    write(tmp_path, "pyproject.toml", """\
+    write(
+        tmp_path,
+        "pyproject.toml",
+        """\
         [project]
         name = "x"
         [tool.eventharness.profiles.default]
         brokers = { bus = "memory://" }
-        """)
+        """,
+    )
     found = find_config(tmp_path)
     assert found is not None and found[0].name == "pyproject.toml"
     assert load_config(start=tmp_path).profile().brokers == {"bus": "memory://"}
@@ -60,20 +64,31 @@ def test_no_file_gives_an_empty_default_profile(tmp_path: Path) -> None:
 
 
 def test_extends_merges_tables(tmp_path: Path) -> None:
-    write(tmp_path, "eventharness.toml", MINIMAL + """\
+    write(
+        tmp_path,
+        "eventharness.toml",
+        MINIMAL
+        + """\
         [profiles.ci]
         extends = "default"
         brokers = { kafka = "kafka://10.0.0.1:9092" }
         concurrency = 8
-        """)
+        """,
+    )
     ci = load_config(start=tmp_path).profile("ci")
-    assert ci.brokers == {"kafka": "kafka://10.0.0.1:9092",
-                          "rabbit": "amqp://guest:secret@127.0.0.1:5672/"}
+    assert ci.brokers == {
+        "kafka": "kafka://10.0.0.1:9092",
+        "rabbit": "amqp://guest:secret@127.0.0.1:5672/",
+    }
     assert (ci.within, ci.concurrency) == (5.0, 8)
 
 
 def test_services(tmp_path: Path) -> None:
-    write(tmp_path, "eventharness.toml", MINIMAL + """\
+    write(
+        tmp_path,
+        "eventharness.toml",
+        MINIMAL
+        + """\
         [profiles.default.vars]
         view = "http://127.0.0.1:${port.view}"
         [profiles.default.services.payments]
@@ -81,7 +96,8 @@ def test_services(tmp_path: Path) -> None:
         env = { KAFKA_BOOTSTRAP = "${brokers.kafka.bootstrap}", V = "${vars.view}" }
         ready = { log = "payments ready" }
         start_timeout = "45s"
-        """)
+        """,
+    )
     service = load_config(start=tmp_path).profile().services["payments"]
     assert service.command == ["${python}", "-m", "examples.shop", "payments"]
     assert (service.ready.kind, service.ready.target) == ("log", "payments ready")  # type: ignore[union-attr]
@@ -92,38 +108,51 @@ def test_services(tmp_path: Path) -> None:
 ERRORS = {
     "unknown profile key": (
         "[profiles.default]\nbroker = {}\n",
-        "profiles.default.broker: unknown key (did you mean 'brokers'?)"),
+        "profiles.default.broker: unknown key (did you mean 'brokers'?)",
+    ),
     "bad duration": (
-        "[profiles.default]\nwithin = \"5 s\"\n",
-        "profiles.default.within: '5 s' is not a duration"),
+        '[profiles.default]\nwithin = "5 s"\n',
+        "profiles.default.within: '5 s' is not a duration",
+    ),
     "bad broker URL": (
-        "[profiles.default]\nbrokers = { kafka = \"localhost:9092\" }\n",
-        "profiles.default.brokers.kafka: broker URL 'localhost:9092' has no scheme"),
+        '[profiles.default]\nbrokers = { kafka = "localhost:9092" }\n',
+        "profiles.default.brokers.kafka: broker URL 'localhost:9092' has no scheme",
+    ),
     "unknown readiness check": (
-        "[profiles.default.services.x]\ncommand = \"true\"\nready = { lgo = \"ready\" }\n",
-        "profiles.default.services.x.ready.lgo: unknown readiness check (did you mean 'log'?)"),
+        '[profiles.default.services.x]\ncommand = "true"\nready = { lgo = "ready" }\n',
+        "profiles.default.services.x.ready.lgo: unknown readiness check (did you mean 'log'?)",
+    ),
     "service without command": (
-        "[profiles.default.services.x]\nready = { log = \"ready\" }\n",
-        "profiles.default.services.x.command: is required"),
+        '[profiles.default.services.x]\nready = { log = "ready" }\n',
+        "profiles.default.services.x.command: is required",
+    ),
     "unknown namespace": (
-        "[profiles.default.services.x]\ncommand = \"run ${ports.a}\"\n",
-        "${ports.a} is not known (did you mean 'port'?)"),
+        '[profiles.default.services.x]\ncommand = "run ${ports.a}"\n',
+        "${ports.a} is not known (did you mean 'port'?)",
+    ),
     "unknown broker in a reference": (
-        "[profiles.default]\nbrokers = { kafka = \"embedded\" }\n"
-        "[profiles.default.env]\nB = \"${brokers.rabit.bootstrap}\"\n",
-        "no broker 'rabit' in this profile (brokers: kafka)"),
+        '[profiles.default]\nbrokers = { kafka = "embedded" }\n'
+        '[profiles.default.env]\nB = "${brokers.rabit.bootstrap}"\n',
+        "no broker 'rabit' in this profile (brokers: kafka)",
+    ),
     "unset environment variable": (
-        "[profiles.default.env]\nF = \"${env.EH_SURELY_UNSET_77}\"\n",
+        '[profiles.default.env]\nF = "${env.EH_SURELY_UNSET_77}"\n',
         "environment variable EH_SURELY_UNSET_77 is not set; set it or give a default: "
-        "${env.EH_SURELY_UNSET_77:-value}"),
+        "${env.EH_SURELY_UNSET_77:-value}",
+    ),
     "TOML syntax": ("[profiles.default\n", "not valid TOML"),
-    "bad concurrency": ("[profiles.default]\nconcurrency = 0\n",
-                        "profiles.default.concurrency: must be a whole number ≥ 1, got 0"),
-    "extends loop": ("[profiles.a]\nextends = \"b\"\n[profiles.b]\nextends = \"a\"\n",
-                     "extends: 'a' loops back"),
+    "bad concurrency": (
+        "[profiles.default]\nconcurrency = 0\n",
+        "profiles.default.concurrency: must be a whole number ≥ 1, got 0",
+    ),
+    "extends loop": (
+        '[profiles.a]\nextends = "b"\n[profiles.b]\nextends = "a"\n',
+        "extends: 'a' loops back",
+    ),
     "bad correlation rule": (
-        "[profiles.default.correlation]\nrules = { \"kafka:x\" = \"order_id\" }\n",
-        "is not a correlation rule; use 'key', 'headers.<name>' or 'value.<path>'"),
+        '[profiles.default.correlation]\nrules = { "kafka:x" = "order_id" }\n',
+        "is not a correlation rule; use 'key', 'headers.<name>' or 'value.<path>'",
+    ),
 }
 
 
@@ -152,7 +181,9 @@ def test_unknown_profile_suggests(tmp_path: Path) -> None:
 
 def test_broker_overrides() -> None:
     assert parse_broker_overrides(["kafka=memory://", "rabbit=amqp://u:p@h:1/"]) == {
-        "kafka": "memory://", "rabbit": "amqp://u:p@h:1/"}
+        "kafka": "memory://",
+        "rabbit": "amqp://u:p@h:1/",
+    }
     assert parse_broker_overrides(["kafka=embedded"]) == {"kafka": EMBEDDED}
     with pytest.raises(ConfigError, match="write name=URL"):
         parse_broker_overrides(["kafka"])

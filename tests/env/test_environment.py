@@ -51,7 +51,8 @@ SERVICE = textwrap.dedent("""\
 def make_profile(tmp_path: Path, services: str, brokers: str = "{}") -> Path:
     (tmp_path / "svc.py").write_text(SERVICE)
     path = tmp_path / "eventharness.toml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         [profiles.default]
         brokers = {brokers}
         [profiles.default.vars]
@@ -60,7 +61,9 @@ def make_profile(tmp_path: Path, services: str, brokers: str = "{}") -> Path:
         GREETING = "${{vars.greeting}}"
         PORT = "${{port.web}}"
         FLAG = "${{root}}/flag-${{run.id}}"
-        """) + textwrap.dedent(services))
+        """)
+        + textwrap.dedent(services)
+    )
     return path
 
 
@@ -85,9 +88,12 @@ def child_of(tmp_path: Path, name: str) -> tuple[int, int | None]:
 
 
 def test_each_readiness_kind_and_teardown_by_group(tmp_path: Path) -> None:
-    path = make_profile(tmp_path, service("logged", "log", '{ log = "svc ready" }')
-                        + service("tcp", "tcp", '{ tcp = "127.0.0.1:${port.web}" }')
-                        + service("file", "file", '{ command = "test -f ${root}/flag-${run.id}" }'))
+    path = make_profile(
+        tmp_path,
+        service("logged", "log", '{ log = "svc ready" }')
+        + service("tcp", "tcp", '{ tcp = "127.0.0.1:${port.web}" }')
+        + service("file", "file", '{ command = "test -f ${root}/flag-${run.id}" }'),
+    )
     env = environment(tmp_path, path)
     began = time.monotonic()
     try:
@@ -111,8 +117,11 @@ def test_each_readiness_kind_and_teardown_by_group(tmp_path: Path) -> None:
 
 
 def test_a_crashing_service_fails_the_start_with_its_log(tmp_path: Path) -> None:
-    path = make_profile(tmp_path, service("good", "log", '{ log = "svc ready" }')
-                        + service("bad", "crash", '{ log = "svc ready" }'))
+    path = make_profile(
+        tmp_path,
+        service("good", "log", '{ log = "svc ready" }')
+        + service("bad", "crash", '{ log = "svc ready" }'),
+    )
     env = environment(tmp_path, path)
     with pytest.raises(ServiceError) as caught:
         env.start()
@@ -136,11 +145,15 @@ def test_a_service_that_never_gets_ready_times_out(tmp_path: Path) -> None:
 
 
 def test_services_needing_a_memory_broker_are_skipped(tmp_path: Path) -> None:
-    path = make_profile(tmp_path, """
+    path = make_profile(
+        tmp_path,
+        """
         [profiles.default.services.worker]
         command = "${python} svc.py log"
         env = { BOOTSTRAP = "${brokers.kafka.bootstrap}", CHILD_FILE = "x" }
-        """, brokers='{ kafka = "embedded" }')
+        """,
+        brokers='{ kafka = "embedded" }',
+    )
     env = environment(tmp_path, path)
     env.wanted["kafka"] = "memory://x"
     env.start()
@@ -157,8 +170,9 @@ def test_up_and_down_across_processes(tmp_path: Path) -> None:
     config = load_config(path)
     state_dir = tmp_path / ".eh"
     secret = "amqp://guest:s3cret-pw@127.0.0.1:5672/"
-    state = launch_supervisor(config, config.profile(), brokers={"rabbit": secret},
-                              state_dir=state_dir, timeout=60)
+    state = launch_supervisor(
+        config, config.profile(), brokers={"rabbit": secret}, state_dir=state_dir, timeout=60
+    )
     try:
         assert read_state(state_dir) == state
         assert state.alive()
@@ -182,14 +196,16 @@ def test_up_reports_a_failing_service(tmp_path: Path) -> None:
     path = make_profile(tmp_path, service("bad", "crash", '{ log = "svc ready" }'))
     config = load_config(path)
     with pytest.raises(ServiceError, match="exited with code 3"):
-        launch_supervisor(config, config.profile(), brokers={}, state_dir=tmp_path / ".eh",
-                          timeout=60)
+        launch_supervisor(
+            config, config.profile(), brokers={}, state_dir=tmp_path / ".eh", timeout=60
+        )
     assert read_state(tmp_path / ".eh") is None
 
 
 def test_a_reused_pid_is_never_signalled() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
     try:
         start = process_start(proc.pid)
         assert start is not None
@@ -209,23 +225,31 @@ def test_down_says_what_became_of_each_process(tmp_path: Path) -> None:
     from eventharness.env.state import ProcessRecord, ServiceRecord, write_state
     from tests.env.test_state import a_state
 
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                             start_new_session=True)
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     try:
         start = process_start(other.pid)
         assert start is not None
         state = dataclasses.replace(
-            a_state(ProcessRecord(gone.pid, 1)), embedded={},
-            services={"svc": ServiceRecord(pid=other.pid, start=start + 1, log="l",
-                                           command="svc", ready="log")},
+            a_state(ProcessRecord(gone.pid, 1)),
+            embedded={},
+            services={
+                "svc": ServiceRecord(
+                    pid=other.pid, start=start + 1, log="l", command="svc", ready="log"
+                )
+            },
         )
         write_state(tmp_path, state)
         outcome = bring_down(tmp_path)
         assert outcome == [
-            ("service svc", other.pid,
-             f"already gone; pid {other.pid} now belongs to another process, left alone"),
+            (
+                "service svc",
+                other.pid,
+                f"already gone; pid {other.pid} now belongs to another process, left alone",
+            ),
             ("supervisor", gone.pid, "already gone"),
         ]
         assert other.poll() is None  # never signalled

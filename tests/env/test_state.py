@@ -25,14 +25,20 @@ from eventharness.model.errors import UsageError
 
 def a_state(supervisor: ProcessRecord | None) -> EnvironmentState:
     return EnvironmentState(
-        profile="default", run_id="abc123", config="/x/eventharness.toml",
+        profile="default",
+        run_id="abc123",
+        config="/x/eventharness.toml",
         started="2024-01-01T00:00:00+00:00",
-        embedded={"kafka": EmbeddedRecord("kafka://127.0.0.1:1234", pid=11, start=5,
-                                          log="/l/kafka.log")},
+        embedded={
+            "kafka": EmbeddedRecord("kafka://127.0.0.1:1234", pid=11, start=5, log="/l/kafka.log")
+        },
         brokers={"kafka": "kafka://127.0.0.1:1234", "rabbit": "amqp://guest:***@h:5672/"},
         variables={"topic": "orders-abc123"},
-        services={"svc": ServiceRecord(pid=12, start=6, log="/l/svc.log", command="svc --x",
-                                       ready="log svc ready")},
+        services={
+            "svc": ServiceRecord(
+                pid=12, start=6, log="/l/svc.log", command="svc --x", ready="log svc ready"
+            )
+        },
         skipped={"other": "disabled in the profile (enabled = false)"},
         supervisor=supervisor,
     )
@@ -45,7 +51,10 @@ def test_round_trip_and_order_of_processes(tmp_path: Path) -> None:
     assert read_state(tmp_path) == state
     assert state.to_json()["supervisor"] == {"pid": me.pid, "start": me.start}
     assert [label for label, _ in state.processes()] == [
-        "service svc", "broker kafka", "supervisor"]
+        "service svc",
+        "broker kafka",
+        "supervisor",
+    ]
     assert state.alive()
     assert running_state(tmp_path, "default") == state
     assert running_state(tmp_path, "other") is None
@@ -73,10 +82,14 @@ def test_resolve_brokers() -> None:
     assert resolve_brokers(profile, {}) == profile
     running = a_state(None)
     assert resolve_brokers(profile, {}, running) == {
-        "kafka": "kafka://127.0.0.1:1234", "rabbit": "amqp://h/"}
-    assert resolve_brokers(profile, {"kafka": "kafka://other:9092"}, running)["kafka"] == \
-        "kafka://other:9092"
-    assert resolve_brokers(profile, {"kafka": EMBEDDED}, running)["kafka"] == \
-        "kafka://127.0.0.1:1234"
-    assert resolve_brokers({"rabbit": "amqp://h/"}, {"kafka": EMBEDDED}, None)["kafka"] == \
-        EMBEDDED
+        "kafka": "kafka://127.0.0.1:1234",
+        "rabbit": "amqp://h/",
+    }
+    assert (
+        resolve_brokers(profile, {"kafka": "kafka://other:9092"}, running)["kafka"]
+        == "kafka://other:9092"
+    )
+    assert (
+        resolve_brokers(profile, {"kafka": EMBEDDED}, running)["kafka"] == "kafka://127.0.0.1:1234"
+    )
+    assert resolve_brokers({"rabbit": "amqp://h/"}, {"kafka": EMBEDDED}, None)["kafka"] == EMBEDDED

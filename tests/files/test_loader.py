@@ -43,81 +43,129 @@ def problems_of(path: Path, context: FileContext = CONTEXT) -> list[str]:
 # problem must name, and words the message must contain.
 MISTAKES = {
     "unknown step kind, with the closest": (
-        "  - expct: {channel: kafka:payments}\n", 4, ["unknown step kind 'expct'",
-                                                     "did you mean 'expect'"]),
+        "  - expct: {channel: kafka:payments}\n",
+        4,
+        ["unknown step kind 'expct'", "did you mean 'expect'"],
+    ),
     "unknown key in a step": (
         "  - publish: {channel: kafka:orders, value: {}}\n"
         "  - expect:\n      channel: kafka:payments\n      withn: 5s\n",
-        7, ["expect: unknown key 'withn'", "did you mean 'within'"]),
+        7,
+        ["expect: unknown key 'withn'", "did you mean 'within'"],
+    ),
     "missing required key": (
-        "  - publish: {value: {a: 1}}\n", 4, ["publish: missing required key 'channel'"]),
+        "  - publish: {value: {a: 1}}\n",
+        4,
+        ["publish: missing required key 'channel'"],
+    ),
     "duration with a space": (
-        "  - expect: {channel: kafka:payments,\n              within: 5 s}\n", 5,
-        ["within: '5 s' is not a duration", "250ms"]),
+        "  - expect: {channel: kafka:payments,\n              within: 5 s}\n",
+        5,
+        ["within: '5 s' is not a duration", "250ms"],
+    ),
     "negative duration": (
-        "  - expect_none: {channel: kafka:payments, during: -1s}\n", 4,
-        ["during: '-1s' is not a duration"]),
-    "duration that is a word": (
-        "  - wait: fast\n", 4, ["wait: 'fast' is not a duration"]),
+        "  - expect_none: {channel: kafka:payments, during: -1s}\n",
+        4,
+        ["during: '-1s' is not a duration"],
+    ),
+    "duration that is a word": ("  - wait: fast\n", 4, ["wait: 'fast' is not a duration"]),
     "unknown broker name": (
-        "  - publish: {channel: kafak:orders, value: {}}\n", 4,
-        ["broker 'kafak', which is not configured", "did you mean 'kafka'"]),
+        "  - publish: {channel: kafak:orders, value: {}}\n",
+        4,
+        ["broker 'kafak', which is not configured", "did you mean 'kafka'"],
+    ),
     "channel without a broker": (
-        "  - publish:\n      value: {}\n      channel: orders\n", 6,
-        ["channel 'orders' has no broker name", "broker:address"]),
+        "  - publish:\n      value: {}\n      channel: orders\n",
+        6,
+        ["channel 'orders' has no broker name", "broker:address"],
+    ),
     "undefined variable": (
-        "  - publish: {channel: kafka:orders, value: {id: \"${nope}\"}}\n", 4,
-        ["undefined variable ${nope}", "vars:"]),
+        '  - publish: {channel: kafka:orders, value: {id: "${nope}"}}\n',
+        4,
+        ["undefined variable ${nope}", "vars:"],
+    ),
     "unset environment variable": (
         "  - publish: {channel: kafka:orders,\n"
-        "              key: \"${env.EH_SURELY_NOT_SET_42}\", value: {}}\n", 5,
-        ["EH_SURELY_NOT_SET_42 is not set", "${env.EH_SURELY_NOT_SET_42:-value}"]),
+        '              key: "${env.EH_SURELY_NOT_SET_42}", value: {}}\n',
+        5,
+        ["EH_SURELY_NOT_SET_42 is not set", "${env.EH_SURELY_NOT_SET_42:-value}"],
+    ),
     "after: a step defined later": (
         "  - expect: {channel: kafka:payments, after: pay}\n"
-        "  - expect: {as: pay, channel: kafka:payments}\n", 4,
-        ["after: 'pay' is not an earlier", "comes later, on line 5"]),
+        "  - expect: {as: pay, channel: kafka:payments}\n",
+        4,
+        ["after: 'pay' is not an earlier", "comes later, on line 5"],
+    ),
     "reference to a step that does not exist": (
-        "  - check: {equal: [\"${pay.value.amount}\", 42]}\n", 4,
-        ["undefined variable ${pay.value.amount}"]),
+        '  - check: {equal: ["${pay.value.amount}", 42]}\n',
+        4,
+        ["undefined variable ${pay.value.amount}"],
+    ),
     "reference to a step that comes later": (
-        "  - publish: {channel: kafka:orders, value: {a: \"${pay.value.amount}\"}}\n"
-        "  - expect: {as: pay, channel: kafka:payments}\n", 4,
-        ["reads step 'pay', which comes later (line 5)"]),
+        '  - publish: {channel: kafka:orders, value: {a: "${pay.value.amount}"}}\n'
+        "  - expect: {as: pay, channel: kafka:payments}\n",
+        4,
+        ["reads step 'pay', which comes later (line 5)"],
+    ),
     "one_of without a list": (
         "  - expect:\n      channel: kafka:payments\n      match:\n"
-        "        status: {one_of: paid}\n", 7, ["one_of needs a list"]),
+        "        status: {one_of: paid}\n",
+        7,
+        ["one_of needs a list"],
+    ),
     "misspelt operator beside an operator": (
         "  - expect:\n      channel: kafka:payments\n      match:\n"
-        "        total: {gt: 1, lte: 5}\n", 7, ["'lte' is not a match operator",
-                                              "did you mean 'le'"]),
+        "        total: {gt: 1, lte: 5}\n",
+        7,
+        ["'lte' is not a match operator", "did you mean 'le'"],
+    ),
     "bad regex": (
-        "  - expect:\n      channel: kafka:payments\n      match:\n"
-        "        id: {regex: \"o-(\"}\n", 7, ["bad regex 'o-('"]),
+        '  - expect:\n      channel: kafka:payments\n      match:\n        id: {regex: "o-("}\n',
+        7,
+        ["bad regex 'o-('"],
+    ),
     "duplicate step names": (
         "  - expect: {as: pay, channel: kafka:payments}\n"
-        "  - expect: {as: pay, channel: kafka:payments}\n", 5,
-        ["step name 'pay' is already used by the step on line 4"]),
+        "  - expect: {as: pay, channel: kafka:payments}\n",
+        5,
+        ["step name 'pay' is already used by the step on line 4"],
+    ),
     "eventually without a probe": (
-        "  - eventually: {within: 5s}\n", 4, ["eventually: needs exactly one probe"]),
+        "  - eventually: {within: 5s}\n",
+        4,
+        ["eventually: needs exactly one probe"],
+    ),
     "schema not in the store": (
-        "  - expect: {channel: kafka:payments, schema: shop.PaymentAuthorised}\n", 4,
-        ["schema 'shop.PaymentAuthorised' not found", "shop.PaymentAuthorized"]),
+        "  - expect: {channel: kafka:payments, schema: shop.PaymentAuthorised}\n",
+        4,
+        ["schema 'shop.PaymentAuthorised' not found", "shop.PaymentAuthorized"],
+    ),
     "several kinds in one step": (
         "  - publish: {channel: kafka:orders, value: {}}\n    expect: {channel: kafka:x}\n",
-        4, ["one step has several kinds (publish, expect)"]),
+        4,
+        ["one step has several kinds (publish, expect)"],
+    ),
     "count and at_least together": (
-        "  - expect: {channel: kafka:payments, count: 2, at_least: 1}\n", 4,
-        ["either count: or at_least:/at_most:"]),
+        "  - expect: {channel: kafka:payments, count: 2, at_least: 1}\n",
+        4,
+        ["either count: or at_least:/at_most:"],
+    ),
     "order naming a missing step": (
-        "  - expect: {as: a, channel: kafka:x}\n  - order: [a, b]\n", 5,
-        ["order: 'b' is not an earlier expect step"]),
+        "  - expect: {as: a, channel: kafka:x}\n  - order: [a, b]\n",
+        5,
+        ["order: 'b' is not an earlier expect step"],
+    ),
     "sql with an unsupported URL": (
-        "  - eventually: {sql: {url: \"mysql://db/x\", query: select 1}}\n", 4,
-        ["url 'mysql://db/x' is not supported", "sqlite:///"]),
+        '  - eventually: {sql: {url: "mysql://db/x", query: select 1}}\n',
+        4,
+        ["url 'mysql://db/x' is not supported", "sqlite:///"],
+    ),
     "step reference in a match": (
         "  - expect: {as: pay, channel: kafka:payments}\n"
-        "  - expect: {channel: kafka:x, match: {id: \"${pay.value.id}\"}}\n", 5,
-        ["step references work in publish, eventually and check"]),
+        '  - expect: {channel: kafka:x, match: {id: "${pay.value.id}"}}\n',
+        5,
+        ["step references work in publish, eventually and check"],
+    ),
 }
 
 
@@ -132,19 +180,26 @@ def test_each_mistake_names_file_line_and_fix(tmp_path: Path, case: str) -> None
 
 
 FILE_MISTAKES = {
-    "YAML syntax error": ("name: x\nsteps:\n  - publish: {channel: kafka:orders\n", 4,
-                          "YAML syntax error"),
+    "YAML syntax error": (
+        "name: x\nsteps:\n  - publish: {channel: kafka:orders\n",
+        4,
+        "YAML syntax error",
+    ),
     "not a mapping": ("- publish: {}\n", 1, "a scenario file is a mapping"),
     "empty file": ("", 1, "but this one is empty"),
-    "unknown top-level key": ("name: x\nstep:\n  - wait: 1s\n", 2,
-                              "unknown key 'step' at the top of a scenario; did you mean 'steps'"),
+    "unknown top-level key": (
+        "name: x\nstep:\n  - wait: 1s\n",
+        2,
+        "unknown key 'step' at the top of a scenario; did you mean 'steps'",
+    ),
     "missing name": ("steps:\n  - wait: 1s\n", 1, "missing 'name:'"),
-    "duplicate key": ("name: x\nname: y\nsteps:\n  - wait: 1s\n", 2,
-                      "key 'name' appears twice"),
-    "unknown xfail kind": ("name: x\nxfail: {kind: timout}\nsteps:\n  - wait: 1s\n", 2,
-                           "kind 'timout' is not a failure kind; did you mean 'timeout'"),
-    "unknown profile": ("name: x\nprofile: dmeo\nsteps:\n  - wait: 1s\n", 2,
-                        "no profile 'dmeo'"),
+    "duplicate key": ("name: x\nname: y\nsteps:\n  - wait: 1s\n", 2, "key 'name' appears twice"),
+    "unknown xfail kind": (
+        "name: x\nxfail: {kind: timout}\nsteps:\n  - wait: 1s\n",
+        2,
+        "kind 'timout' is not a failure kind; did you mean 'timeout'",
+    ),
+    "unknown profile": ("name: x\nprofile: dmeo\nsteps:\n  - wait: 1s\n", 2, "no profile 'dmeo'"),
 }
 
 
@@ -167,19 +222,27 @@ def test_file_level_mistakes(tmp_path: Path, case: str) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    bad = write(tmp_path, """\
+    bad = write(
+        tmp_path,
+        """\
         name: many mistakes
         steps:
           - publish: {channel: kafak:orders, value: {id: "${nope}"}}
           - expct: {channel: kafka:payments}
           - wait: 5 s
-        """, "a.yaml")
+        """,
+        "a.yaml",
+    )
     other = write(tmp_path, "name: another\nsteps:\n  - wait: soon\n", "b.yaml")
     with pytest.raises(ScenarioFileError) as caught:
         load_files([tmp_path], lambda _p: CONTEXT)
     problems = caught.value.problems
     assert [p.split(": ")[0] for p in problems] == [
-        f"{bad}:3", f"{bad}:3", f"{bad}:4", f"{bad}:5", f"{other}:3",
+        f"{bad}:3",
+        f"{bad}:3",
+        f"{bad}:4",
+        f"{bad}:5",
+        f"{other}:3",
     ]
     assert "'soon' is not a duration" in problems[-1]
     assert str(caught.value).startswith("5 problems in scenario files:")
@@ -187,7 +250,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_a_good_file_loads_into_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EH_TEST_TENANT", "acme")
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         name: order ships
         description: the happy path
         tags: [smoke]
@@ -212,7 +277,8 @@ def test_a_good_file_loads_into_the_model(tmp_path: Path, monkeypatch: pytest.Mo
           - check: {equal: ["${pay.value.amount}", 42]}
           - wait: 250ms
           - order: [pay, expect]
-        """)
+        """,
+    )
     with pytest.raises(ScenarioFileError) as caught:  # `expect` is not a step name
         load_file(path, CONTEXT)
     assert "order: 'expect' is not an earlier expect step" in caught.value.problems[0]
@@ -222,10 +288,10 @@ def test_a_good_file_loads_into_the_model(tmp_path: Path, monkeypatch: pytest.Mo
     assert (found.within, found.settle, found.tags) == (5.0, 0.25, ("smoke",))
     assert found.xfail is not None and found.xfail.kind == "timeout"
     assert [(s.name, s.consume, s.line) for s in found.stubs] == [
-        ("kafka:orders", "kafka:orders", 8)]
+        ("kafka:orders", "kafka:orders", 8)
+    ]
     assert list(found.vars) == ["order_id", "tenant", "region"]
-    assert [s.kind for s in found.declarations] == ["expect", "expect", "expect_none",
-                                                    "correlate"]
+    assert [s.kind for s in found.declarations] == ["expect", "expect", "expect_none", "correlate"]
     assert [s.kind for s in found.actions] == ["publish", "eventually", "check", "wait"]
     assert [s.line for s in found.steps] == [14, 16, 18, 19, 20, 22, 23, 24]
 
@@ -235,8 +301,11 @@ def test_repository_scenarios_are_valid() -> None:
 
     config = load_config(REPO / "eventharness.toml")
     profile = config.profile("default")
-    context = FileContext(set(profile.brokers), set(profile.vars),
-                          LocalSchemaStore(profile.schemas) if profile.schemas else None)
+    context = FileContext(
+        set(profile.brokers),
+        set(profile.vars),
+        LocalSchemaStore(profile.schemas) if profile.schemas else None,
+    )
     files = load_files([REPO / "scenarios" / "shop"], lambda _p: context)
     assert len(files) >= 5
 
@@ -259,14 +328,23 @@ def test_render_keeps_the_type_of_a_lone_reference() -> None:
 def test_references_and_defaults() -> None:
     found = references({"a": ["${env.X:-fallback}", "x ${pay.value.amount} y"], "$${no}": 1})
     assert [(r.name, r.default, r.head) for r in found] == [
-        ("env.X", "fallback", "env"), ("pay.value.amount", None, "pay"),
+        ("env.X", "fallback", "env"),
+        ("pay.value.amount", None, "pay"),
     ]
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("250ms", 0.25), ("5s", 5.0), ("2m", 120.0), ("1.5s", 1.5), ("1h", 3600.0), (3, 3.0),
-    (0.5, 0.5),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("250ms", 0.25),
+        ("5s", 5.0),
+        ("2m", 120.0),
+        ("1.5s", 1.5),
+        ("1h", 3600.0),
+        (3, 3.0),
+        (0.5, 0.5),
+    ],
+)
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -307,14 +385,19 @@ def folder(tmp_path: Path, name: str) -> Path:
 
 
 async def run_texts(
-    memory_url: str, tmp_path: Path, texts: dict[str, str], fault: str | None = None,
+    memory_url: str,
+    tmp_path: Path,
+    texts: dict[str, str],
+    fault: str | None = None,
     **options: object,
 ) -> list[Outcome]:
     for name, text in texts.items():
         write(tmp_path, text, name)
     files = load_files([tmp_path], lambda _p: MEMORY_CONTEXT)
-    async with running_shop(memory_url, fault), \
-            Harness({"kafka": memory_url, "rabbit": memory_url}, within=2.0) as h:
+    async with (
+        running_shop(memory_url, fault),
+        Harness({"kafka": memory_url, "rabbit": memory_url}, within=2.0) as h,
+    ):
         return await run_files(h, files, variables={"region": "eu"}, **options)  # type: ignore[arg-type]
 
 
@@ -363,14 +446,18 @@ async def test_a_failed_check_names_the_values(memory_url: str, tmp_path: Path) 
     (outcome,) = await run_texts(memory_url, tmp_path, {"a.yaml": text})
     assert outcome.status == "failed"
     assert [(f.kind, f.step, f.message) for f in outcome.failures] == [
-        ("consistency", "amounts agree",
-         "values differ: pay.value.amount=42, ship.value.amount=42, 43=43"),
+        (
+            "consistency",
+            "amounts agree",
+            "values differ: pay.value.amount=42, ship.value.amount=42, 43=43",
+        ),
     ]
 
 
 async def test_faults_fail_with_their_kind(memory_url: str, tmp_path: Path) -> None:
-    (outcome,) = await run_texts(memory_url, tmp_path, {"a.yaml": FLOW.format(name="dup")},
-                                 fault="duplicated")
+    (outcome,) = await run_texts(
+        memory_url, tmp_path, {"a.yaml": FLOW.format(name="dup")}, fault="duplicated"
+    )
     assert outcome.status == "failed"
     assert outcome.result.kinds == ["duplicate"]
 
@@ -385,16 +472,23 @@ steps:
 
 
 async def test_xfail(memory_url: str, tmp_path: Path) -> None:
-    outcomes = await run_texts(memory_url, tmp_path, {
-        "a.yaml": XFAIL.format(name="fails as expected", kind="timeout"),
-        "b.yaml": XFAIL.format(name="fails otherwise", kind="schema"),
-    }, fault="dropped")
+    outcomes = await run_texts(
+        memory_url,
+        tmp_path,
+        {
+            "a.yaml": XFAIL.format(name="fails as expected", kind="timeout"),
+            "b.yaml": XFAIL.format(name="fails otherwise", kind="schema"),
+        },
+        fault="dropped",
+    )
     assert [(o.status, o.xfail_outcome) for o in outcomes] == [
-        ("passed", "xfailed"), ("failed", "failed"),
+        ("passed", "xfailed"),
+        ("failed", "failed"),
     ]
     assert outcomes[0].to_dict()["xfail"] == {"kind": "timeout", "outcome": "xfailed"}
-    (passing,) = await run_texts(memory_url, folder(tmp_path, "passing"),
-                                 {"c.yaml": XFAIL.format(name="xp", kind="timeout")})
+    (passing,) = await run_texts(
+        memory_url, folder(tmp_path, "passing"), {"c.yaml": XFAIL.format(name="xp", kind="timeout")}
+    )
     assert (passing.status, passing.xfail_outcome) == ("failed", "xpassed")
     assert [(f.kind, f.step) for f in passing.failures] == [("unexpected", "xfail")]
     assert "expected to fail with 'timeout', but passed" in passing.explain()
@@ -406,8 +500,7 @@ async def test_concurrent_files_see_only_their_own(memory_url: str, tmp_path: Pa
     assert [o.status for o in outcomes] == ["passed"] * 12
     assert [o.file.name for o in outcomes] == [f"flow {i}" for i in range(12)]
     for outcome in outcomes:
-        assert {e.correlation_id for e in outcome.result.events} == {
-            outcome.result.correlation_id}
+        assert {e.correlation_id for e in outcome.result.events} == {outcome.result.correlation_id}
 
 
 async def test_fail_fast_starts_nothing_after_a_failure(memory_url: str, tmp_path: Path) -> None:
@@ -457,13 +550,16 @@ async def test_faults_on_a_publish_step(tmp_path: Path, memory_url: str) -> None
     import eventharness as eh
     from eventharness.files.runner import run_files
 
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         name: a doubled order
         steps:
           - publish: {channel: "kafka:orders", value: {type: OrderPlaced}, faults: [duplicate]}
           - expect: {as: order, channel: "kafka:orders", type: OrderPlaced, count: 1,
                      within: 300ms}
-        """)
+        """,
+    )
     files = load_files([path], lambda _p: CONTEXT)
     async with eh.Harness({"kafka": memory_url, "rabbit": memory_url}) as h:
         (outcome,) = await run_files(h, files)
@@ -474,9 +570,13 @@ async def test_faults_on_a_publish_step(tmp_path: Path, memory_url: str) -> None
 
 
 def test_bad_faults_on_a_publish_step_name_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD_HEAD + """\
+    path = write(
+        tmp_path,
+        GOOD_HEAD
+        + """\
           - publish: {channel: "kafka:orders", value: {}, faults: [explode]}
-        """)
+        """,
+    )
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path}:4: faults")
     assert "explode" in problem

@@ -19,13 +19,16 @@ CONTEXT = FileContext(brokers={"kafka"})
 
 def scenario(tmp_path: Path, match: str) -> Path:
     path = tmp_path / "s.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         name: operators
         steps:
           - expect:
               channel: kafka:payments
               match:
-        """) + f"        {match}\n")
+        """)
+        + f"        {match}\n"
+    )
     return path
 
 
@@ -35,8 +38,9 @@ def loaded_match(path: Path) -> Any:
 
 
 @pytest.mark.parametrize("name", ["seq", "n", "get", "one", "exit", "net", "lat", "gte"])
-def test_field_named_like_an_operator_is_a_field_in_files_and_python(tmp_path: Path,
-                                                                    name: str) -> None:
+def test_field_named_like_an_operator_is_a_field_in_files_and_python(
+    tmp_path: Path, name: str
+) -> None:
     spec = loaded_match(scenario(tmp_path, f"order: {{{name}: 2}}"))
     assert spec == {"order": {name: 2}}
     matcher = Matcher(match=spec)
@@ -47,13 +51,22 @@ def test_field_named_like_an_operator_is_a_field_in_files_and_python(tmp_path: P
 @pytest.mark.parametrize(
     ("match", "line", "message"),
     [
-        ("total: {gt: 1, lte: 5}", 6,
-         "match.total: 'lte' is not a match operator; did you mean 'le'?"),
-        ("order:\n          lines:\n            qty: {ge: 1, neq: 0}", 8,
-         "match.order.lines.qty: 'neq' is not a match operator; did you mean 'ne'?"),
-        ("range: {lt: 9, unit: s}", 6,
-         "match.range: 'unit' is not a match operator; a mapping with an operator (lt) may "
-         "hold only operators"),
+        (
+            "total: {gt: 1, lte: 5}",
+            6,
+            "match.total: 'lte' is not a match operator; did you mean 'le'?",
+        ),
+        (
+            "order:\n          lines:\n            qty: {ge: 1, neq: 0}",
+            8,
+            "match.order.lines.qty: 'neq' is not a match operator; did you mean 'ne'?",
+        ),
+        (
+            "range: {lt: 9, unit: s}",
+            6,
+            "match.range: 'unit' is not a match operator; a mapping with an operator (lt) may "
+            "hold only operators",
+        ),
     ],
 )
 def test_mixed_operator_mapping_is_the_same_error_in_files_and_python(

@@ -31,7 +31,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_stubs_load_into_typed_specs(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         name: stubs
         stubs:
           - name: pay
@@ -47,23 +49,39 @@ def test_stubs_load_into_typed_specs(tmp_path: Path) -> None:
             faults: [{drop: {nth: 2}}, duplicate, {delay: 200ms}]
         steps:
           - wait: 1s
-        """)
+        """,
+    )
     (stub,) = load_file(path, CONTEXT).stubs
     assert (stub.name, stub.consume, stub.type, stub.seed, stub.line) == (
-        "pay", "kafka:orders", "OrderPlaced", 3, 3)
+        "pay",
+        "kafka:orders",
+        "OrderPlaced",
+        3,
+        3,
+    )
     first, second = stub.respond
-    assert first == ResponseSpec(channel="kafka:payments", value={"id": "${in.value.order_id}"},
-                                 when={"total": {"gt": 1}}, delay=0.01, file=str(path),
-                                 line=8)
+    assert first == ResponseSpec(
+        channel="kafka:payments",
+        value={"id": "${in.value.order_id}"},
+        when={"total": {"gt": 1}},
+        delay=0.01,
+        file=str(path),
+        line=8,
+    )
     assert (first.key, second.key) == (UNSET, None)  # the consumed key / no key
     assert [type(f) for f in stub.faults] == [DropSpec, type(stub.faults[1]), DelaySpec]
     assert [f.label() for f in make_faults(stub.faults, stub.seed)] == [
-        "fault drop nth=2", "fault duplicate", "fault delay 0.2s"]
+        "fault drop nth=2",
+        "fault duplicate",
+        "fault delay 0.2s",
+    ]
     assert {f.seed for f in make_faults(stub.faults, stub.seed)} == {3}
 
 
 def test_stub_problems_all_at_once_with_lines(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         name: bad stubs
         vars: {order: o-1}
         stubs:
@@ -81,7 +99,8 @@ def test_stub_problems_all_at_once_with_lines(tmp_path: Path) -> None:
           - {name: y, consume: kafka:a}
         steps:
           - wait: 1s
-        """)
+        """,
+    )
     with pytest.raises(ScenarioFileError) as caught:
         load_files([path], lambda _p: CONTEXT)
     problems = caught.value.problems
@@ -98,7 +117,10 @@ def test_stub_problems_all_at_once_with_lines(tmp_path: Path) -> None:
     ]
     for line, fragment in expected:
         assert any(p.startswith(f"{path}:{line}: ") and fragment in p for p in problems), (
-            line, fragment, problems)
+            line,
+            fragment,
+            problems,
+        )
     assert not any("${order}" in p for p in problems)  # a scenario variable is known
     path.write_text(path.read_text().replace("no-broker", "kafak:orders"))
     with pytest.raises(ScenarioFileError) as caught:
@@ -108,7 +130,9 @@ def test_stub_problems_all_at_once_with_lines(tmp_path: Path) -> None:
 
 
 def test_faults_of_a_publish_step(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         name: faults
         steps:
           - publish:
@@ -119,37 +143,53 @@ def test_faults_of_a_publish_step(tmp_path: Path) -> None:
                        {drop: {nth: 2}}, duplicate, {corrupt: bytes}, {corrupt: amount},
                        {corrupt: {field: amount, value: 43}},
                        {reorder: {hold: 2, release_after: 2s}}, {pause: {seconds: 1s, nth: 3}}]
-        """)
+        """,
+    )
     (step,) = load_file(path, CONTEXT).steps
     assert isinstance(step, Publish)
     corrupt = [f for f in step.faults if isinstance(f, CorruptSpec)]
-    assert [(c.target, c.value) for c in corrupt] == [(None, UNSET), ("amount", UNSET),
-                                                      ("amount", 43)]
+    assert [(c.target, c.value) for c in corrupt] == [
+        (None, UNSET),
+        ("amount", UNSET),
+        ("amount", 43),
+    ]
     faults = make_faults(step.faults, step.seed)
     assert [f.label() for f in faults] == [
-        "fault delay 0.2s", "fault delay 1s±0.05s every=2", "fault drop nth=2",
-        "fault duplicate", "fault corrupt bytes", "fault corrupt field=amount",
-        "fault corrupt field=amount", "fault reorder hold=2", "fault pause 1s nth=3",
+        "fault delay 0.2s",
+        "fault delay 1s±0.05s every=2",
+        "fault drop nth=2",
+        "fault duplicate",
+        "fault corrupt bytes",
+        "fault corrupt field=amount",
+        "fault corrupt field=amount",
+        "fault reorder hold=2",
+        "fault pause 1s nth=3",
     ]
     assert {f.seed for f in faults} == {9}
     assert make_faults(step.faults)[0] is not faults[0]  # fresh objects for each run
 
 
-@pytest.mark.parametrize(("faults", "words"), [
-    ("{delay: 1}", "faults: must be a list, e.g. [{delay: 200ms}, {drop: {nth: 2}}]"),
-    ("[{drop: {nth: 0}}]", "faults[0]: drop: nth must be a whole number ≥ 1"),
-    ("[{duplicate: {copies: 0}}]", "faults[0]: duplicate: copies must be a whole number ≥ 1"),
-    ("[{reorder: {hold: 1, wait: 2}}]", "faults[0]: reorder has no option 'wait'"),
-    ("[{pause: {nth: 2}}]", "faults[0]: pause: needs seconds:"),
-    ("[{drop: 3}]", "faults[0]: drop takes options as a mapping, got 3"),
-    ("[{drop: {}, duplicate: {}}]", "faults[0]: write one fault as {kind: options}"),
-])
+@pytest.mark.parametrize(
+    ("faults", "words"),
+    [
+        ("{delay: 1}", "faults: must be a list, e.g. [{delay: 200ms}, {drop: {nth: 2}}]"),
+        ("[{drop: {nth: 0}}]", "faults[0]: drop: nth must be a whole number ≥ 1"),
+        ("[{duplicate: {copies: 0}}]", "faults[0]: duplicate: copies must be a whole number ≥ 1"),
+        ("[{reorder: {hold: 1, wait: 2}}]", "faults[0]: reorder has no option 'wait'"),
+        ("[{pause: {nth: 2}}]", "faults[0]: pause: needs seconds:"),
+        ("[{drop: 3}]", "faults[0]: drop takes options as a mapping, got 3"),
+        ("[{drop: {}, duplicate: {}}]", "faults[0]: write one fault as {kind: options}"),
+    ],
+)
 def test_bad_faults_are_named(tmp_path: Path, faults: str, words: str) -> None:
-    path = write(tmp_path, f"""\
+    path = write(
+        tmp_path,
+        f"""\
         name: bad faults
         steps:
           - publish: {{channel: kafka:orders, value: {{}}, faults: {faults}}}
-        """)
+        """,
+    )
     with pytest.raises(ScenarioFileError) as caught:
         load_file(path, CONTEXT)
     (problem,) = caught.value.problems

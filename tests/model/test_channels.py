@@ -45,7 +45,11 @@ def test_bad_broker_urls_say_what_is_wrong(text: str, message: str) -> None:
 def test_channels() -> None:
     ch = parse_channel("rabbit:shipping/shipment.*")
     assert (ch.broker, ch.exchange, ch.routing_key, ch.is_route) == (
-        "rabbit", "shipping", "shipment.*", True)
+        "rabbit",
+        "shipping",
+        "shipment.*",
+        True,
+    )
     assert str(ch) == "rabbit:shipping/shipment.*"
     queue = parse_channel("rabbit:/orders-q")
     assert (queue.exchange, queue.routing_key) == ("", "orders-q")
@@ -65,6 +69,9 @@ def test_bad_channels(text: str, message: str) -> None:
 
 
 def test_unknown_broker_names_the_remedy() -> None:
-    with pytest.raises(ChannelError, match=r"not configured \(configured: kafka\); add it with "
-                       r"--broker rabbit=URL"):
+    with pytest.raises(
+        ChannelError,
+        match=r"not configured \(configured: kafka\); add it with "
+        r"--broker rabbit=URL",
+    ):
         parse_channel("rabbit:x/y", known_brokers={"kafka": 1})

@@ -20,30 +20,59 @@ from eventharness.reports import TerminalReport, json_report, junit_xml, write_j
 
 
 def event(t: float, direction: str, channel: str, type_: str, key: str) -> Event:
-    return Event(channel=channel, value={"type": type_}, raw=b"{}", key=key, type=type_,
-                 correlation_id="c-1", received=100.0 + t, direction=direction)  # type: ignore[arg-type]
+    return Event(
+        channel=channel,
+        value={"type": type_},
+        raw=b"{}",
+        key=key,
+        type=type_,
+        correlation_id="c-1",
+        received=100.0 + t,
+        direction=direction,
+    )  # type: ignore[arg-type]
 
 
-def outcome(name: str, path: str, status: str, failures: list[Failure] | None = None,
-            xfail: XFail | None = None) -> Outcome:
+def outcome(
+    name: str,
+    path: str,
+    status: str,
+    failures: list[Failure] | None = None,
+    xfail: XFail | None = None,
+) -> Outcome:
     result = ScenarioResult(
-        name=name, correlation_id="c-1", status=status, duration_s=1.23456,  # type: ignore[arg-type]
-        file=path, failures=failures or [], started=100.0,
-        events=[event(0.0123, "out", "kafka:orders", "OrderPlaced", "o-1"),
-                event(0.5, "in", "kafka:payments", "PaymentAuthorized", "o-1")],
+        name=name,
+        correlation_id="c-1",
+        status=status,
+        duration_s=1.23456,  # type: ignore[arg-type]
+        file=path,
+        failures=failures or [],
+        started=100.0,
+        events=[
+            event(0.0123, "out", "kafka:orders", "OrderPlaced", "o-1"),
+            event(0.5, "in", "kafka:payments", "PaymentAuthorized", "o-1"),
+        ],
     )
     return Outcome(ScenarioFile(path=path, name=name, steps=[], xfail=xfail), result)
 
 
-TIMEOUT = Failure("timeout", "pay", "kafka:payments [type=PaymentAuthorized]: nothing matched",
-                  ("nearest misses:", "  t=0.5s kafka:payments PaymentDeclined key=o-1"))
+TIMEOUT = Failure(
+    "timeout",
+    "pay",
+    "kafka:payments [type=PaymentAuthorized]: nothing matched",
+    ("nearest misses:", "  t=0.5s kafka:payments PaymentDeclined key=o-1"),
+)
 OUTCOMES = [
     outcome("order ships", "scenarios/shop/happy_path.yaml", "passed"),
     outcome("order declined", "scenarios/shop/declined.yaml", "failed", [TIMEOUT]),
-    outcome("broken <&> 'xml'", "scenarios/x.yaml", "error",
-            [Failure("error", "publish kafka:orders", "BrokerError: \x01 refused")]),
-    outcome("known bug", "scenarios/demo/known.yaml", "failed", [TIMEOUT],
-            XFail("timeout", "PAY-12")),
+    outcome(
+        "broken <&> 'xml'",
+        "scenarios/x.yaml",
+        "error",
+        [Failure("error", "publish kafka:orders", "BrokerError: \x01 refused")],
+    ),
+    outcome(
+        "known bug", "scenarios/demo/known.yaml", "failed", [TIMEOUT], XFail("timeout", "PAY-12")
+    ),
 ]
 
 
@@ -52,22 +81,50 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
     write_json(path, OUTCOMES, 4.2049)
     data = json.loads(path.read_text())
     assert data == json_report(OUTCOMES, 4.2049)
-    assert data["summary"] == {"passed": 1, "xfailed": 1, "failed": 1, "errors": 1,
-                               "duration_s": 4.205}
+    assert data["summary"] == {
+        "passed": 1,
+        "xfailed": 1,
+        "failed": 1,
+        "errors": 1,
+        "duration_s": 4.205,
+    }
     assert list(data) == ["summary", "scenarios"]
     first = data["scenarios"][0]
-    assert list(first) == ["name", "file", "status", "duration_s", "correlation_id",
-                           "failures", "events"]
+    assert list(first) == [
+        "name",
+        "file",
+        "status",
+        "duration_s",
+        "correlation_id",
+        "failures",
+        "events",
+    ]
     assert first["duration_s"] == 1.235
     assert first["events"] == [
-        {"t": 0.012, "direction": "out", "channel": "kafka:orders", "type": "OrderPlaced",
-         "correlation_id": "c-1", "key": "o-1"},
-        {"t": 0.5, "direction": "in", "channel": "kafka:payments", "type": "PaymentAuthorized",
-         "correlation_id": "c-1", "key": "o-1"},
+        {
+            "t": 0.012,
+            "direction": "out",
+            "channel": "kafka:orders",
+            "type": "OrderPlaced",
+            "correlation_id": "c-1",
+            "key": "o-1",
+        },
+        {
+            "t": 0.5,
+            "direction": "in",
+            "channel": "kafka:payments",
+            "type": "PaymentAuthorized",
+            "correlation_id": "c-1",
+            "key": "o-1",
+        },
     ]
     assert data["scenarios"][1]["failures"] == [
-        {"kind": "timeout", "step": "pay",
-         "message": "kafka:payments [type=PaymentAuthorized]: nothing matched"}]
+        {
+            "kind": "timeout",
+            "step": "pay",
+            "message": "kafka:payments [type=PaymentAuthorized]: nothing matched",
+        }
+    ]
     assert data["scenarios"][3]["status"] == "passed"
     assert data["scenarios"][3]["xfail"] == {"kind": "timeout", "outcome": "xfailed"}
     assert "xfail" not in data["scenarios"][1]

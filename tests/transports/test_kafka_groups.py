@@ -45,8 +45,9 @@ class Member:
             await self._task
 
 
-async def until(changed: asyncio.Condition, members: list[Member], holds: Callable[[], bool],
-                what: str) -> None:
+async def until(
+    changed: asyncio.Condition, members: list[Member], holds: Callable[[], bool], what: str
+) -> None:
     def done() -> bool:
         for member in members:
             member.check()
@@ -57,8 +58,9 @@ async def until(changed: asyncio.Condition, members: list[Member], holds: Callab
             await changed.wait_for(done)
     except TimeoutError:
         seen = {m.name: len(m.records) for m in members}
-        raise AssertionError(f"{what} not within {DEADLINE_S} s; records per member: {seen}") \
-            from None
+        raise AssertionError(
+            f"{what} not within {DEADLINE_S} s; records per member: {seen}"
+        ) from None
 
 
 def partition_of(record: Record) -> int:
@@ -78,8 +80,9 @@ async def test_two_members_share_the_partitions_and_take_each_record_once(
     topic, group = unique("shared"), unique("eh-group")
     await kafka.create_channel(topic, partitions=PARTITIONS)
     changed = asyncio.Condition()
-    members = [Member(name, await kafka.subscribe(topic, group=group), changed)
-               for name in ("a", "b")]
+    members = [
+        Member(name, await kafka.subscribe(topic, group=group), changed) for name in ("a", "b")
+    ]
     try:
         n = 80
         for i in range(n):
@@ -88,15 +91,22 @@ async def test_two_members_share_the_partitions_and_take_each_record_once(
         def seqs() -> list[int]:
             return [int(r.value) for m in members for r in m.records if r.value.isdigit()]
 
-        await until(changed, members, lambda: set(seqs()) == set(range(n)),
-                    f"all {n} records taken by the group")
+        await until(
+            changed,
+            members,
+            lambda: set(seqs()) == set(range(n)),
+            f"all {n} records taken by the group",
+        )
         # one end mark per partition: each partition's records come in order, so once every
         # mark has been taken, any record handed out twice before it has been taken too
         for partition in range(PARTITIONS):
             await kafka.publish(topic, Record(b"end", partition=partition))
-        await until(changed, members,
-                    lambda: sum(r.value == b"end" for m in members for r in m.records)
-                    >= PARTITIONS, "the end mark of every partition")
+        await until(
+            changed,
+            members,
+            lambda: sum(r.value == b"end" for m in members for r in m.records) >= PARTITIONS,
+            "the end mark of every partition",
+        )
     finally:
         for member in members:
             await member.aclose()

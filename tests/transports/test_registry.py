@@ -30,8 +30,11 @@ def test_builtin_schemes() -> None:
 
 
 def test_unknown_scheme_names_the_known_ones_and_the_group() -> None:
-    with pytest.raises(eh.ChannelError, match=r"no transport for scheme 'nats'; known: .*amqp.*"
-                       r"kafka.*memory.*'eventharness.transports' entry-point group"):
+    with pytest.raises(
+        eh.ChannelError,
+        match=r"no transport for scheme 'nats'; known: .*amqp.*"
+        r"kafka.*memory.*'eventharness.transports' entry-point group",
+    ):
         transport_class("nats")
 
 
@@ -53,7 +56,10 @@ async def test_a_third_party_transport_plugs_in_by_entry_point(
             s.expect("x:out", type="Pong", within=2)
             await s.publish("x:in", {"type": "Ping"})
             await h.transport("x").publish(
-                "out", eh.Record(b'{"type": "Pong"}', headers={
-                    "correlation-id": s.correlation_id.encode()}))
+                "out",
+                eh.Record(
+                    b'{"type": "Pong"}', headers={"correlation-id": s.correlation_id.encode()}
+                ),
+            )
     finally:
         sys.modules.pop("echo_transport", None)
