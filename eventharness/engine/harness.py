@@ -110,8 +110,10 @@ class Harness:
         within: float | None = None,
         **options: Any,
     ) -> Harness:
-        """The one place a profile becomes a harness (the CLI, the pytest plugin, record and
-        replay, and doctor all come here).
+        """The one place a profile becomes a harness: ``eventharness run`` and the pytest
+        plugin come here. (``doctor``, ``record`` and ``replay`` need transports, not a
+        harness: they resolve the same broker URLs, ``eventharness.env.brokers``, and make
+        the transports the same way, ``make_transport(url, connect_timeout=...)``.)
 
         ``brokers`` are the URLs to use (an ``embedded`` broker already started and replaced
         by its URL); by default the profile's own. ``correlation`` adds per-channel rules (a
