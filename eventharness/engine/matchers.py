@@ -144,11 +144,14 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "one_of": _one_of,
 }
 OPERATOR_NAMES = (*OPERATORS, "exists")
+_OPERATOR_KEYS = frozenset(OPERATOR_NAMES)
 
 
 def is_operator(spec: Any) -> bool:
-    """Is ``spec`` an operator test: a non-empty mapping whose keys are all operators?"""
-    return isinstance(spec, Mapping) and bool(spec) and all(k in OPERATOR_NAMES for k in spec)
+    """Is ``spec`` an operator test: a non-empty mapping whose keys are all operators?
+
+    Called once per mapping on the per-event path: a set comparison, no generator."""
+    return isinstance(spec, Mapping) and bool(spec) and spec.keys() <= _OPERATOR_KEYS
 
 
 # Operator spellings from other tools, mapped to ours (difflib alone says 'lte' -> 'lt').
