@@ -144,11 +144,14 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "one_of": _one_of,
 }
 OPERATOR_NAMES = (*OPERATORS, "exists")
+_OPERATOR_KEYS = frozenset(OPERATOR_NAMES)
 
 
 def is_operator(spec: Any) -> bool:
-    """Is ``spec`` an operator test: a non-empty mapping whose keys are all operators?"""
-    return isinstance(spec, Mapping) and bool(spec) and all(k in OPERATOR_NAMES for k in spec)
+    """Is ``spec`` an operator test: a non-empty mapping whose keys are all operators?
+
+    Called once per mapping on the per-event path: a set comparison, no generator."""
+    return isinstance(spec, Mapping) and bool(spec) and spec.keys() <= _OPERATOR_KEYS
 
 
 # Operator spellings from other tools, mapped to ours (difflib alone says 'lte' -> 'lt').
@@ -259,52 +262,75 @@ def matches_spec(actual: Any, spec: Any) -> bool:
 
 
 def compare(actual: Any, spec: Any, path: str, diffs: list[str] | None) -> bool:
-    """Does ``actual`` satisfy ``spec``? Collect field-level differences in ``diffs``."""
+    """Does ``actual`` satisfy ``spec``? Collect field-level differences in ``diffs``.
+
+    With ``diffs=None`` it answers at the first difference; otherwise it goes on and records
+    every one. One test per kind of spec: operators, a field mapping, a list, a plain value.
+    """
     if is_operator(spec):
-        ok = True
-        for op, arg in spec.items():
-            if op == "exists":
-                passed = (not is_missing(actual)) == bool(arg)
-            else:
-                passed = not is_missing(actual) and OPERATORS[op](actual, arg)
-            if not passed:
-                ok = False
-                if diffs is None:
-                    return False
-                diffs.append(f"{path}: expected {op} {arg!r}, got {_show(actual)}")
-        return ok
+        return _compare_operators(actual, spec, path, diffs)
     if isinstance(spec, Mapping):
-        if not isinstance(actual, Mapping):
-            if diffs is not None:
-                diffs.append(
-                    f"{path}: expected an object, got {_show(actual)}{_looks_like_operators(spec)}"
-                )
-            return False
-        ok = True
-        for key, sub in spec.items():
-            found = actual.get(key, MISSING)
-            if not compare(found, sub, f"{path}.{key}" if path else str(key), diffs):
-                ok = False
-                if diffs is None:
-                    return False
-        return ok
+        return _compare_fields(actual, spec, path, diffs)
     if isinstance(spec, list):
-        if not isinstance(actual, list) or len(actual) != len(spec):
-            if diffs is not None:
-                diffs.append(f"{path}: expected a list of {len(spec)}, got {_show(actual)}")
-            return False
-        ok = True
-        for i, (item, sub) in enumerate(zip(actual, spec, strict=True)):
-            if not compare(item, sub, f"{path}[{i}]", diffs):
-                ok = False
-                if diffs is None:
-                    return False
-        return ok
+        return _compare_items(actual, spec, path, diffs)
     if is_missing(actual) or actual != spec or isinstance(actual, bool) != isinstance(spec, bool):
         if diffs is not None:
             diffs.append(f"{path}: expected {spec!r}, got {_show(actual)}")
         return False
     return True
+
+
+def _compare_operators(
+    actual: Any, spec: Mapping[str, Any], path: str, diffs: list[str] | None
+) -> bool:
+    """``{"gt": 1, "le": 5}``: every operator holds for ``actual``."""
+    ok = True
+    for op, arg in spec.items():
+        if op == "exists":
+            passed = (not is_missing(actual)) == bool(arg)
+        else:
+            passed = not is_missing(actual) and OPERATORS[op](actual, arg)
+        if not passed:
+            if diffs is None:
+                return False
+            ok = False
+            diffs.append(f"{path}: expected {op} {arg!r}, got {_show(actual)}")
+    return ok
+
+
+def _compare_fields(
+    actual: Any, spec: Mapping[Any, Any], path: str, diffs: list[str] | None
+) -> bool:
+    """A subset match: ``actual`` is a mapping and each key of ``spec`` matches in it."""
+    if not isinstance(actual, Mapping):
+        if diffs is not None:
+            diffs.append(
+                f"{path}: expected an object, got {_show(actual)}{_looks_like_operators(spec)}"
+            )
+        return False
+    ok = True
+    for key, sub in spec.items():
+        found = actual.get(key, MISSING)
+        if not compare(found, sub, f"{path}.{key}" if path else str(key), diffs):
+            if diffs is None:
+                return False
+            ok = False
+    return ok
+
+
+def _compare_items(actual: Any, spec: list[Any], path: str, diffs: list[str] | None) -> bool:
+    """``actual`` is a list as long as ``spec`` whose items match it item by item."""
+    if not isinstance(actual, list) or len(actual) != len(spec):
+        if diffs is not None:
+            diffs.append(f"{path}: expected a list of {len(spec)}, got {_show(actual)}")
+        return False
+    ok = True
+    for i, (item, sub) in enumerate(zip(actual, spec, strict=True)):
+        if not compare(item, sub, f"{path}[{i}]", diffs):
+            if diffs is None:
+                return False
+            ok = False
+    return ok
 
 
 def _looks_like_operators(spec: Mapping[Any, Any]) -> str:

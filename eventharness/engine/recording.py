@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventharness.engine.outgoing import Sender
 from eventharness.engine.stubs import Reply, Stub, StubHost
-from eventharness.model.channels import parse_channel
+from eventharness.model.channels import Channel, parse_channel
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
     CORRELATION_HEADER,
@@ -295,14 +295,7 @@ async def record(
 
     ``armed`` is called once every subscription is in place (publish after that).
     ``progress`` gets a one-line status about once a second."""
-    if duration is None and count is None:
-        raise UsageError(
-            "say how long to record: a duration (--duration 10s) or a number of "
-            "messages (--count N)"
-        )
-    parsed = [parse_channel(c, known_brokers=transports) for c in channels]
-    if not parsed:
-        raise UsageError("name at least one channel to record (--channel kafka:orders)")
+    parsed = _channels_to_record(transports, channels, duration=duration, count=count)
     recording = Recording()
     enough = asyncio.Event()
     started, started_wall = time.monotonic(), time.time()
@@ -324,31 +317,67 @@ async def record(
         started, started_wall = time.monotonic(), time.time()
         if armed is not None:
             armed()
-        deadline = None if duration is None else started + duration
-        while not enough.is_set():
-            failed = next((t for t in tasks if t.done() and t.exception()), None)
-            if failed is not None:
-                raise failed.exception()  # type: ignore[misc]
-            remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-            if remaining <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(enough.wait(), remaining)
-            if progress is not None:
-                progress(_status("recording", time.monotonic() - started, duration, recording))
+        await _until_done(recording, enough, tasks, started, duration, progress)
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for sub in subs:
-            with contextlib.suppress(EventHarnessError, OSError, RuntimeError):
-                await sub.aclose()
+        await _stop(tasks, subs)
     recording.events.sort(key=lambda item: item.t)
     if count is not None:
         del recording.events[count:]
     return recording
+
+
+def _channels_to_record(
+    transports: Mapping[str, Transport],
+    channels: Sequence[str],
+    *,
+    duration: float | None,
+    count: int | None,
+) -> list[Channel]:
+    """The parsed channels, once the arguments say what and how long to record."""
+    if duration is None and count is None:
+        raise UsageError(
+            "say how long to record: a duration (--duration 10s) or a number of "
+            "messages (--count N)"
+        )
+    parsed = [parse_channel(c, known_brokers=transports) for c in channels]
+    if not parsed:
+        raise UsageError("name at least one channel to record (--channel kafka:orders)")
+    return parsed
+
+
+async def _until_done(
+    recording: Recording,
+    enough: asyncio.Event,
+    tasks: Sequence[asyncio.Task[None]],
+    started: float,
+    duration: float | None,
+    progress: Progress | None,
+) -> None:
+    """Wait until ``enough`` is set or ``duration`` has passed; raise what a pump raised."""
+    deadline = None if duration is None else started + duration
+    while not enough.is_set():
+        failed = next((t for t in tasks if t.done() and t.exception()), None)
+        if failed is not None:
+            raise failed.exception()  # type: ignore[misc]
+        remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+        if remaining <= 0:
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(enough.wait(), remaining)
+        if progress is not None:
+            progress(_status("recording", time.monotonic() - started, duration, recording))
+
+
+async def _stop(tasks: Sequence[asyncio.Task[None]], subs: Sequence[Any]) -> None:
+    """Cancel the pumps and close their subscriptions, whatever state they are in."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    for sub in subs:
+        with contextlib.suppress(EventHarnessError, OSError, RuntimeError):
+            await sub.aclose()
 
 
 def _status(verb: str, elapsed: float, total: float | None, recording: Recording) -> str:

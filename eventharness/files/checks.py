@@ -239,31 +239,9 @@ class _Checker:
     def step(self, step: Any) -> None:
         match step:
             case Publish():
-                self.channel(step.channel, step.at("channel"), "publish")
-                for key, value in (
-                    ("value", step.value),
-                    ("key", step.key),
-                    ("headers", step.headers),
-                ):
-                    self.refs(value, step.at(key), steps=True)
-                self.schema(step.schema, step.at("schema"))
+                self.publish(step)
             case Expect() | ExpectNone():
-                self.channel(step.channel, step.at("channel"), step.kind)
-                for key, spec in (("match", step.match), ("fields", step.fields)):
-                    if spec is not None:
-                        self.refs(spec, step.at(key), steps=False)
-                        self.spec(spec, key, step.at(key), step.kind)
-                if step.after is not None:
-                    self.earlier(
-                        step.after,
-                        step.at("after"),
-                        "after: {ref} is not an earlier "
-                        "expect/expect_none step{why}; name that step with as: and put "
-                        "it first",
-                    )
-                if isinstance(step, Expect):
-                    self.schema(step.schema, step.at("schema"))
-                    self.counts(step)
+                self.expect(step)
             case Eventually(probe=probe):
                 self.probe(probe)
             case Check():
@@ -283,7 +261,32 @@ class _Checker:
                 self.refs(step.value, step.line, steps=False)
             case Wait():
                 pass
-        if isinstance(step, Expect | ExpectNone) and step.name is not None:
+
+    def publish(self, step: Publish) -> None:
+        self.channel(step.channel, step.at("channel"), "publish")
+        for key, value in (("value", step.value), ("key", step.key), ("headers", step.headers)):
+            self.refs(value, step.at(key), steps=True)
+        self.schema(step.schema, step.at("schema"))
+
+    def expect(self, step: Expect | ExpectNone) -> None:
+        """An expect or expect_none step; its ``as:`` name counts from the next step on."""
+        self.channel(step.channel, step.at("channel"), step.kind)
+        for key, spec in (("match", step.match), ("fields", step.fields)):
+            if spec is not None:
+                self.refs(spec, step.at(key), steps=False)
+                self.spec(spec, key, step.at(key), step.kind)
+        if step.after is not None:
+            self.earlier(
+                step.after,
+                step.at("after"),
+                "after: {ref} is not an earlier "
+                "expect/expect_none step{why}; name that step with as: and put "
+                "it first",
+            )
+        if isinstance(step, Expect):
+            self.schema(step.schema, step.at("schema"))
+            self.counts(step)
+        if step.name is not None:
             self.name(step.name, step.at("as"))
 
     def name(self, name: str, line: int) -> None:

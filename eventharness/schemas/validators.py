@@ -135,6 +135,16 @@ class AvroValidator:
 
 
 _INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+# The Python types each Avro primitive other than int/long takes (those also have a range);
+# a bool is an int in Python, but only an Avro boolean.
+_PRIMITIVE_PY: dict[str, tuple[type, ...]] = {
+    "null": (type(None),),
+    "boolean": (bool,),
+    "float": (int, float),
+    "double": (int, float),
+    "string": (str,),
+    "bytes": (bytes, bytearray),
+}
 _LOGICAL_PY: dict[str, tuple[type, ...]] = {
     "decimal": (decimal.Decimal,),
     "uuid": (uuid.UUID, str),
@@ -176,57 +186,77 @@ def _walk(
 def _walk_type(
     value: Any, kind: str, schema: Any, path: str, named: Mapping[str, Any]
 ) -> Iterator[SchemaViolation]:
-    def wrong(expected: str) -> SchemaViolation:
-        return SchemaViolation(path, "type", f"expected {expected}, got {_kind(value)} {value!r}")
+    """Check ``value`` against the Avro type named ``kind``: one function per kind."""
+    match kind:
+        case "null" | "boolean" | "float" | "double" | "string" | "bytes":
+            yield from _walk_primitive(value, kind, path)
+        case "int" | "long":
+            yield from _walk_integer(value, kind, path)
+        case "fixed":
+            yield from _walk_fixed(value, schema, path)
+        case "enum":
+            yield from _walk_enum(value, schema, path)
+        case "array":
+            yield from _walk_array(value, schema, path, named)
+        case "map":
+            yield from _walk_map(value, schema, path, named)
+        case "record" | "error":
+            yield from _walk_record(value, schema, path, named)
+        case _:  # a name fastavro resolved but we could not: let fastavro's verdict stand
+            yield SchemaViolation(path, "avro", f"does not conform to {kind}")
 
-    if kind == "null":
-        if value is not None:
-            yield wrong("null")
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            yield wrong("boolean")
-    elif kind in ("int", "long"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            yield wrong(kind)
-        else:
-            low, high = _INT_RANGES[kind]
-            if not low <= value <= high:
-                yield SchemaViolation(path, "avro:range", f"{value} does not fit an Avro {kind}")
-    elif kind in ("float", "double"):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            yield wrong(kind)
-    elif kind == "string":
-        if not isinstance(value, str):
-            yield wrong("string")
-    elif kind == "bytes":
-        if not isinstance(value, (bytes, bytearray)):
-            yield wrong("bytes")
-    elif kind == "fixed":
-        size = schema["size"]
-        if not isinstance(value, (bytes, bytearray)) or len(value) != size:
-            yield wrong(f"{size} bytes (fixed {schema['name']})")
-    elif kind == "enum":
-        if value not in schema["symbols"]:
-            symbols = ", ".join(schema["symbols"])
-            yield SchemaViolation(path, "avro:enum", f"{value!r} is not one of {symbols}")
-    elif kind == "array":
-        if not isinstance(value, (list, tuple)):
-            yield wrong("array")
-        else:
-            for i, item in enumerate(value):
-                yield from _walk(item, schema["items"], f"{path}[{i}]", named)
-    elif kind == "map":
-        if not isinstance(value, Mapping):
-            yield wrong("map")
-        else:
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    yield SchemaViolation(path, "avro:map", f"map key {key!r} is not a string")
-                yield from _walk(item, schema["values"], f"{path}[{key!r}]", named)
-    elif kind in ("record", "error"):
-        yield from _walk_record(value, schema, path, named)
-    else:  # a name fastavro resolved but we could not: let fastavro's verdict stand
-        yield SchemaViolation(path, "avro", f"does not conform to {kind}")
+
+def _wrong(expected: str, value: Any, path: str) -> SchemaViolation:
+    return SchemaViolation(path, "type", f"expected {expected}, got {_kind(value)} {value!r}")
+
+
+def _walk_primitive(value: Any, kind: str, path: str) -> Iterator[SchemaViolation]:
+    accepted = _PRIMITIVE_PY[kind]
+    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        yield _wrong(kind, value, path)
+
+
+def _walk_integer(value: Any, kind: str, path: str) -> Iterator[SchemaViolation]:
+    if not isinstance(value, int) or isinstance(value, bool):
+        yield _wrong(kind, value, path)
+        return
+    low, high = _INT_RANGES[kind]
+    if not low <= value <= high:
+        yield SchemaViolation(path, "avro:range", f"{value} does not fit an Avro {kind}")
+
+
+def _walk_fixed(value: Any, schema: Mapping[str, Any], path: str) -> Iterator[SchemaViolation]:
+    size = schema["size"]
+    if not isinstance(value, (bytes, bytearray)) or len(value) != size:
+        yield _wrong(f"{size} bytes (fixed {schema['name']})", value, path)
+
+
+def _walk_enum(value: Any, schema: Mapping[str, Any], path: str) -> Iterator[SchemaViolation]:
+    if value not in schema["symbols"]:
+        symbols = ", ".join(schema["symbols"])
+        yield SchemaViolation(path, "avro:enum", f"{value!r} is not one of {symbols}")
+
+
+def _walk_array(
+    value: Any, schema: Mapping[str, Any], path: str, named: Mapping[str, Any]
+) -> Iterator[SchemaViolation]:
+    if not isinstance(value, (list, tuple)):
+        yield _wrong("array", value, path)
+        return
+    for i, item in enumerate(value):
+        yield from _walk(item, schema["items"], f"{path}[{i}]", named)
+
+
+def _walk_map(
+    value: Any, schema: Mapping[str, Any], path: str, named: Mapping[str, Any]
+) -> Iterator[SchemaViolation]:
+    if not isinstance(value, Mapping):
+        yield _wrong("map", value, path)
+        return
+    for key, item in value.items():
+        if not isinstance(key, str):
+            yield SchemaViolation(path, "avro:map", f"map key {key!r} is not a string")
+        yield from _walk(item, schema["values"], f"{path}[{key!r}]", named)
 
 
 def _walk_record(

@@ -76,48 +76,67 @@ class _Handler(BaseHTTPRequestHandler):
             return
         match method, path:
             case "GET", ["schemas", "ids", sid] if sid.isdigit():
-                if not 0 < int(sid) <= len(state.schemas):
-                    return self._error(404, 40403, "Schema not found")
-                return self._send(200, state.schemas[int(sid) - 1])
+                self._schema(int(sid))
             case "GET", ["subjects"]:
-                return self._send(200, sorted(state.subjects))
+                self._send(200, sorted(state.subjects))
             case "GET", ["subjects", subject, "versions"]:
-                if subject not in state.subjects:
-                    return self._error(404, 40401, f"Subject '{subject}' not found.")
-                return self._send(200, list(range(1, len(state.subjects[subject]) + 1)))
+                self._versions(subject)
             case "GET", ["subjects", subject, "versions", version]:
-                ids = state.subjects.get(subject)
-                if not ids:
-                    return self._error(404, 40401, f"Subject '{subject}' not found.")
-                index = len(ids) if version in ("latest", "-1") else int(version)
-                if not 0 < index <= len(ids):
-                    return self._error(404, 40402, f"Version {version} not found.")
-                sid = ids[index - 1]
-                entry = state.schemas[sid - 1]
-                return self._send(200, {"subject": subject, "version": index, "id": sid, **entry})
+                self._version(subject, version)
             case "POST", ["subjects", subject, "versions"]:
-                return self._send(200, {"id": state.register(subject, self._body())})
+                self._send(200, {"id": state.register(subject, self._body())})
             case "POST", ["subjects", subject]:  # look a schema up under a subject
-                body = self._body()
-                entry = {"schema": body["schema"], "schemaType": body.get("schemaType", "AVRO")}
-                ids = state.subjects.get(subject, [])
-                for version, sid in enumerate(ids, start=1):
-                    if state.schemas[sid - 1] == entry:
-                        return self._send(
-                            200, {"subject": subject, "version": version, "id": sid, **entry}
-                        )
-                return self._error(404, 40403, "Schema not found")
+                self._lookup(subject)
             case "GET", ["config"]:
-                return self._send(200, {"compatibilityLevel": state.config[None]})
+                self._send(200, {"compatibilityLevel": state.config[None]})
             case "GET", ["config", subject]:
-                if subject not in state.config:
-                    return self._error(404, 40408, f"Subject '{subject}' has no config")
-                return self._send(200, {"compatibilityLevel": state.config[subject]})
+                self._config(subject)
             case "PUT", ["config", *rest]:
                 level = self._body()["compatibility"]
                 state.config[rest[0] if rest else None] = level
-                return self._send(200, {"compatibility": level})
-        self._error(404, 404, f"no route for {method} {self.path}")
+                self._send(200, {"compatibility": level})
+            case _:
+                self._error(404, 404, f"no route for {method} {self.path}")
+
+    def _schema(self, sid: int) -> None:
+        state = self.server.state
+        if not 0 < sid <= len(state.schemas):
+            return self._error(404, 40403, "Schema not found")
+        return self._send(200, state.schemas[sid - 1])
+
+    def _versions(self, subject: str) -> None:
+        state = self.server.state
+        if subject not in state.subjects:
+            return self._error(404, 40401, f"Subject '{subject}' not found.")
+        return self._send(200, list(range(1, len(state.subjects[subject]) + 1)))
+
+    def _version(self, subject: str, version: str) -> None:
+        state = self.server.state
+        ids = state.subjects.get(subject)
+        if not ids:
+            return self._error(404, 40401, f"Subject '{subject}' not found.")
+        index = len(ids) if version in ("latest", "-1") else int(version)
+        if not 0 < index <= len(ids):
+            return self._error(404, 40402, f"Version {version} not found.")
+        sid = ids[index - 1]
+        entry = state.schemas[sid - 1]
+        return self._send(200, {"subject": subject, "version": index, "id": sid, **entry})
+
+    def _lookup(self, subject: str) -> None:
+        state = self.server.state
+        body = self._body()
+        entry = {"schema": body["schema"], "schemaType": body.get("schemaType", "AVRO")}
+        ids = state.subjects.get(subject, [])
+        for version, sid in enumerate(ids, start=1):
+            if state.schemas[sid - 1] == entry:
+                return self._send(200, {"subject": subject, "version": version, "id": sid, **entry})
+        return self._error(404, 40403, "Schema not found")
+
+    def _config(self, subject: str) -> None:
+        state = self.server.state
+        if subject not in state.config:
+            return self._error(404, 40408, f"Subject '{subject}' has no config")
+        return self._send(200, {"compatibilityLevel": state.config[subject]})
 
     def do_GET(self) -> None:
         self._route("GET")
