@@ -118,10 +118,7 @@ class RuleList:
     combine: str = "AND"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"matchers": [m.to_json() for m in self.matchers]}
-        if self.combine != "AND":
-            out["combine"] = self.combine
-        return out
+        return {"combine": self.combine, "matchers": [m.to_json() for m in self.matchers]}
 
 
 @dataclass(frozen=True)
