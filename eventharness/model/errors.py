@@ -5,7 +5,8 @@
     │   ├── ChannelError      a malformed channel or broker URL
     │   ├── ConfigError       eventharness.toml / [tool.eventharness]
     │   ├── ScenarioFileError a YAML scenario file (carries every problem, with file:line)
-    │   └── MissingDependency an optional extra is not installed (also an ImportError)
+    │   ├── MissingDependency an optional extra is not installed (also an ImportError)
+    │   └── ContractError     an unusable pact file or contract (names the file and JSON path)
     ├── BrokerError           something a broker did or refused
     │   ├── BrokerUnavailable cannot connect within the timeout: exit code 2
     │   │   └── RegistryUnavailable   the schema registry cannot be reached (also a RegistryError)
@@ -33,6 +34,7 @@ __all__ = [
     "ChannelError",
     "ChannelNotFound",
     "ConfigError",
+    "ContractError",
     "EventHarnessError",
     "MissingDependency",
     "RegistryError",
@@ -70,6 +72,12 @@ class ScenarioFileError(UsageError):
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in scenario files:"
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class ContractError(UsageError):
+    """A pact file or contract declaration that cannot be used: the message names the file and
+    the JSON path of the problem (a malformed file, an unknown specification version, matcher
+    or generator, a regex matcher whose example does not match its own regex)."""
 
 
 class MissingDependency(UsageError, ImportError):
