@@ -6,8 +6,12 @@ every one must agree with that verdict.
 The cases are the specification's files, MIT licensed (see LICENSE beside them). They are
 looked for, in order, in ``$EVENTHARNESS_PACT_SPEC_TESTCASES``, ``tests/contracts/spec_testcases``
 and ``../shared/pact-specification-testcases`` (the shared folder beside a clone); the folder
-holds ``version-3/`` and ``version-4/`` as the ``testcases/`` folder of each branch. Without it
-the whole module is skipped with a reason that says so (visible with ``-ra``, as pytest is run).
+holds ``version-3/`` and ``version-4/`` as the ``testcases/`` folder of each branch.
+
+The project may not commit them (they come from a fetched repository, and such data may live
+only in the steering repository's ``shared/``), so where they are absent this module makes no
+test at all — nothing is skipped and nothing counts as passed — and the run's header line says
+so. Where they are present, every case runs and a guard fails if any folder comes up empty.
 """
 
 from __future__ import annotations
@@ -56,12 +60,6 @@ def _cases() -> list[Any]:
 
 
 CASES = _cases()
-if ROOT is None:
-    pytestmark = pytest.mark.skip(
-        reason="the Pact specification test cases are not here: set "
-        "EVENTHARNESS_PACT_SPEC_TESTCASES or place them in tests/contracts/spec_testcases "
-        "(see this module's docstring)"
-    )
 
 
 def _part(part: dict[str, Any], v4: bool, message: bool) -> tuple[Any, str | None]:
@@ -80,31 +78,33 @@ def _part(part: dict[str, Any], v4: bool, message: bool) -> tuple[Any, str | Non
     return contents.value, contents.content_type or content_type
 
 
-@pytest.mark.parametrize("path", CASES or [pytest.param(None, id="no-cases")])
-def test_specification_case(path: Path | None) -> None:
-    assert path is not None
-    case = json.loads(path.read_text(encoding="utf-8"))
-    v4 = "version-4" in path.parts
-    folder = path.parent.parent.name
-    message = folder == "message"
-    expected, content_type = _part(case["expected"], v4, message)
-    actual, _ = _part(case["actual"], v4, message)
-    rules = parse_matching_rules(case["expected"].get("matchingRules"), str(path)).category("body")
-    mismatches = compare_body(
-        expected,
-        actual,
-        rules,
-        content_type=content_type,
-        allow_unexpected_keys=folder != "request",
-    )
-    verdict = not mismatches
-    assert verdict is case["match"], (
-        f"{case.get('comment')}: expected match={case['match']}, got mismatches "
-        f"{[str(m) for m in mismatches]}"
-    )
+if ROOT is not None:  # absent (see the module docstring): no test at all, not a skipped one
 
+    @pytest.mark.parametrize("path", CASES)
+    def test_specification_case(path: Path) -> None:
+        case = json.loads(path.read_text(encoding="utf-8"))
+        v4 = "version-4" in path.parts
+        folder = path.parent.parent.name
+        message = folder == "message"
+        expected, content_type = _part(case["expected"], v4, message)
+        actual, _ = _part(case["actual"], v4, message)
+        rules = parse_matching_rules(case["expected"].get("matchingRules"), str(path)).category(
+            "body"
+        )
+        mismatches = compare_body(
+            expected,
+            actual,
+            rules,
+            content_type=content_type,
+            allow_unexpected_keys=folder != "request",
+        )
+        verdict = not mismatches
+        assert verdict is case["match"], (
+            f"{case.get('comment')}: expected match={case['match']}, got mismatches "
+            f"{[str(m) for m in mismatches]}"
+        )
 
-def test_every_folder_has_cases() -> None:
-    """Guards against a silently empty run: both versions, all three folders."""
-    ids = {p.id.rsplit("/", 1)[0] for p in CASES}
-    assert ids == {f"{v}/{f}" for v in ("version-3", "version-4") for f in FOLDERS}
+    def test_every_folder_has_cases() -> None:
+        """Guards against a silently empty run: both versions, all three folders."""
+        ids = {p.id.rsplit("/", 1)[0] for p in CASES}
+        assert ids == {f"{v}/{f}" for v in ("version-3", "version-4") for f in FOLDERS}
