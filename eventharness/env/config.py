@@ -180,14 +180,31 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
     return None
 
 
+MAX_DEPTH = 100  # levels of tables and arrays; a profile needs four or five
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    too_deep = f"nested more than {MAX_DEPTH} levels deep; flatten the value"
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc}") from exc
+    except RecursionError:  # tomllib recurses per level: hundreds of them
+        raise ConfigError(f"{path}: {too_deep}") from None
+    stack: list[tuple[str, Any, int]] = [("", data, 1)]
+    while stack:  # not recursive: what is deeper than the limit is what it refuses
+        key, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{path}: {key}: {too_deep}")
+        items = value.items() if isinstance(value, dict) else ((key, v) for v in value)
+        for name, item in items:
+            if isinstance(item, dict | list):
+                inner = f"{key}.{name}".lstrip(".") if isinstance(value, dict) else key
+                stack.append((inner, item, depth + 1))
+    return data
 
 
 def load_config(path: str | Path | None = None, *, start: Path | None = None) -> Config:

@@ -47,6 +47,8 @@ def reference_problem(
     """What is wrong with ``ref`` in the profile at ``where`` (``profiles.NAME``) with these
     brokers and variables, None when it names something that will exist. ``in_vars``: it is
     in a variable's value, where only the variables above (``seen_vars``) may be used."""
+    if ref.problem:
+        return ref.problem
     head, parts, text = ref.head, ref.name.split("."), f"${{{ref.text}}}"
     if head not in NAMESPACES:
         return (
