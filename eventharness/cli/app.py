@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import typer
 
-from eventharness.cli import doctor, env, record, run, schemas
+from eventharness.cli import doctor, env, record, run, schema, schemas
 
 __all__ = ["app", "main"]
 
@@ -35,6 +35,7 @@ app.command()(env.status)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
+app.command()(schema.schema)
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
 
 

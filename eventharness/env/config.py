@@ -18,7 +18,6 @@ profile, brokers then come from ``--broker``.
 from __future__ import annotations
 
 import shlex
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import Any, Literal
 
 from eventharness.engine.templates import parse_duration, references
 from eventharness.env.brokers import EMBEDDED
-from eventharness.env.references import reference_problem
+from eventharness.env.references import places_problem
+from eventharness.env.tomlfile import find_config, read_toml
 from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import ChannelError, ConfigError
 from eventharness.model.problems import closest
@@ -41,7 +41,6 @@ __all__ = [
     "load_config",
 ]
 
-CONFIG_NAME = "eventharness.toml"
 ReadyKind = Literal["log", "tcp", "http", "command"]
 READY_KINDS: tuple[ReadyKind, ...] = ("log", "tcp", "http", "command")
 
@@ -160,36 +159,6 @@ class Config:
         return Path(profile.schemas)
 
 
-# --- finding and reading -------------------------------------------------------------------
-
-
-def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest eventharness.toml, or pyproject.toml with [tool.eventharness], walking up
-    from ``start``. In one folder eventharness.toml wins."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        own = folder / CONFIG_NAME
-        if own.is_file():
-            return own, _read_toml(own)
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            data = _read_toml(pyproject)
-            tool = data.get("tool", {}).get("eventharness")
-            if tool is not None:
-                return pyproject, tool
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it: {exc}") from exc
-
-
 def load_config(path: str | Path | None = None, *, start: Path | None = None) -> Config:
     """Read ``path`` (an eventharness.toml or a pyproject.toml), or find one from ``start``."""
     if path is not None:
@@ -199,7 +168,7 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
                 f"config file {file} does not exist; give an existing "
                 "eventharness.toml or pyproject.toml to --config"
             )
-        data = _read_toml(file)
+        data = read_toml(file)
         if file.name == "pyproject.toml":
             tool = data.get("tool", {}).get("eventharness")
             if tool is None:
@@ -507,7 +476,6 @@ class _Reader:
     def check_refs(self, profile: Profile) -> None:
         """Every ``${...}`` in the profile names something that will exist."""
         where = f"profiles.{profile.name}"
-        seen_vars: set[str] = set()
         places: list[tuple[str, Any]] = []
         for key, value in profile.vars.items():
             places.append((f"{where}.vars.{key}", value))
@@ -520,17 +488,6 @@ class _Reader:
             places.append((f"{base}.env", svc.env))
             if svc.ready is not None:
                 places.append((f"{base}.ready", svc.ready.target))
-        for key, value in places:
-            for ref in references(value):
-                problem = reference_problem(
-                    ref,
-                    where=where,
-                    brokers=profile.brokers,
-                    variables=profile.vars,
-                    in_vars=key.startswith(f"{where}.vars."),
-                    seen_vars=seen_vars,
-                )
-                if problem:
-                    raise self.fail(key, problem)
-            if key.startswith(f"{where}.vars."):
-                seen_vars.add(key.rsplit(".", 1)[1])
+        found = places_problem(places, where=where, brokers=profile.brokers, variables=profile.vars)
+        if found is not None:
+            raise self.fail(*found)

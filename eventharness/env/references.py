@@ -20,12 +20,13 @@ naming the key before anything starts.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
+from typing import Any
 
-from eventharness.engine.templates import Reference
+from eventharness.engine.templates import Reference, references
 from eventharness.model.problems import closest
 
-__all__ = ["NAMESPACES", "reference_problem"]
+__all__ = ["NAMESPACES", "places_problem", "reference_problem"]
 
 NAMESPACES = ("run", "port", "brokers", "vars", "env", "python", "root")
 
@@ -47,6 +48,8 @@ def reference_problem(
     """What is wrong with ``ref`` in the profile at ``where`` (``profiles.NAME``) with these
     brokers and variables, None when it names something that will exist. ``in_vars``: it is
     in a variable's value, where only the variables above (``seen_vars``) may be used."""
+    if ref.problem:
+        return ref.problem
     head, parts, text = ref.head, ref.name.split("."), f"${{{ref.text}}}"
     if head not in NAMESPACES:
         return (
@@ -78,4 +81,32 @@ def reference_problem(
                 f"{text}: environment variable {name} is not set; set it or give a "
                 f"default: ${{env.{name}:-value}}"
             )
+    return None
+
+
+def places_problem(
+    places: Iterable[tuple[str, Any]],
+    *,
+    where: str,
+    brokers: Mapping[str, str],
+    variables: Mapping[str, str],
+) -> tuple[str, str] | None:
+    """The first (key, problem) of the ``${...}`` in ``places`` ((key, value) pairs of the
+    profile at ``where``, its variables first and in order), None when all are fine."""
+    seen_vars: set[str] = set()
+    for key, value in places:
+        in_vars = key.startswith(f"{where}.vars.")
+        for ref in references(value):
+            problem = reference_problem(
+                ref,
+                where=where,
+                brokers=brokers,
+                variables=variables,
+                in_vars=in_vars,
+                seen_vars=seen_vars,
+            )
+            if problem:
+                return key, problem
+        if in_vars:
+            seen_vars.add(key.rsplit(".", 1)[1])
     return None

@@ -126,6 +126,8 @@ class _Checker:
                 self.add(line, problem)
 
     def unknown(self, ref: Reference, *, steps: bool) -> str | None:
+        if ref.problem:
+            return ref.problem
         head = ref.head
         if not ref.name:
             return "empty ${} : write ${name}"
@@ -225,7 +227,9 @@ class _Checker:
             if response.key is not UNSET:
                 templates.append(response.key)
             for ref in references(templates):
-                if ref.head not in STUB_NAMES and ref.name not in known and ref.default is None:
+                if ref.problem:
+                    self.add(response.line, f"{where}: {ref.problem}")
+                elif ref.head not in STUB_NAMES and ref.name not in known and ref.default is None:
                     self.add(
                         response.line,
                         f"{where}: ${{{ref.text}}} is not something a stub "

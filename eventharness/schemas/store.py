@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,26 @@ def kind_of(path: str) -> Kind:
     return SUFFIXES[os.path.splitext(path)[1]]
 
 
+MAX_DEPTH = 100  # levels of JSON nesting: 50 levels of "properties", jsonschema recurses per level
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def parse_text(text: str, where: str) -> Any:
+    """The JSON in ``text``; ConfigError naming ``where`` (and the line) when it is not JSON or
+    is nested more than :data:`MAX_DEPTH` levels deep (found before parsing, which recurses)."""
+    depth = 0
+    for token in _TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, token.start()) + 1
+                raise ConfigError(
+                    f"{where}:{line}: nested more than {MAX_DEPTH} levels deep; "
+                    "flatten the schema ($defs and $ref)"
+                )
+        elif bracket in "]}":
+            depth -= 1
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -153,6 +153,24 @@ ERRORS = {
         '[profiles.default.correlation]\nrules = { "kafka:x" = "order_id" }\n',
         "is not a correlation rule; use 'key', 'headers.<name>' or 'value.<path>'",
     ),
+    "unclosed reference": (
+        '[profiles.default.services.x]\ncommand = "serve --home ${env.HOME"\n',
+        "profiles.default.services.x.command: '${env.HOME' has no closing '}': "
+        "write ${env.HOME}, or $${ for a literal ${",
+    ),
+    "unclosed reference in a variable": (
+        '[profiles.default]\nvars = { url = "http://${vars" }\n',
+        "profiles.default.vars.url: '${vars' has no closing '}': write ${vars}, or $${ for a "
+        "literal ${",
+    ),
+    "nested past the limit": (
+        "[profiles.default]\nvars = { a = " + "[" * 97 + "]" * 97 + " }\n",
+        "profiles.default.vars.a: nested more than 100 levels deep; flatten the value",
+    ),
+    "nested too deep to parse": (
+        "[profiles.default]\nvars = " + "{a = " * 600 + "1" + "}" * 600 + "\n",
+        "eventharness.toml: nested more than 100 levels deep; flatten the value",
+    ),
 }
 
 
@@ -165,6 +183,18 @@ def test_errors_name_file_key_and_fix(tmp_path: Path, case: str) -> None:
     message = str(caught.value)
     assert message.startswith(f"{path}"), message
     assert words in message
+
+
+def test_nesting_up_to_the_limit_is_read(tmp_path: Path) -> None:
+    # the file, profiles, default and vars are 4 levels: 96 more make 100
+    path = write(
+        tmp_path,
+        "eventharness.toml",
+        "[profiles.default]\nvars = { a = " + "[" * 96 + "]" * 96 + " }\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "vars.a: must be text" in str(caught.value)  # read, then refused for what it is
 
 
 def test_pyproject_errors_name_the_tool_table(tmp_path: Path) -> None:
