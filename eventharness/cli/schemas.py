@@ -233,9 +233,20 @@ def _examples(path: Path) -> Iterator[tuple[str, Any]]:
     if path.suffix in (".jsonl", ".ndjson"):
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
-                yield f"{path}:{number}", json.loads(line)
+                yield f"{path}:{number}", _json(line, f"{path}:{number}")
     else:
-        yield str(path), json.loads(text)
+        yield str(path), _json(text, str(path))
+
+
+def _json(text: str, where: str) -> Any:
+    """The JSON in ``text``; a UsageError naming ``where`` when it is not JSON or nests so deep
+    that parsing it would exhaust the stack."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{where}: nested too deep to read; flatten the example") from None
+    except ValueError as exc:
+        raise UsageError(f"{where}: not JSON ({exc})") from exc
 
 
 @app.command()

@@ -230,6 +230,8 @@ class Recording:
             where = f"{path}:{number}"
             try:
                 data = json.loads(line)
+            except RecursionError:
+                raise UsageError(f"{where}: nested too deep to read; not a recording") from None
             except ValueError as exc:
                 raise UsageError(
                     f"{where}: not JSON ({exc}); a recording has one JSON object per line"
