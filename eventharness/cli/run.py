@@ -300,6 +300,8 @@ def run_group(
             brokers=setup.overrides,
             state_dir=options.state_dir,
             start_services=options.start,
+            needed=needed,
+            connect_timeout=options.connect_timeout,
             log=(lambda line: report.line(f"  {line}", "dim"))
             if options.verbose
             else (lambda line: None),
