@@ -38,8 +38,10 @@ def up(
     state_dir: StateOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for everything.")] = 180.0,
 ) -> None:
-    """Start the profile's embedded brokers and services and keep them running (its other
-    brokers are checked first: one that refuses is the error, and nothing starts)."""
+    """Start the profile's embedded brokers and services and keep them running.
+
+    Its other brokers are checked first: one that refuses is the error, and nothing starts.
+    """
     from eventharness.env.supervisor import launch_supervisor
 
     with friendly():
