@@ -4,7 +4,10 @@ configuration that governs each, run on one harness per profile.
     eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...
     eventharness validate scenarios/
 
-``run`` exits 0 when all pass, 1 when one fails, 2 when they cannot run (DESIGN §7).
+``run`` exits 0 when all pass, 1 when one fails, 2 when they cannot run (DESIGN §7), and 130
+on Ctrl-C: it stops what it started, marks each scenario that did not finish as an ``error``
+"interrupted by Ctrl-C", writes the reports and prints one line,
+``interrupted: N of M scenarios finished; reports written``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +23,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from eventharness.cli.errors import ERROR, FAILED, OK, fail, friendly
+from eventharness.cli.errors import ERROR, FAILED, INTERRUPTED, OK, errors, fail, friendly
 from eventharness.cli.setup import (
     BrokerOption,
     ConfigOption,
@@ -40,14 +44,18 @@ from eventharness.model.errors import ScenarioFileError
 from eventharness.model.problems import closest
 
 __all__ = [
+    "INTERRUPTED_MESSAGE",
     "RunOptions",
     "check_overrides",
     "check_writable",
+    "interrupted_outcome",
     "load_scenarios",
     "run",
     "used_brokers",
     "validate",
 ]
+
+INTERRUPTED_MESSAGE = "interrupted by Ctrl-C"
 
 
 def load_scenarios(
@@ -186,16 +194,30 @@ def run(
 
         report = TerminalReport(console, verbose=verbose)
         outcomes: list[Any] = []
-        broker_down = False
-        for (_, name), (owner, group) in groups.items():
-            if options.fail_fast and any(o.status != "passed" for o in outcomes):
-                break
-            options.state_dir = state_dir_of(owner.config, state_dir)
-            found, down = run_group(owner, owner.profile(name), group, options, report)
-            outcomes.extend(found)
-            broker_down = broker_down or down
+        finished: dict[int, Any] = {}  # id(file) → its outcome, as each scenario finishes
+
+        def on_result(outcome: Any) -> None:
+            finished[id(outcome.file)] = outcome
+            report.finished(outcome)
+
+        broker_down = interrupted = False
+        try:
+            for (_, name), (owner, group) in groups.items():
+                if options.fail_fast and any(o.status != "passed" for o in outcomes):
+                    break
+                options.state_dir = state_dir_of(owner.config, state_dir)
+                found, down = run_group(
+                    owner, owner.profile(name), group, options, report, on_result
+                )
+                outcomes.extend(found)
+                broker_down = broker_down or down
+        except KeyboardInterrupt:  # Ctrl-C: what it started is stopped; report what finished
+            interrupted = True
+            chosen_files = [file for _, files in groups.values() for file in files]
+            outcomes = [finished.get(id(f)) or interrupted_outcome(f) for f in chosen_files]
         duration = time.monotonic() - started
-        report.summary(outcomes, duration)
+        if not interrupted:
+            report.summary(outcomes, duration)
         from eventharness.reports import write_json, write_junit
 
         if json_path:
@@ -204,6 +226,13 @@ def run(
         if junit_path:
             write_junit(junit_path, outcomes, duration)
             report.line(f"JUnit XML: {junit_path}", "dim")
+    if interrupted:
+        written = "; reports written" if json_path or junit_path else ""
+        errors.print(
+            f"interrupted: {len(finished)} of {len(outcomes)} scenarios finished{written}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED)
     if broker_down:
         fail(
             "a broker became unreachable during the run (see the failures above); check it "
@@ -211,6 +240,16 @@ def run(
             ERROR,
         )
     raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
+
+
+def interrupted_outcome(file: ScenarioFile) -> Any:
+    """The outcome of a scenario a Ctrl-C stopped, or kept from starting: an ``error`` whose
+    failure says so (the statuses of the JSON report stay passed | failed | error)."""
+    from eventharness.files.runner import Outcome
+    from eventharness.model.result import Failure, ScenarioResult
+
+    failure = Failure("error", "", INTERRUPTED_MESSAGE)
+    return Outcome(file, ScenarioResult(file.name, "", "error", file=file.path, failures=[failure]))
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -275,6 +314,7 @@ def run_group(
     files: list[ScenarioFile],
     options: RunOptions,
     report: Any,
+    on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     """Run the files of one profile: bring its environment up (or reuse one), run, stop."""
     from eventharness.env.environment import Environment
@@ -323,7 +363,9 @@ def run_group(
                     report.line(f"service {name} not started: {reason}", "yellow")
         chosen = {n: u for n, u in brokers.items() if n in needed}
         report.brokers(chosen)
-        return asyncio.run(_run_files(setup, profile, files, chosen, variables, options, report))
+        return asyncio.run(
+            _run_files(setup, profile, files, chosen, variables, options, report, on_result)
+        )
     finally:
         if env is not None:
             env.stop()
@@ -337,6 +379,7 @@ async def _run_files(
     variables: dict[str, Any],
     options: RunOptions,
     report: Any,
+    on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
     from eventharness.files.runner import run_files
@@ -359,7 +402,7 @@ async def _run_files(
             concurrency=options.concurrency,
             fail_fast=options.fail_fast,
             on_start=report.started,
-            on_result=report.finished,
+            on_result=on_result,
         )
     return outcomes, any(o.broker_down for o in outcomes)
 

@@ -3,7 +3,9 @@ what a Ctrl-C during a run leaves behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -57,3 +59,73 @@ def test_help_that_is_not_a_terminal_is_not_wrapped(tmp_path: Path) -> None:
     ):
         assert any(sentence in line for line in text.splitlines()), text
     assert max(len(line) for line in text.splitlines()) < 400  # no 10,000-wide boxes
+
+
+WAITS = """\
+name: waits for an event that never comes
+steps:
+  - expect: {as: never, channel: kafka:orders, type: NeverSent, within: 120s}
+"""
+
+SERVICE = """\
+import os, pathlib, sys, time
+pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))
+print("sleeper ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_writes_the_reports_stops_what_it_started_and_exits_130(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {"a.yaml": ECHO.format(name="finishes first", type="OrderPlaced"), "b.yaml": WAITS},
+    )
+    pid_file = tmp_path / "sleeper.pid"
+    (root / "sleeper.py").write_text(SERVICE)
+    with (root / "eventharness.toml").open("a") as config:
+        config.write(
+            "\n[profiles.default.services.sleeper]\n"
+            f'command = ["${{python}}", "sleeper.py", "{pid_file}"]\n'
+            'ready = { log = "sleeper ready" }\n'
+        )
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    argv = [EXE, "run", "-v", "-j", "1", "--report-json", "r.json", "--junit", "j.xml"]
+    with subprocess.Popen(
+        argv,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "NO_COLOR": "1"},
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            seen: list[str] = []
+            for line in proc.stdout:  # until the waiting scenario has started
+                seen.append(line)
+                if "… waits for an event that never comes" in line:
+                    break
+            else:
+                raise AssertionError("the scenario never started:\n" + "".join(seen))
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, "".join(seen) + out + err
+    assert "Traceback" not in out + err and "Aborted" not in err, err
+    assert err.strip().splitlines() == [
+        "interrupted: 1 of 2 scenarios finished; reports written"
+    ], err
+    report = json.loads((root / "r.json").read_text())
+    assert report["summary"]["passed"] == 1 and report["summary"]["errors"] == 1
+    done, interrupted = report["scenarios"]
+    assert (done["name"], done["status"]) == ("finishes first", "passed")
+    assert interrupted["name"] == "waits for an event that never comes"
+    assert interrupted["status"] == "error"
+    assert [(f["kind"], f["message"]) for f in interrupted["failures"]] == [
+        ("error", "interrupted by Ctrl-C")
+    ]
+    assert 'errors="1"' in (root / "j.xml").read_text()
+    pid = int(pid_file.read_text())  # the service it started is stopped
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
