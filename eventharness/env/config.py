@@ -20,14 +20,14 @@ from __future__ import annotations
 import shlex
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from eventharness.engine.templates import parse_duration, references
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.references import reference_problem
-from eventharness.model.channels import parse_broker_url
+from eventharness.model.channels import parse_broker_url, redact
 from eventharness.model.errors import ChannelError, ConfigError
 from eventharness.model.problems import closest
 from eventharness.transports.base import check_scheme
@@ -127,6 +127,10 @@ class Profile:
     @property
     def embedded(self) -> list[str]:
         return [name for name, url in self.brokers.items() if url == EMBEDDED]
+
+    def __repr__(self) -> str:  # passwords in URLs (brokers, env, vars) as *** (`pytest -l`)
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return redact(f"Profile({shown})")
 
 
 @dataclass(frozen=True)
