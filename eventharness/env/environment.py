@@ -135,8 +135,7 @@ class Environment:
         """Connect to the configured brokers the run and its services need, when something is
         about to be started (with nothing to start, the run's own connect says the same)."""
         services = [s for s in self.profile.services.values() if self._skip_reason(s) is None]
-        embedded = [n for n, url in self.wanted.items() if url == EMBEDDED and n in self.needed]
-        if not services and not embedded:
+        if not services and EMBEDDED not in self.wanted.values():
             return
         names = set(self.needed).union(*(self._brokers_of(s) for s in services))
         urls = {n: url for n, url in self.wanted.items() if n in names and url != EMBEDDED}
