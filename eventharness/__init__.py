@@ -95,9 +95,10 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'eventharness' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # looked up once
-    return value
+    # Not cached here: the module's own entry in sys.modules is the one truth, so a class
+    # always comes from the module that the rest of the package imported (pytester, for one,
+    # removes the modules a test run imported; a cached class would then be a stale twin).
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:

@@ -8,6 +8,11 @@ profile named by ``--eh-profile NAME`` / ini ``eventharness_profile`` in eventha
 given, the names ``kafka``, ``rabbit`` and ``memory`` all point at a fresh in-memory broker per
 test, so scenarios written for real brokers run unchanged in memory.
 
+Broker URLs are held as :class:`~eventharness.model.channels.BrokerURL` objects, whose ``repr``
+and ``str`` show ``***`` for the password, so ``pytest -l`` (the locals of each frame) never
+shows one; a broker error (refused, unreachable) is reported as its one-line cause, without the
+client library's frames and their locals.
+
 This module imports nothing heavy at load time: the library is imported when a fixture runs.
 """
 
@@ -95,19 +100,28 @@ def pytest_pycollect_makeitem(
     return collected
 
 
-def _parse_pairs(lines: list[str], source: str) -> dict[str, str]:
-    brokers: dict[str, str] = {}
+def _parse_pairs(lines: list[str], source: str) -> dict[str, Any]:
+    """``NAME=URL`` lines → name → BrokerURL (a redacting repr: no password in ``pytest -l``)."""
+    from eventharness.model.channels import parse_broker_url, redact
+    from eventharness.model.errors import ChannelError
+
+    brokers: dict[str, Any] = {}
     for line in lines:
         name, sep, url = line.partition("=")
         if not sep or not name.strip() or not url.strip():
             raise pytest.UsageError(
-                f"{source}: {line!r} is not NAME=URL (e.g. kafka=kafka://127.0.0.1:9092)"
+                f"{source}: {redact(line)!r} is not NAME=URL (e.g. kafka=kafka://127.0.0.1:9092)"
             )
-        brokers[name.strip()] = url.strip()
+        try:
+            brokers[name.strip()] = parse_broker_url(url.strip())
+        except ChannelError as exc:
+            raise pytest.UsageError(f"{source}: {exc}") from None
     return brokers
 
 
-def configured_brokers(config: pytest.Config) -> dict[str, str]:
+def configured_brokers(config: pytest.Config) -> dict[str, Any]:
+    """name → :class:`~eventharness.model.channels.BrokerURL` from the ini lines and
+    ``--eh-broker`` options."""
     brokers = _parse_pairs(config.getini("eventharness_brokers"), "ini eventharness_brokers")
     brokers.update(_parse_pairs(config.getoption("--eh-broker"), "--eh-broker"))
     return brokers
@@ -164,9 +178,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return f"eventharness: profile {profile.name} ({loaded.source}): {shown}"
     if not brokers:
         return "eventharness: brokers kafka, rabbit, memory → in-memory (per test)"
-    from eventharness.model.channels import parse_broker_url
-
-    shown = ", ".join(f"{k}={parse_broker_url(v)}" for k, v in brokers.items())
+    shown = ", ".join(f"{k}={v}" for k, v in brokers.items())
     return f"eventharness: brokers {shown}"
 
 
@@ -174,6 +186,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A connected :class:`eventharness.Harness`; closed (and everything released) after."""
     from eventharness.engine.harness import Harness
+    from eventharness.model.channels import parse_broker_url
 
     marker = request.node.get_closest_marker("eventharness")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -185,7 +198,7 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     if chosen is not None:
         _, profile = chosen
         resolved = {
-            name: _embedded_url(request.config) if url == "embedded" else url
+            name: parse_broker_url(_embedded_url(request.config) if url == "embedded" else url)
             for name, url in profile.brokers.items()
         }
         harness = Harness.from_profile(profile, brokers=resolved, **options)
@@ -204,9 +217,11 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if call.excinfo is not None and report.failed:
-        from eventharness.model.errors import ScenarioFailed
+        from eventharness.model.errors import BrokerError, ScenarioFailed
 
-        if call.excinfo.errisinstance(ScenarioFailed):
+        if call.excinfo.errisinstance(BrokerError):  # the cause; not the client's frames
+            report.longrepr = str(call.excinfo.value)
+        elif call.excinfo.errisinstance(ScenarioFailed):
             in_test = [e for e in call.excinfo.traceback if str(e.path) == str(item.path)]
             entry = in_test[-1] if in_test else None
             where = f"\n\n{entry.path}:{entry.lineno + 1}" if entry is not None else ""

@@ -163,3 +163,39 @@ class TestInAClass:
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert "not natively supported" not in result.stdout.str()
+
+
+@pytest.mark.amqp
+def test_locals_shown_by_pytest_l_never_hold_a_password(
+    pytester: pytest.Pytester, amqp_url: str
+) -> None:
+    """``pytest -l`` prints the locals of every frame of a failure: the harness fixture's
+    broker URLs (and the Harness, its transports) must show ``***``, not the password."""
+    from eventharness.model.channels import parse_broker_url
+
+    real = parse_broker_url(amqp_url)
+    host, port = real.hosts[0]
+    secret = f"amqp://guest:s3cret@{host}:{port}/"  # refused: the fixture's setup fails
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_secret="""
+import pytest
+
+async def test_uses_the_harness(harness):
+    brokers = harness.brokers
+    assert brokers == {}
+
+@pytest.mark.eventharness(correlation=42)  # not a broker error: the fixture's frames are shown
+async def test_with_a_bad_option(harness):
+    pass
+"""
+    )
+    args = ("-p", "no:cacheprovider", "-l", "--tb=long")
+    refused = pytester.runpytest(*args, "--eh-broker", f"rabbit={secret}")
+    refused.assert_outcomes(errors=2)
+    assert "brokers    = {'rabbit': BrokerURL(" in refused.stdout.str()  # the fixture's locals
+    good = secret.replace("s3cret", real.password or "")  # the same URL, accepted: a failure
+    failed = pytester.runpytest(*args, "--eh-broker", f"rabbit={good}")
+    failed.assert_outcomes(failed=1, errors=1)
+    assert "s3cret" not in refused.stdout.str() + refused.stderr.str()
+    assert f":{real.password}@" not in failed.stdout.str() + failed.stderr.str()

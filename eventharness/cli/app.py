@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import typer
 
-from eventharness.cli import doctor, env, record, run, schema, schemas
+from eventharness.cli import doctor, env, record, run, schema, schemas, setup
 
 __all__ = ["app", "main"]
 
@@ -25,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    **setup.help_settings(),  # output that is not a terminal is not wrapped
 )
 
 app.command()(run.run)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -32,7 +31,7 @@ from eventharness.cli.setup import (
     make_setup,
     quiet_clients,
 )
-from eventharness.env.brokers import EMBEDDED
+from eventharness.env.brokers import EMBEDDED, reach
 from eventharness.env.config import Profile
 from eventharness.env.readiness import probe
 from eventharness.env.state import EnvironmentState, ServiceRecord
@@ -134,22 +133,10 @@ async def _check_brokers(
 async def broker_check(url_text: str, connect_timeout: float) -> tuple[bool, str]:
     """Connect to the broker at ``url_text`` with its transport, as a run would, and close;
     (ok, what was seen or the transport's error)."""
-    from eventharness.transports.base import make_transport
-
-    url = parse_broker_url(url_text)
     try:
-        transport = make_transport(url, connect_timeout=connect_timeout)
-        try:
-            await transport.connect()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await transport.aclose()
-            raise
-        await transport.aclose()
+        url = await reach(url_text, connect_timeout)
     except EventHarnessError as exc:
         return False, message_of(exc)
-    except OSError as exc:  # a third-party transport that did not map an OS error
-        return False, f"cannot connect to {url}: {exc}"
     tls = " over TLS" if url.tls else ""
     if url.kind == "memory":
         return True, "in-process memory broker"

@@ -24,6 +24,7 @@ from eventharness.cli.setup import (
     make_setup,
     state_dir_of,
 )
+from eventharness.env.brokers import check_brokers
 from eventharness.env.config import load_config
 from eventharness.env.state import EnvironmentState, read_state, state_path
 
@@ -37,7 +38,10 @@ def up(
     state_dir: StateOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for everything.")] = 180.0,
 ) -> None:
-    """Start the profile's embedded brokers and services and keep them running."""
+    """Start the profile's embedded brokers and services and keep them running.
+
+    Its other brokers are checked first: one that refuses is the error, and nothing starts.
+    """
     from eventharness.env.supervisor import launch_supervisor
 
     with friendly():
@@ -51,6 +55,8 @@ def up(
                 "`eventharness down` first"
             )
         began = time.monotonic()
+        with console.status(f"checking the brokers of profile {chosen.name}…"):
+            check_brokers(setup.brokers(chosen, None), chosen.connect_timeout)
         with console.status(f"starting profile {chosen.name}…"):
             state = launch_supervisor(
                 setup.config, chosen, brokers=setup.overrides, state_dir=folder, timeout=timeout

@@ -5,9 +5,11 @@
     fail("no scenario matches -k 'x'")      # the same, for a cause the CLI found itself
 
 Exit codes: 0 all passed · 1 a scenario failed (:data:`FAILED`) · 2 a usage, config or
-connection error (:data:`ERROR`): nothing ran, or it could not run. The cause is one line with
-its remedy (a list of problems in scenario files, or a service's log tail, may add lines), on
-stderr, passwords in URLs redacted — never a traceback.
+connection error (:data:`ERROR`): nothing ran, or it could not run · 130 interrupted by Ctrl-C
+(:data:`INTERRUPTED`, 128 + SIGINT as shells report it; what ran is still reported).
+
+The cause is one line with its remedy (a list of problems in scenario files, or a service's log
+tail, may add lines), on stderr, passwords in URLs redacted — never a traceback.
 
 ========================================== =====  ===========================================
 error                                      exit   printed
@@ -35,9 +37,9 @@ from rich.text import Text
 from eventharness.model.channels import redact
 from eventharness.model.errors import BrokerUnavailable, EventHarnessError, ScenarioFailed
 
-__all__ = ["ERROR", "FAILED", "OK", "errors", "fail", "friendly", "message_of"]
+__all__ = ["ERROR", "FAILED", "INTERRUPTED", "OK", "errors", "fail", "friendly", "message_of"]
 
-OK, FAILED, ERROR = 0, 1, 2
+OK, FAILED, ERROR, INTERRUPTED = 0, 1, 2, 130
 errors = Console(stderr=True, highlight=False)
 
 

@@ -4,7 +4,10 @@ configuration that governs each, run on one harness per profile.
     eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...
     eventharness validate scenarios/
 
-``run`` exits 0 when all pass, 1 when one fails, 2 when they cannot run (DESIGN §7).
+``run`` exits 0 when all pass, 1 when one fails, 2 when they cannot run (DESIGN §7), and 130
+on Ctrl-C: it stops what it started, marks each scenario that did not finish as an ``error``
+"interrupted by Ctrl-C", writes the reports and prints one line,
+``interrupted: N of M scenarios finished; reports written``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +23,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from eventharness.cli.errors import ERROR, FAILED, OK, fail, friendly
+from eventharness.cli.errors import ERROR, FAILED, INTERRUPTED, OK, errors, fail, friendly
 from eventharness.cli.setup import (
     BrokerOption,
     ConfigOption,
@@ -40,14 +44,20 @@ from eventharness.model.errors import ScenarioFileError
 from eventharness.model.problems import closest
 
 __all__ = [
+    "INTERRUPTED_MESSAGE",
     "RunOptions",
     "check_overrides",
+    "check_run_options",
     "check_writable",
+    "group_by_profile",
+    "interrupted_outcome",
     "load_scenarios",
     "run",
     "used_brokers",
     "validate",
 ]
+
+INTERRUPTED_MESSAGE = "interrupted by Ctrl-C"
 
 
 def load_scenarios(
@@ -147,33 +157,17 @@ def run(
     """Run scenario files; exit 0 when all pass, 1 when one fails, 2 when they cannot run."""
     started = time.monotonic()
     with friendly():
-        if connect_timeout is not None and not (0 < connect_timeout < math.inf):
-            fail(
-                f"--connect-timeout {connect_timeout:g}: give a positive number of seconds, "
-                "e.g. --connect-timeout 10"
-            )
         setup = make_setup(config, profile, broker)
         base = setup.profile(None)
         verbose = base.verbose if verbose is None else verbose
         quiet_clients(verbose)
         json_path = report_json or base.report_json
         junit_path = junit or base.junit
-        for option, target in (("--report-json", json_path), ("--junit", junit_path)):
-            if target:
-                check_writable(Path(target), option)
+        check_run_options(connect_timeout, json_path, junit_path)
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
         check_overrides(setup, loaded)
-        from eventharness.files.runner import select_files
-
-        kept = {id(f) for f in select_files([f for _, f in loaded], select or base.select)}
-        if not kept:
-            fail(f"no scenario matches -k {select or base.select!r} in {' '.join(chosen)}")
-        groups: dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]] = {}
-        for owner, file in loaded:
-            if id(file) in kept:
-                key = (owner.config.path, owner.profile(file.profile).name)
-                groups.setdefault(key, (owner, []))[1].append(file)
+        groups = group_by_profile(loaded, select or base.select, chosen)
         options = RunOptions(
             concurrency=concurrency or base.concurrency,
             fail_fast=base.fail_fast if fail_fast is None else fail_fast,
@@ -186,16 +180,30 @@ def run(
 
         report = TerminalReport(console, verbose=verbose)
         outcomes: list[Any] = []
-        broker_down = False
-        for (_, name), (owner, group) in groups.items():
-            if options.fail_fast and any(o.status != "passed" for o in outcomes):
-                break
-            options.state_dir = state_dir_of(owner.config, state_dir)
-            found, down = run_group(owner, owner.profile(name), group, options, report)
-            outcomes.extend(found)
-            broker_down = broker_down or down
+        finished: dict[int, Any] = {}  # id(file) → its outcome, as each scenario finishes
+
+        def on_result(outcome: Any) -> None:
+            finished[id(outcome.file)] = outcome
+            report.finished(outcome)
+
+        broker_down = interrupted = False
+        try:
+            for (_, name), (owner, group) in groups.items():
+                if options.fail_fast and any(o.status != "passed" for o in outcomes):
+                    break
+                options.state_dir = state_dir_of(owner.config, state_dir)
+                found, down = run_group(
+                    owner, owner.profile(name), group, options, report, on_result
+                )
+                outcomes.extend(found)
+                broker_down = broker_down or down
+        except KeyboardInterrupt:  # Ctrl-C: what it started is stopped; report what finished
+            interrupted = True
+            chosen_files = [file for _, files in groups.values() for file in files]
+            outcomes = [finished.get(id(f)) or interrupted_outcome(f) for f in chosen_files]
         duration = time.monotonic() - started
-        report.summary(outcomes, duration)
+        if not interrupted:
+            report.summary(outcomes, duration)
         from eventharness.reports import write_json, write_junit
 
         if json_path:
@@ -204,6 +212,13 @@ def run(
         if junit_path:
             write_junit(junit_path, outcomes, duration)
             report.line(f"JUnit XML: {junit_path}", "dim")
+    if interrupted:
+        written = "; reports written" if json_path or junit_path else ""
+        errors.print(
+            f"interrupted: {len(finished)} of {len(outcomes)} scenarios finished{written}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED)
     if broker_down:
         fail(
             "a broker became unreachable during the run (see the failures above); check it "
@@ -211,6 +226,47 @@ def run(
             ERROR,
         )
     raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
+
+
+def interrupted_outcome(file: ScenarioFile) -> Any:
+    """The outcome of a scenario a Ctrl-C stopped, or kept from starting: an ``error`` whose
+    failure says so (the statuses of the JSON report stay passed | failed | error)."""
+    from eventharness.files.runner import Outcome
+    from eventharness.model.result import Failure, ScenarioResult
+
+    failure = Failure("error", "", INTERRUPTED_MESSAGE)
+    return Outcome(file, ScenarioResult(file.name, "", "error", file=file.path, failures=[failure]))
+
+
+def check_run_options(
+    connect_timeout: float | None, json_path: str | Path | None, junit_path: str | Path | None
+) -> None:
+    """Options that would only fail after the run (or be silently replaced) fail now."""
+    if connect_timeout is not None and not (0 < connect_timeout < math.inf):
+        fail(
+            f"--connect-timeout {connect_timeout:g}: give a positive number of seconds, "
+            "e.g. --connect-timeout 10"
+        )
+    for option, target in (("--report-json", json_path), ("--junit", junit_path)):
+        if target:
+            check_writable(Path(target), option)
+
+
+def group_by_profile(
+    loaded: list[tuple[Setup, ScenarioFile]], pattern: str | None, chosen: list[str]
+) -> dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]]:
+    """The files ``-k`` keeps, by (config file, profile): each group runs on one harness."""
+    from eventharness.files.runner import select_files
+
+    kept = {id(f) for f in select_files([f for _, f in loaded], pattern)}
+    if not kept:
+        fail(f"no scenario matches -k {pattern!r} in {' '.join(chosen)}")
+    groups: dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]] = {}
+    for owner, file in loaded:
+        if id(file) in kept:
+            key = (owner.config.path, owner.profile(file.profile).name)
+            groups.setdefault(key, (owner, []))[1].append(file)
+    return groups
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -275,6 +331,7 @@ def run_group(
     files: list[ScenarioFile],
     options: RunOptions,
     report: Any,
+    on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     """Run the files of one profile: bring its environment up (or reuse one), run, stop."""
     from eventharness.env.environment import Environment
@@ -300,6 +357,8 @@ def run_group(
             brokers=setup.overrides,
             state_dir=options.state_dir,
             start_services=options.start,
+            needed=needed,
+            connect_timeout=options.connect_timeout,
             log=(lambda line: report.line(f"  {line}", "dim"))
             if options.verbose
             else (lambda line: None),
@@ -321,7 +380,9 @@ def run_group(
                     report.line(f"service {name} not started: {reason}", "yellow")
         chosen = {n: u for n, u in brokers.items() if n in needed}
         report.brokers(chosen)
-        return asyncio.run(_run_files(setup, profile, files, chosen, variables, options, report))
+        return asyncio.run(
+            _run_files(setup, profile, files, chosen, variables, options, report, on_result)
+        )
     finally:
         if env is not None:
             env.stop()
@@ -335,6 +396,7 @@ async def _run_files(
     variables: dict[str, Any],
     options: RunOptions,
     report: Any,
+    on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
     from eventharness.files.runner import run_files
@@ -357,7 +419,7 @@ async def _run_files(
             concurrency=options.concurrency,
             fail_fast=options.fail_fast,
             on_start=report.started,
-            on_result=report.finished,
+            on_result=on_result,
         )
     return outcomes, any(o.broker_down for o in outcomes)
 

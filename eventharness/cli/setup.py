@@ -1,9 +1,16 @@
 """What every command starts from: the options they share, the configuration and profile
-they resolve, the broker URLs that profile means, and the console they print on."""
+they resolve, the broker URLs that profile means, and the console they print on.
+
+Output that is not a terminal (a pipe, a file, a CI log) is never wrapped: tables, lines and
+``--help`` are as wide as their content (:data:`WIDE` columns at most) unless ``COLUMNS`` says
+otherwise; on a terminal they fit the terminal.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,18 +24,43 @@ from eventharness.env.state import EnvironmentState, running_state
 from eventharness.files.checks import FileContext
 
 __all__ = [
+    "WIDE",
     "BrokerOption",
     "ConfigOption",
     "ProfileOption",
     "Setup",
     "StateOption",
     "console",
+    "help_settings",
+    "make_console",
     "make_setup",
     "quiet_clients",
     "state_dir_of",
 ]
 
-console = Console(highlight=False)
+WIDE = 10_000  # columns of output that is not a terminal: in effect, no wrapping
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that fits a terminal, and does not wrap anything else."""
+    made = Console(highlight=False, stderr=stderr)
+    if not made.is_terminal and not os.environ.get("COLUMNS"):
+        made.width = WIDE
+    return made
+
+
+def help_settings() -> dict[str, Any]:
+    """Typer settings for ``--help``: rich panels on a terminal; elsewhere click's plain help,
+    unwrapped (rich panels would be drawn :data:`WIDE` columns wide)."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return {}
+    return {
+        "rich_markup_mode": None,
+        "context_settings": {"max_content_width": WIDE, "terminal_width": WIDE},
+    }
+
+
+console = make_console()
 
 ConfigOption = Annotated[
     Path | None,

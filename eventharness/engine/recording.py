@@ -20,9 +20,10 @@ so it can get a record after a service consumed it and what that service sent on
 keeps the pattern). ``value`` is the decoded JSON (or text); bytes that are not
 UTF-8 are kept as ``"value_b64"``. Header values whose names look secret (authorization,
 cookie, token, password, secret, api-key, credential, session, signature) are written as
-``"***"`` and left out when replaying. The AMQP ``correlation_id``/``message_id`` properties
-are kept under ``properties``. Recording observes, as the collector does: nothing committed,
-no queue taken from a service.
+``"***"`` and left out when replaying; in any other header value, the password of a URL
+(``x-db-url: postgres://app:***@db/shop``) is written as ``***``. The AMQP
+``correlation_id``/``message_id`` properties are kept under ``properties``. Recording observes,
+as the collector does: nothing committed, no queue taken from a service.
 
 ``Recording.load(path)`` reads one; :func:`replay` publishes it (at its recorded pace, N times
 faster, or as fast as possible); :func:`replay_as_stub` makes a virtual service that answers
@@ -44,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventharness.engine.outgoing import Sender
 from eventharness.engine.stubs import Reply, Stub, StubHost
-from eventharness.model.channels import Channel, parse_channel
+from eventharness.model.channels import Channel, parse_channel, redact
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
     CORRELATION_HEADER,
@@ -256,7 +257,7 @@ def _published_channel(seen_on: str, record: Record) -> str:
 def _recorded(seen_on: str, record: Record, started: float, started_wall: float) -> Recorded:
     headers = {}
     for name, raw in record.headers.items():
-        headers[name] = REDACTED if is_secret_header(name) else (decode_text(raw) or "")
+        headers[name] = REDACTED if is_secret_header(name) else redact(decode_text(raw) or "")
     value: Any = None
     raw_bytes: bytes | None = None
     try:

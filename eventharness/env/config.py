@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from eventharness.engine.templates import parse_duration, references
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.references import places_problem
 from eventharness.env.tomlfile import find_config, read_toml
-from eventharness.model.channels import parse_broker_url
+from eventharness.model.channels import parse_broker_url, redact
 from eventharness.model.errors import ChannelError, ConfigError
 from eventharness.model.problems import closest
 from eventharness.transports.base import check_scheme
@@ -126,6 +126,10 @@ class Profile:
     @property
     def embedded(self) -> list[str]:
         return [name for name, url in self.brokers.items() if url == EMBEDDED]
+
+    def __repr__(self) -> str:  # passwords in URLs (brokers, env, vars) as *** (`pytest -l`)
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return redact(f"Profile({shown})")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """The environment of a profile: its embedded brokers and the services of the system under test.
 
     env = Environment(config, profile, state_dir=Path(".eventharness"))
-    env.start()          # embedded Kafka, then every service at once; waits for readiness
+    env.start()          # check the brokers, embedded Kafka, then every service; waits until ready
     ...                  # env.brokers (name → URL), env.variables (the profile's vars)
     env.stop()           # SIGTERM to each process group it started, SIGKILL after a grace period
 
+Before it starts anything, ``start`` connects to each configured (non-embedded) broker the run
+or a service needs (:func:`~eventharness.env.brokers.check_brokers`): a broker that is down or
+refuses the credentials is the error, not the service that could not use it.
 Each service is a :class:`~eventharness.env.services.ServiceProcess` (its readiness check and
 log); a service that exits or never gets ready fails the start with the tail of its log, and
 everything already started is stopped. ``env.state()`` is what ``eventharness up`` records
@@ -22,12 +25,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from eventharness.engine.templates import Reference, references, render
-from eventharness.env.brokers import EMBEDDED
+from eventharness.env.brokers import EMBEDDED, check_brokers
 from eventharness.env.config import Config, Profile, Readiness, ServiceConfig
 from eventharness.env.processes import process_start
 from eventharness.env.readiness import free_port
@@ -60,8 +63,13 @@ class Environment:
         state_dir: Path | None = None,
         start_services: bool = True,
         run_id: str | None = None,
+        needed: Collection[str] | None = None,
+        connect_timeout: float | None = None,
         log: Log = _ignore,
     ) -> None:
+        """``needed``: the broker names the run uses (default: all of the profile's); they and
+        the brokers of the services to start are checked before anything starts, each within
+        ``connect_timeout`` seconds (default: the profile's)."""
         self.config = config
         self.profile = profile
         self.wanted = {**profile.brokers, **(brokers or {})}
@@ -69,6 +77,8 @@ class Environment:
         self.start_services = start_services
         self.run_id = run_id or uuid.uuid4().hex[:8]
         self.log = log
+        self.needed = set(self.wanted if needed is None else needed)
+        self.connect_timeout = connect_timeout or profile.connect_timeout
         self.brokers: dict[str, str] = {}
         self.embedded: dict[str, Any] = {}
         self.services: dict[str, ServiceProcess] = {}
@@ -112,6 +122,7 @@ class Environment:
         """Start embedded brokers, then every service at once; wait until all are ready.
         On any failure, stop what was started and raise ServiceError."""
         try:
+            self._check_brokers()
             self._start_brokers()
             for name, value in self.profile.vars.items():
                 self.variables[name] = str(self.render(value))
@@ -119,6 +130,18 @@ class Environment:
         except BaseException:
             self.stop()
             raise
+
+    def _check_brokers(self) -> None:
+        """Connect to the configured brokers the run and its services need, when something is
+        about to be started (with nothing to start, the run's own connect says the same)."""
+        services = [s for s in self.profile.services.values() if self._skip_reason(s) is None]
+        if not services and EMBEDDED not in self.wanted.values():
+            return
+        names = set(self.needed).union(*(self._brokers_of(s) for s in services))
+        urls = {n: url for n, url in self.wanted.items() if n in names and url != EMBEDDED}
+        if urls:
+            self.log(f"checking broker(s) {', '.join(urls)}")
+            check_brokers(urls, self.connect_timeout)
 
     def _start_brokers(self) -> None:
         for name, url in self.wanted.items():
@@ -174,16 +197,20 @@ class Environment:
             return "disabled in the profile (enabled = false)"
         if not self.start_services:
             return "services not started (--no-services)"
+        for broker in sorted(self._brokers_of(svc)):
+            url = self.brokers.get(broker) or self.wanted.get(broker, "")
+            if url.startswith("memory://"):
+                return f"it needs broker {broker!r}, which is {url} (in-process only)"
+        return None
+
+    def _brokers_of(self, svc: ServiceConfig) -> set[str]:
+        """The broker names a service refers to, itself or through the profile's env."""
         shared = {
             ref.name.split(".")[1]
             for ref in references(self.profile.env)
             if ref.head == "brokers" and "." in ref.name
         }
-        for broker in sorted(svc.brokers_used() | shared):
-            url = self.brokers.get(broker, "")
-            if url.startswith("memory://"):
-                return f"it needs broker {broker!r}, which is {url} (in-process only)"
-        return None
+        return svc.brokers_used() | shared
 
     # -- stopping --------------------------------------------------------------------------
 

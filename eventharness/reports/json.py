@@ -5,8 +5,12 @@
                     "failures": [{"kind", "step", "message"}],
                     "events": [{"t", "direction", "channel", "type", "correlation_id", "key"}]}]}
 
-A scenario that declares ``xfail`` also carries ``"xfail": {"kind", "outcome"}``; one that failed
-as expected counts as ``xfailed``, not ``passed``.
+``status`` is ``passed``, ``failed`` or ``error``. A scenario that declares ``xfail`` also
+carries ``"xfail": {"kind", "outcome"}``; one that failed as expected counts as ``xfailed``, not
+``passed``. When a run is interrupted (Ctrl-C, exit 130) the report is still written: each
+scenario that did not finish (running, or not yet started) is an ``error`` with one failure
+``{"kind": "error", "step": "", "message": "interrupted by Ctrl-C"}`` and no events — a status
+every reader of this report already knows, counted in ``summary.errors``.
 """
 
 from __future__ import annotations

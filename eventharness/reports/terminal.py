@@ -37,6 +37,16 @@ class TerminalReport:
     def line(self, text: str, style: str | None = None) -> None:
         self.print(Text(text, style=style or ""), soft_wrap=True)
 
+    def rule(self, title: Text) -> None:
+        """A rule across a terminal; elsewhere (a pipe, a log) a plain title line, never a
+        rule as wide as the console's unwrapped width."""
+        if self.console.quiet:
+            return
+        if self.console.is_terminal:
+            self.console.rule(title)
+        else:
+            self.print(Text("── ").append_text(title).append(" ──"), soft_wrap=True)
+
     def header(self, profile: str, source: str, count: int) -> None:
         self.line(
             f"eventharness · profile {profile} ({source}) · {count} scenario"
@@ -84,8 +94,7 @@ class TerminalReport:
                 if xfailed
                 else outcome.status
             )
-            if not self.console.quiet:
-                self.console.rule(Text(title, style="yellow" if xfailed else "red"))
+            self.rule(Text(title, style="yellow" if xfailed else "red"))
             self.print(Text(outcome.explain()), soft_wrap=True)
         self.print()
         table = Table(show_edge=False, pad_edge=False, expand=False)

@@ -322,3 +322,58 @@ def test_an_unknown_broker_scheme_in_the_config_fails_validate(tmp_path: Path) -
         "no transport for scheme 'kafak'; did you mean kafka://? (known: amqp, amqps, kafka, "
         'kafkas, memory) (or use "embedded" for the built-in Kafka)'
     )
+
+
+REPO_STYLE = """\
+[profiles.default]
+brokers = { kafka = "embedded", rabbit = "RABBIT" }
+connect_timeout = "5s"
+
+[profiles.default.env]
+AMQP_URL = "${brokers.rabbit}"
+
+[profiles.default.services.shipping]
+command = ["${python}", "shipping.py", "STARTED"]
+ready = { log = "shipping ready" }
+"""
+
+SHIPPING = """\
+import pathlib, sys, time
+pathlib.Path(sys.argv[1]).write_text("started")
+print("shipping ready", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.amqp
+@pytest.mark.parametrize("command", ["run", "up"])
+def test_a_broker_that_refuses_is_the_cause_before_anything_starts(
+    tmp_path: Path, amqp_url: str, command: str
+) -> None:
+    """A wrong RabbitMQ password: the run (or `up`) says so first and exits 2 — it does not
+    start embedded Kafka or a service and then report that the service exited."""
+    wrong = amqp_url.replace("guest:guest@", "guest:wrong-s3cret@")
+    assert wrong != amqp_url
+    started = tmp_path / "started.txt"
+    root = project(
+        tmp_path,
+        {"a.yaml": ECHO.format(name="echo", type="OrderPlaced").replace("kafka:", "rabbit:x/")},
+    )
+    (root / "eventharness.toml").write_text(
+        REPO_STYLE.replace("RABBIT", wrong).replace("STARTED", str(started))
+    )
+    (root / "shipping.py").write_text(SHIPPING)
+    done = cli(root, command, "--state-dir", str(tmp_path / "state"), timeout=60)
+    try:
+        assert done.returncode == 2, done.stdout + done.stderr
+        no_traceback(done)
+        first = done.stderr.splitlines()[0]
+        assert first.startswith("error: "), done.stderr
+        assert "ACCESS_REFUSED" in first and "guest" in first, done.stderr
+        assert "amqp://guest:***@127.0.0.1:5672/" in first
+        assert "wrong-s3cret" not in done.stdout + done.stderr
+        assert not started.exists()  # the service was never started
+        assert "embedded Kafka" not in done.stdout + done.stderr
+    finally:
+        if command == "up":
+            cli(root, "down", "--state-dir", str(tmp_path / "state"))

@@ -129,6 +129,7 @@ def test_verbose_shows_an_expected_failure_in_detail_and_counts_it_apart(tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "✗ [duplicate]" in out and "delivered twice" in out  # the failure itself
+    assert "xfailed (expected duplicate)" in out  # its title, not cut at 80 columns
     assert "→ kafka:demo.orders" in out  # and the timeline it happened in
     assert out.rstrip().splitlines()[-1].startswith("0 passed, 1 xfailed, 0 failed, 0 errors")
     quiet = subprocess.run(

@@ -97,6 +97,32 @@ async def test_record_redacts_keeps_channels_and_round_trips(
     assert dict(first.to_record().headers) == {"correlation-id": b"c-1"}
 
 
+async def test_record_redacts_the_password_of_a_url_in_any_header(
+    memory_url: str, tmp_path: Path
+) -> None:
+    """A header whose name looks harmless can still carry a credential in a URL."""
+    async with MemoryTransport(memory_url) as t:
+
+        async def publish() -> None:
+            await t.publish(
+                "orders",
+                rec(
+                    {"type": "OrderPlaced"},
+                    "o-1",
+                    x_db_url="postgres://app:PASSWORD-s3cret@db.internal:5432/shop",
+                    x_callback="https://example.com/hook?x=1",
+                ),
+            )
+
+        found = await record_while({"k": t}, ["k:orders"], 1, publish)
+    (event,) = found.events
+    assert event.headers["x-db-url"] == "postgres://app:***@db.internal:5432/shop"
+    assert event.headers["x-callback"] == "https://example.com/hook?x=1"  # no password: kept
+    path = tmp_path / "r.jsonl"
+    found.save(path)
+    assert "s3cret" not in path.read_text()
+
+
 def test_a_kafka_record_is_placed_when_published_not_when_its_observer_pulled_it() -> None:
     """An observer pulls a topic: it can get a payment after the shipment the payment caused
     came over RabbitMQ. The record's timestamp keeps it first; arrival bounds it."""

@@ -255,3 +255,18 @@ def test_channel_schemas_of_the_wrong_shape_name_the_key(tmp_path: Path) -> None
     )
     with pytest.raises(ConfigError, match=r"profiles\.default\.channel_schemas\.kafka:orders"):
         load_config(tmp_path / "eventharness.toml").profile("default")
+
+
+def test_a_profile_shows_no_password(tmp_path: Path) -> None:
+    """``pytest -l`` and logs show a profile's repr: the passwords of its URLs are ``***``."""
+    write(
+        tmp_path,
+        "eventharness.toml",
+        MINIMAL + "[profiles.default.env]\nDB_URL = 'postgres://app:db-s3cret@127.0.0.1/shop'\n",
+    )
+    profile = load_config(tmp_path / "eventharness.toml").profile()
+    for shown in (repr(profile), str(profile), repr(load_config(tmp_path / "eventharness.toml"))):
+        assert "secret" not in shown and "db-s3cret" not in shown, shown
+        assert "amqp://guest:***@127.0.0.1:5672/" in shown
+        assert "postgres://app:***@127.0.0.1/shop" in shown
+    assert profile.brokers["rabbit"] == "amqp://guest:secret@127.0.0.1:5672/"  # still usable
