@@ -1,5 +1,7 @@
 import types
 
+import pytest
+
 import eventharness
 
 
@@ -17,3 +19,21 @@ def test_all_lists_exactly_the_public_names() -> None:
 def test_assertion_failures_are_assertion_errors() -> None:
     assert issubclass(eventharness.ScenarioFailed, AssertionError)
     assert issubclass(eventharness.MissingDependency, ImportError)
+
+
+def test_a_name_always_comes_from_the_module_the_package_imports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pytester (and other tools) remove the modules a run imported; the package must then give
+    the class of the module imported anew, never a stale twin (isinstance would fail)."""
+    import importlib
+    import sys
+
+    import eventharness.engine
+
+    first = eventharness.Duplicate
+    monkeypatch.setattr(eventharness.engine, "faults", sys.modules["eventharness.engine.faults"])
+    monkeypatch.delitem(sys.modules, "eventharness.engine.faults")
+    fresh = importlib.import_module("eventharness.engine.faults")
+    assert eventharness.Duplicate is fresh.Duplicate
+    assert eventharness.Duplicate is not first
