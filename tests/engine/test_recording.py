@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 import eventharness as eh
+from eventharness.engine.recordfile import recorded_from
 from eventharness.engine.recording import (
     REDACTED,
     Recorded,
     Recording,
-    _recorded,
     record,
     replay,
     replay_as_stub,
@@ -136,10 +136,10 @@ def test_a_kafka_record_is_placed_when_published_not_when_its_observer_pulled_it
         broker_time=wall,
         received=started + 0.3,
     )  # AMQP: whole seconds
-    assert _recorded("k:payments", payment, started, wall).t == 0.1
-    assert _recorded("r:shipping/#", shipment, started, wall).t == 0.3
+    assert recorded_from("k:payments", payment, started, wall).t == 0.1
+    assert recorded_from("r:shipping/#", shipment, started, wall).t == 0.3
     ahead = payment._replace(broker_time=wall + 5)  # a producer's clock ahead of ours
-    assert _recorded("k:payments", ahead, started, wall).t == 0.5
+    assert recorded_from("k:payments", ahead, started, wall).t == 0.5
 
 
 def test_load_errors_name_file_and_line(tmp_path: Path) -> None:
