@@ -126,8 +126,9 @@ def can_i_deploy(
     seen = any(v.version == version for v in store.versions(pacticipant))
     seen = seen or any(p.consumer == pacticipant and p.version == version for p in index.pacts)
     if not seen:
-        reasons.append(f"No pacts or verifications have been published for version {version} "
-                       f"of {pacticipant}")  # fmt: skip
+        reasons.append(
+            f"No pacts or verifications have been published for version {version} of {pacticipant}"
+        )
         return Decision(pacticipant, version, environment, False, (), tuple(reasons))
     # X as consumer: each provider deployed in E must have verified X@V's pact.
     for pact in index.pacts:
@@ -135,8 +136,10 @@ def can_i_deploy(
             continue
         pv = deployed.get(pact.provider)
         if pv is None:
-            notes.append(f"{pact.provider} is not deployed to {environment}: its pact with "
-                         f"{pacticipant} {version} is not required there")  # fmt: skip
+            notes.append(
+                f"{pact.provider} is not deployed to {environment}: its pact with "
+                f"{pacticipant} {version} is not required there"
+            )
             continue
         row = index.rows_for(pact, pv)[0]
         rows.append(row)
@@ -172,9 +175,11 @@ def _reason(row: MatrixRow, environment: str, other: str) -> list[str]:
         f" is currently in {environment}"
     )
     if row.success is None:
-        return [f"There is no verified pact between version {row.consumer_version} of "
-                f"{row.consumer} and version {row.provider_version} of {row.provider} "
-                f"({deployed})"]  # fmt: skip
+        return [
+            f"There is no verified pact between version {row.consumer_version} of "
+            f"{row.consumer} and version {row.provider_version} of {row.provider} "
+            f"({deployed})"
+        ]
     if row.success is False:
         failed = [f"{i.description!r}" for v in row.verifications for i in v.failures()]
         return [f"The verification of {between} failed ({deployed}): {', '.join(failed)}"]
@@ -198,8 +203,16 @@ def format_matrix(rows: Sequence[MatrixRow]) -> list[str]:
         if row.verifications:
             results.append(_result_line(len(results) + 1, row))
             number = str(len(results))
-        table.append((row.consumer, row.consumer_version, row.provider,
-                      row.provider_version or "", _verdict(row), number))  # fmt: skip
+        table.append(
+            (
+                row.consumer,
+                row.consumer_version,
+                row.provider,
+                row.provider_version or "",
+                _verdict(row),
+                number,
+            )
+        )
     widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:

@@ -226,9 +226,6 @@ class ContractStore:
         self.ref = ref
         self.source: Source = GitSource(self.root, ref) if ref else FolderSource(self.root)
 
-    def __repr__(self) -> str:
-        return f"ContractStore({str(self.root)!r}" + (f", ref={self.ref!r})" if self.ref else ")")
-
     # -- writing ----------------------------------------------------------------------------
 
     def _write(self, rel: str, value: Any) -> Path:
@@ -236,7 +233,8 @@ class ContractStore:
             raise UsageError(f"the contract store as of {self.ref} is read-only")
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(dump_json(value), encoding="utf-8", newline="\n")
+        text = value if isinstance(value, str) else dump_json(value)
+        target.write_text(text, encoding="utf-8", newline="\n")
         return target
 
     def publish_pact(self, pact: Pact, version: str, branch: str | None = None) -> Path:
@@ -253,11 +251,7 @@ class ContractStore:
                 f"{self.source.where(rel)}: version {version} of {consumer} already has a "
                 f"different pact with {provider}; publish the new pact under a new version"
             )
-        if self.ref:
-            raise UsageError(f"the contract store as of {self.ref} is read-only")
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="\n")
+        target = self._write(rel, text)
         self._add_version(consumer, version, branch)
         return target
 
@@ -281,9 +275,13 @@ class ContractStore:
             for v in self._read_verifications(rel, provider, provider_version)
         }
         found[(pact.consumer, consumer_version)] = Verification(
-            provider, provider_version, pact.consumer, consumer_version, content_hash(pact),
+            provider,
+            provider_version,
+            pact.consumer,
+            consumer_version,
+            content_hash(pact),
             tuple(results),
-        )  # fmt: skip
+        )
         body = {
             "provider": provider,
             "providerVersion": provider_version,
@@ -307,8 +305,8 @@ class ContractStore:
         return target
 
     def _add_version(self, pacticipant: str, version: str, branch: str | None) -> None:
-        if branch is not None:
-            _check_name(branch, "branch")
+        if branch is not None and (not branch.strip() or "\n" in branch):
+            raise ContractError(f"branch {branch!r}: a branch name must be a non-empty line")
         infos = self.versions(pacticipant)
         for i, info in enumerate(infos):
             if info.version == version:
@@ -447,8 +445,10 @@ class ContractStore:
     def _read_verifications(self, rel: str, provider: str, version: str) -> list[Verification]:
         rows = self._object(rel, "results", list) or []
         where = self.source.where(rel)
-        return [_verification(row, provider, version, f"{where}: $.results[{i}]", where)
-                for i, row in enumerate(rows)]  # fmt: skip
+        return [
+            _verification(row, provider, version, f"{where}: $.results[{i}]", where)
+            for i, row in enumerate(rows)
+        ]
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
@@ -478,9 +478,14 @@ def _verification(raw: Any, provider: str, version: str, where: str, file: str) 
             )
         )
     found = Verification(
-        provider, version, _text(raw, "consumer", where), _text(raw, "consumerVersion", where),
-        _text(raw, "pactHash", where), tuple(results), file,
-    )  # fmt: skip
+        provider,
+        version,
+        _text(raw, "consumer", where),
+        _text(raw, "consumerVersion", where),
+        _text(raw, "pactHash", where),
+        tuple(results),
+        file,
+    )
     if "success" in raw and raw["success"] is not found.success:
         raise ContractError(
             f"{where}.success: says {json.dumps(raw['success'])} but the interactions say "
