@@ -288,11 +288,19 @@ def schema_breaks(
     return findings, notes
 
 
+# JSON Schema rules whose words read as "the new schema added": in FORWARD mode they mean a
+# removal, which the reason above already says more plainly.
+_WORDED_FOR_NEW_READERS = frozenset({"property:added-to-open", "required:added"})
+
+
 def _message_breaks(
     body: Any, new: StoredSchema, old: StoredSchema | None
 ) -> dict[str, tuple[str, str]]:
     """Field (shape path) → (why the new schema breaks it, what the compat check says)."""
     name = f"{new.subject} version {new.version}"
+    was = "" if old is None else f"version {old.version}"
+    if old is not None and old.version == new.version:
+        was = old.source  # from a git ref: "main:shop.ShipmentScheduled.json"
     reasons: dict[str, str] = {}
     for violation in new.validator().validate(body):
         reasons.setdefault(
@@ -306,21 +314,22 @@ def _message_breaks(
         if now == "missing":
             reasons.setdefault(
                 field,
-                f"{name} no longer declares it (version {old.version} did); the pact relies on it"
+                f"{name} no longer declares it ({was} did); the pact relies on it"
                 if old and before in ("ok", "optional")
                 else f"{name} does not declare it; the pact relies on it",
             )
         elif now == "optional" and before == "ok" and value is not None and old:
             reasons.setdefault(
                 field,
-                f"{name} makes it optional (version {old.version} required it): the provider "
+                f"{name} makes it optional ({was} required it): the provider "
                 "may leave out a field the pact relies on",
             )
     if not reasons or old is None:
         return {f: (r, "") for f, r in reasons.items()}
     compat: dict[str, str] = {}
     for problem in check_compatibility(new.schema, [old.schema], "FORWARD", new.kind):
-        compat.setdefault(problem.path, f"{problem.message} ({problem.rule})")
+        if problem.rule not in _WORDED_FOR_NEW_READERS:
+            compat.setdefault(problem.path, f"{problem.message} ({problem.rule})")
     return {f: (r, compat.get(f, "")) for f, r in reasons.items()}
 
 
