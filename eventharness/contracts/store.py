@@ -131,6 +131,7 @@ class GitSource:
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], base)
         self.shown = _git(["rev-parse", "--show-prefix"], base).strip() + self.prefix
         listed = _git(["ls-tree", "-r", "--name-only", ref, "--", self.prefix or "."], base)
+        self._read: dict[str, str] = {}
         self._files = sorted(
             p[len(self.prefix) :] for p in listed.splitlines() if p.startswith(self.prefix)
         )
@@ -138,7 +139,9 @@ class GitSource:
     def read(self, rel: str) -> str | None:
         if rel not in self._files:
             return None
-        return _git(["show", f"{self.ref}:./{self.prefix}{rel}"], self.cwd)
+        if rel not in self._read:
+            self._read[rel] = _git(["show", f"{self.ref}:./{self.prefix}{rel}"], self.cwd)
+        return self._read[rel]
 
     def files(self, prefix: str) -> list[str]:
         return [p for p in self._files if p.startswith(prefix.rstrip("/") + "/")]
@@ -293,16 +296,15 @@ class ContractStore:
 
     def record_deployment(self, pacticipant: str, version: str, environment: str) -> Path:
         """Record that ``version`` of ``pacticipant`` now runs in ``environment`` (replacing
-        whichever version ran there)."""
+        whichever version ran there). It does not add to the pacticipant's versions: a
+        deployment says nothing about which version is the latest."""
         _check_name(pacticipant, "pacticipant")
         _check_name(version, "version")
         _check_name(environment, "environment")
         deployed = dict(self.deployed(environment))
         deployed[pacticipant] = version
         rel = f"deployments/{environment}.json"
-        target = self._write(rel, {"environment": environment, "deployed": deployed})
-        self._add_version(pacticipant, version, None)
-        return target
+        return self._write(rel, {"environment": environment, "deployed": deployed})
 
     def _add_version(self, pacticipant: str, version: str, branch: str | None) -> None:
         if branch is not None and (not branch.strip() or "\n" in branch):

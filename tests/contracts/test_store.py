@@ -262,8 +262,13 @@ def test_provider_side(tmp_path: Path) -> None:
     store.record_verification("2.1.0", VIEW_1, "1.0.0", BAD)
     decision = can_i_deploy(store, "shipping", "2.1.0", "prod")
     assert not decision.deployable and "failed" in decision.reasons[0]
-    store.record_deployment("shipping", "3.0.0", "test")  # known, never verified anything
+    store.record_deployment("shipping", "3.0.0", "test")  # deployed: not a known version
     store.record_deployment("orders-view", "1.0.0", "test")
+    decision = can_i_deploy(store, "shipping", "3.0.0", "test")
+    assert decision.reasons == (
+        "No pacts or verifications have been published for version 3.0.0 of shipping",
+    )
+    store.record_verification("3.0.0", VIEW_2, "1.2.0", OK)  # known, not orders-view 1.0.0's
     decision = can_i_deploy(store, "shipping", "3.0.0", "test")
     assert not decision.deployable
     assert "There is no verified pact between version 1.0.0 of orders-view" in decision.reasons[0]
