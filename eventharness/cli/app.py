@@ -6,6 +6,7 @@
     eventharness doctor                                                              cli/doctor.py
     eventharness record ... | replay ...                                             cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
+    eventharness contracts verify | write ...                                      cli/contracts.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from eventharness.cli import doctor, env, record, run, schemas
+from eventharness.cli import contracts, doctor, env, record, run, schemas
 
 __all__ = ["app", "main"]
 
@@ -36,6 +37,7 @@ app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
+app.add_typer(contracts.app, name="contracts", help="Message contracts (Pact): write, verify.")
 
 
 def main() -> None:
