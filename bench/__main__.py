@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "conformance": "bench.conformance",
     "latency": "bench.latency",
     "memory": "bench.memory",
+    "contracts": "bench.contracts_verify",
 }
 NEEDS_KAFKA = {"kafka", "latency"}
 

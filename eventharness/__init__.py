@@ -18,6 +18,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the lazy table below, spelt out for type checkers and editors
+    from eventharness.contracts.builder import Contract, contract
+    from eventharness.contracts.terms import (
+        boolean,
+        date,
+        datetime,
+        decimal,
+        each_like,
+        equal,
+        include,
+        integer,
+        like,
+        not_empty,
+        null,
+        number,
+        regex,
+        semver,
+        time,
+        uuid,
+    )
     from eventharness.engine.correlation import Correlation
     from eventharness.engine.expectations import Expectation
     from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
@@ -46,6 +65,24 @@ if TYPE_CHECKING:  # the lazy table below, spelt out for type checkers and edito
 __version__ = "0.1.0"
 
 _WHERE: dict[str, str] = {
+    "Contract": "eventharness.contracts.builder",
+    "contract": "eventharness.contracts.builder",
+    "boolean": "eventharness.contracts.terms",
+    "date": "eventharness.contracts.terms",
+    "datetime": "eventharness.contracts.terms",
+    "decimal": "eventharness.contracts.terms",
+    "each_like": "eventharness.contracts.terms",
+    "equal": "eventharness.contracts.terms",
+    "include": "eventharness.contracts.terms",
+    "integer": "eventharness.contracts.terms",
+    "like": "eventharness.contracts.terms",
+    "not_empty": "eventharness.contracts.terms",
+    "null": "eventharness.contracts.terms",
+    "number": "eventharness.contracts.terms",
+    "regex": "eventharness.contracts.terms",
+    "semver": "eventharness.contracts.terms",
+    "time": "eventharness.contracts.terms",
+    "uuid": "eventharness.contracts.terms",
     "Correlation": "eventharness.engine.correlation",
     "Expectation": "eventharness.engine.expectations",
     "Corrupt": "eventharness.engine.faults",
@@ -114,6 +151,7 @@ __all__ = [
     "ChannelError",
     "ChannelNotFound",
     "ConfigError",
+    "Contract",
     "Correlation",
     "Corrupt",
     "Delay",
@@ -144,9 +182,26 @@ __all__ = [
     "Transport",
     "UsageError",
     "__version__",
+    "boolean",
     "command",
+    "contract",
+    "date",
+    "datetime",
+    "decimal",
+    "each_like",
+    "equal",
     "http_get",
+    "include",
+    "integer",
+    "like",
+    "not_empty",
+    "null",
+    "number",
     "open_transport",
     "parse_broker_url",
     "parse_channel",
+    "regex",
+    "semver",
+    "time",
+    "uuid",
 ]

@@ -49,10 +49,11 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``output``
     A sample of output, a diagram or a layout: NO test is generated (it is not counted as
     passed nor as skipped). The set is kept small and pinned in ``OUTPUT_SAMPLES``; currently:
-    README.md:8 (a failure report), docs/schemas.md:9 (a folder layout), docs/schemas.md:50
-    (``schemas check`` output), docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290
-    (a timeline), examples/shop/README.md:198 (the architecture diagram),
-    examples/shop/README.md:260 (the services' ready lines).
+    README.md:8 (a failure report), docs/contracts.md:133 (a verification failure),
+    docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
+    docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
+    examples/shop/README.md:198 (the architecture diagram), examples/shop/README.md:260 (the
+    services' ready lines).
 ``usage``
     A command synopsis (language-less): each ``eventharness`` line is checked like a command.
 ``module``
@@ -87,6 +88,9 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``workflow``
     yaml: a GitHub Actions workflow: every ``run:`` is checked as a shell command (``${{ ... }}``
     expressions take the values of a pull request into ``main``).
+``contract``
+    yaml: a contract file, loaded as what it is: a consumer declaration (``consumer:``, written
+    to a pact) or a provider config (``provider:``); no error.
 ``subset-of=FILE``
     toml: every key and value of the block is in the repository file FILE (the block shows an
     excerpt of it), and FILE itself loads.
@@ -143,6 +147,7 @@ PYTHON = sys.executable
 # Blocks annotated `output` per file: never run, never counted. Keep it small.
 OUTPUT_SAMPLES = {
     "README.md": 1,
+    "docs/contracts.md": 1,
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
     "examples/shop/README.md": 2,
@@ -158,6 +163,7 @@ KNOWN_KEYS = {
     "config",
     "wrap",
     "workflow",
+    "contract",
     "subset-of",
     "fragment",
     "xfail",
@@ -544,6 +550,9 @@ def check_yaml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     if "workflow" in block.notes:
         check_workflow(block, tmp)
         return
+    if "contract" in block.notes:
+        check_contract(block, tmp)
+        return
     text = block.text
     if block.notes.get("wrap") == "stub":
         text = STUB_WRAPPER.format(body=textwrap.indent(text, " " * 4))
@@ -674,6 +683,17 @@ def check_ini(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
                     _name, sep, url = line.strip().partition("=")
                     assert sep, f"{block.id}: {line!r} is not NAME=URL"
                     parse_broker_url(url)
+
+
+def check_contract(block: Block, tmp: Path) -> None:
+    from eventharness.contracts.declarations import parse_contract_yaml
+    from eventharness.contracts.providers import parse_provider_config
+
+    data = yaml.safe_load(block.text)
+    if "consumer" in data:
+        parse_contract_yaml(block.text, block.id).write(tmp)
+    else:
+        parse_provider_config(block.text, block.id)
 
 
 def check_json(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
@@ -812,7 +832,8 @@ def check_eventharness(
 ) -> None:
     where = f"{block.id}: {shlex.join(argv)}"
     assert len(argv) > 1, f"{where}: no subcommand"
-    command = argv[1:3] if argv[1] == "schemas" and len(argv) > 2 else argv[1:2]
+    groups = ("schemas", "contracts")
+    command = argv[1:3] if argv[1] in groups and len(argv) > 2 else argv[1:2]
     top = cli_help(*command[:1]) if len(command) == 2 else cli_help()
     assert re.search(rf"│ {command[-1]} ", top), f"{where}: no subcommand {command[-1]!r}"
     help_text = cli_help(*command)

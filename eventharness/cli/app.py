@@ -6,6 +6,7 @@
     eventharness doctor                                                              cli/doctor.py
     eventharness record ... | replay ...                                             cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
+    eventharness contracts verify | write ...                                      cli/contracts.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -15,7 +16,17 @@ from __future__ import annotations
 
 import typer
 
-from eventharness.cli import doctor, env, record, run, schema, schemas, setup
+from eventharness.cli import (
+    contracts,
+    contracts_store,
+    doctor,
+    env,
+    record,
+    run,
+    schema,
+    schemas,
+    setup,
+)
 
 __all__ = ["app", "main"]
 
@@ -38,6 +49,12 @@ app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
 app.command()(schema.schema)
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
+contracts_store.register(contracts.app)  # publish, record-deployment, can-i-deploy, matrix, check
+app.add_typer(
+    contracts.app,
+    name="contracts",
+    help="Message contracts (Pact): write, verify, publish, can-i-deploy, check.",
+)
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ async def _payments(t: Transport, sub: Subscription) -> None:
             "type": "PaymentAuthorized",
             "order_id": order["order_id"],
             "amount": order["total"],
-            "payment_id": f"p-{uuid.uuid4().hex[:8]}",
+            "payment_id": f"pay-{uuid.uuid4().hex[:12]}",
         }
         key = rec.key if rec.key is not None else order["order_id"].encode()
         await t.publish("payments", Record(json.dumps(payment).encode(), key, _carried(rec)))
@@ -64,7 +64,7 @@ async def _shipping(shop: Shop, t: Transport, sub: Subscription) -> None:
         shipment = {
             "type": "ShipmentScheduled",
             "order_id": payment["order_id"],
-            "shipment_id": f"s-{uuid.uuid4().hex[:8]}",
+            "shipment_id": f"shp-{uuid.uuid4().hex[:12]}",
             "amount": payment["amount"],
         }
         await t.publish(

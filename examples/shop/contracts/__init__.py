@@ -1,0 +1,1 @@
+"""The shop's message contracts (consumer-driven, Pact files): see README.md here."""
