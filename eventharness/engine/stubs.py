@@ -59,6 +59,7 @@ from eventharness.engine.outgoing import Sender, carry, compose
 from eventharness.engine.port import Port
 from eventharness.engine.templates import Reference, render
 from eventharness.model.channels import parse_channel
+from eventharness.model.durations import check_seconds
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
     CORRELATION_HEADER,
@@ -130,8 +131,7 @@ class Response:
             if not isinstance(self.when, Mapping):
                 raise UsageError(f"when must be a mapping of event paths, got {self.when!r}")
             check_spec(dict(self.when), "when")
-        if self.delay < 0:
-            raise UsageError(f"delay must be ≥ 0 seconds, got {self.delay!r}")
+        check_seconds("delay", self.delay, allow_zero=True)
 
     def applies(self, event: Event, count: int) -> bool:
         if not self.when:
@@ -404,7 +404,7 @@ class Stub:
     async def wait_called(self, times: int = 1, *, within: float = 5.0) -> list[StubCall]:
         """Wait until the stub has handled ``times`` events (responses sent); AssertionError
         with what it did receive when that does not happen within ``within`` seconds."""
-        deadline = monotonic() + within
+        deadline = monotonic() + check_seconds("within", within)
         while len(self.calls) < times:
             remaining = deadline - monotonic()
             if remaining <= 0 or self._stopped or (self._task is not None and self._task.done()):
