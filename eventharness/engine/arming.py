@@ -56,17 +56,20 @@ class Arming:
     def start(self) -> None:
         """The scenario is running: arm what was declared so far, and from now on at once."""
         self._live = True
-        self._soon()
+        if self._channels or self._stubs:
+            self._soon()
 
     def _soon(self) -> None:
         if not self._live or self._error is not None:
             return
         if self._task is not None and not self._task.done():
             return  # it is suspended inside its loop, which takes what was just added
-        if self._channels or self._stubs or self.first is None:
+        if self._channels or self._stubs:
             self._task = asyncio.get_running_loop().create_task(
                 self._arm(), name=f"arm scenario {self._name!r}"
             )
+        elif self.first is None:
+            self.first = monotonic()  # declared or awaited, with nothing to subscribe: armed
 
     async def _arm(self) -> None:
         try:

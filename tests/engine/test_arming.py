@@ -16,7 +16,11 @@ import anyio
 import pytest
 
 import eventharness as eh
+from eventharness.engine.expectations import Expectation
+from eventharness.engine.matchers import Matcher
+from eventharness.engine.verdict import Evidence, Facts, judge
 from eventharness.model.events import Record
+from eventharness.model.result import Failure
 from eventharness.transports.base import Subscription
 from eventharness.transports.memory import MemoryTransport
 
@@ -125,3 +129,15 @@ async def test_a_late_subscription_is_not_reported_as_a_quiet_channel(
     assert "the collector was subscribed; nothing arrived" not in text
     assert "subscribed to k:out from t=" in text
     assert "await s.armed()" in text
+
+
+def test_a_channel_never_subscribed_is_said_so(memory_url: str) -> None:
+    h = eh.Harness({"k": memory_url})  # nothing was ever subscribed on it
+    exp = Expectation(name="Done", channel="k:out", matcher=Matcher(type="Done"), within=0.1)
+    evidence = Evidence("c-1", 0.0, 0.0, [], [exp], [], [], [], False)
+    failures: list[Failure] = []
+    judge(h, evidence, failures, Facts(h.scenario("unused")), now=1.0)
+    (failure,) = failures
+    assert failure.kind == "timeout"
+    assert "the collector never subscribed to k:out" in "\n".join(failure.details)
+    assert "was subscribed" not in "\n".join(failure.details)
