@@ -1,7 +1,7 @@
 """Memory: bytes per in-flight collected event beyond its payload (tracemalloc).
 
 A scenario on the memory broker expects ``at_least=N`` events on ``kafka:orders`` and is armed
-(``await s.wait(0)``). With tracemalloc tracing, a separate transport (the system under test)
+(``await s.armed()``). With tracemalloc tracing, a separate transport (the system under test)
 publishes N typical 10-field JSON events (about 300 bytes each) carrying the scenario's
 correlation id, without keeping them; once the scenario has collected all N (still running),
 garbage is collected and the traced memory is read. Figure = (traced growth - N * payload
@@ -33,7 +33,7 @@ async def run(ctx: Context) -> list[Row]:
     await system.connect()
     async with eh.Harness({"kafka": url}, within=60.0) as h, h.scenario("memory") as s:
         orders = s.expect("kafka:orders", type="OrderPlaced", at_least=n)
-        await s.wait(0)  # arms the collector's subscription
+        await s.armed()  # the collector is subscribed
         header = s.correlation_id.encode()
         gc.collect()
         tracemalloc.start()

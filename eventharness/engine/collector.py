@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from eventharness.engine.correlation import Correlation
 from eventharness.model.channels import Channel
 from eventharness.model.errors import BrokerError, EventHarnessError
-from eventharness.model.events import Decoder, Event, event_from_record
+from eventharness.model.events import Decoder, Event, event_from_record, monotonic
 from eventharness.transports.base import Subscription, Transport
 
 __all__ = ["Collector", "Sink"]
@@ -43,6 +43,7 @@ class Collector:
         self._decoder = decoder
         self._routes: dict[str, Sink] = {}
         self._subs: dict[str, Subscription] = {}
+        self._since: dict[str, float] = {}  # when each subscription was armed (monotonic)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._unrelated: dict[str, deque[Event]] = {}
@@ -56,6 +57,10 @@ class Collector:
 
     def watching(self, channel: str) -> bool:
         return channel in self._subs
+
+    def since(self, channel: str) -> float | None:
+        """When ``channel``'s subscription was armed (monotonic); None when it never was."""
+        return self._since.get(channel)
 
     async def watch(self, channel: Channel, *, consume_queue: bool = False) -> None:
         """Make sure ``channel`` is observed; returns once the subscription is armed."""
@@ -71,6 +76,7 @@ class Collector:
             transport = self._transports[channel.broker]
             sub = await transport.subscribe(channel.address, consume_queue=consume_queue)
             self._subs[name] = sub
+            self._since[name] = monotonic()
             self._unrelated[name] = deque(maxlen=self._unrelated_limit)
             self._tasks[name] = asyncio.create_task(self._pump(name, sub), name=f"collect {name}")
 
@@ -163,5 +169,6 @@ class Collector:
             with contextlib.suppress(BrokerError, OSError, RuntimeError):
                 await sub.aclose()
         self._subs.clear()
+        self._since.clear()
         self._tasks.clear()
         self._routes.clear()

@@ -28,10 +28,12 @@ __all__ = [
     "InOrder",
     "Judgement",
     "KeyOrder",
+    "StepValue",
     "Verdict",
     "arrived_before",
     "check_counts",
     "identity",
+    "unique_name",
 ]
 
 Verdict = Literal["pending", "met", "failed"]
@@ -98,6 +100,22 @@ class Expectation:
     @property
     def first(self) -> Event | None:
         return self.matched[0] if self.matched else None
+
+    # -- references for checks -------------------------------------------------------------
+
+    def value(self, path: str = "") -> StepValue:
+        """``pay.value("amount")``: the payload's ``amount`` of this step's first matched event,
+        read when checks run (for ``check_equal``); ``pay.value()`` is the whole payload."""
+        return StepValue(self, f"value.{path}" if path else "value")
+
+    __iter__ = None  # ``pay[...]`` is a path, not an index: an expectation is no sequence
+
+    def __getitem__(self, path: str) -> StepValue:
+        """``pay["value.amount"]``, ``pay["key"]``, ``pay["headers.tenant"]``: a dotted path on
+        this step's first matched event, read when checks run."""
+        if not isinstance(path, str) or not path:
+            raise UsageError(f"a step path is a dotted string like 'value.amount', got {path!r}")
+        return StepValue(self, path)
 
     # -- the window ------------------------------------------------------------------------
 
@@ -196,6 +214,18 @@ class Expectation:
 
     def describe(self) -> str:
         return f"{self.channel} [{self.matcher.describe()}]"
+
+
+@dataclass(frozen=True, slots=True)
+class StepValue:
+    """A lazy reference to ``path`` on the first matched event of ``step`` (made by
+    ``step.value(...)`` or ``step[...]``); shown as ``PaymentAuthorized.value.amount``."""
+
+    step: Expectation
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.step.name}.{self.path}"
 
 
 @dataclass(eq=False, slots=True)
@@ -301,6 +331,16 @@ def check_counts(count: int | None, at_least: int | None, at_most: int | None) -
         raise UsageError("give either count= or at_least=/at_most=, not both")
     if at_least is not None and at_most is not None and at_least > at_most:
         raise UsageError(f"at_least={at_least} is more than at_most={at_most}")
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name#2``, ``name#3``... when steps already have it."""
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}#{n}" in taken:
+        n += 1
+    return f"{name}#{n}"
 
 
 def identity(event: Event) -> tuple[Any, ...]:

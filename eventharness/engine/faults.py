@@ -43,6 +43,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from eventharness.engine.outgoing import Forward, Outgoing
+from eventharness.model.durations import check_seconds
 from eventharness.model.errors import UsageError
 from eventharness.model.events import encode_value
 
@@ -139,10 +140,8 @@ class Delay(Fault):
 
     def __init__(self, seconds: float, *, jitter: float = 0.0, **select: Any) -> None:
         super().__init__(**select)
-        _check_seconds("delay", seconds)
-        _check_seconds("delay jitter", jitter, allow_zero=True)
-        self.seconds = float(seconds)
-        self.jitter = float(jitter)
+        self.seconds = check_seconds("delay", seconds)
+        self.jitter = check_seconds("jitter", jitter, allow_zero=True)
 
     def _options(self) -> list[str]:
         return [f"{self.seconds:g}s" + (f"±{self.jitter:g}s" if self.jitter else "")]
@@ -190,9 +189,8 @@ class Reorder(Fault):
         super().__init__(**select)
         if not isinstance(hold, int) or hold < 1:
             raise UsageError(f"reorder: hold must be a whole number ≥ 1, got {hold!r}")
-        _check_seconds("reorder release_after", release_after)
         self.hold = hold
-        self.release_after = float(release_after)
+        self.release_after = check_seconds("release_after", release_after)
         self._held: tuple[Outgoing, Forward] | None = None
         self._passed = 0
         self._timer: asyncio.Task[None] | None = None
@@ -287,8 +285,7 @@ class Pause(Fault):
         if not any(select.get(k) is not None for k in ("nth", "every", "rate")):
             select["nth"] = 1
         super().__init__(**select)
-        _check_seconds("pause", seconds)
-        self.seconds = float(seconds)
+        self.seconds = check_seconds("pause", seconds)
 
     def _options(self) -> list[str]:
         return [f"{self.seconds:g}s"]
@@ -346,13 +343,3 @@ def _parent(value: Any, path: list[str]) -> dict[str, Any] | None:
     if not isinstance(node, dict) or path[-1] not in node:
         return None
     return node
-
-
-def _check_seconds(what: str, seconds: Any, *, allow_zero: bool = False) -> None:
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or seconds < 0
-        or (seconds == 0 and not allow_zero)
-    ):
-        raise UsageError(f"{what}: expected a positive number of seconds, got {seconds!r}")

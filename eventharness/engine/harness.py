@@ -25,6 +25,7 @@ from eventharness.engine.correlation import Correlation
 from eventharness.engine.scenario import Scenario
 from eventharness.engine.stubs import Stub
 from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
+from eventharness.model.durations import check_seconds
 from eventharness.model.errors import BrokerError, UsageError
 from eventharness.model.events import Decoder, Event, decode_value, encode_value
 from eventharness.model.result import ScenarioResult
@@ -74,6 +75,7 @@ class Harness:
         cross_broker_slack: float = CROSS_BROKER_SLACK,
         channel_schemas: Mapping[str, str | Mapping[str, str]] | None = None,
     ) -> None:
+        check_seconds("connect_timeout", connect_timeout)
         self.brokers: dict[str, Transport] = {}
         for name, spec in (brokers or {"memory": "memory://"}).items():
             if isinstance(spec, str | BrokerURL):
@@ -85,8 +87,10 @@ class Harness:
             self.correlation = correlation
         else:
             self.correlation = Correlation(rules=dict(correlation or {}))
-        self.within = within
-        self.cross_broker_slack = cross_broker_slack
+        self.within = check_seconds("within", within)
+        self.cross_broker_slack = check_seconds(
+            "cross_broker_slack", cross_broker_slack, allow_zero=True
+        )
         self.channel_schemas = dict(channel_schemas or {})
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
@@ -203,6 +207,9 @@ class Harness:
 
     async def watch(self, channel: Channel, *, consume_queue: bool = False) -> None:
         await self.collector.watch(channel, consume_queue=consume_queue)
+
+    def subscribed_since(self, channel: str) -> float | None:
+        return self.collector.since(channel)
 
     def register(self, value: str, sink: Sink) -> None:
         self.collector.register(value, sink)

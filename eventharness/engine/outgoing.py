@@ -42,6 +42,7 @@ from eventharness.model.events import (
     monotonic,
     new_message_id,
 )
+from eventharness.model.result import Failure
 from eventharness.transports.base import Transport
 
 __all__ = [
@@ -126,6 +127,15 @@ class Rejected(Exception):
         )
         self.problems = list(problems)
         super().__init__(f"{event.channel}: the message violates {self.schema!r}; it was not sent")
+
+    def failure(self) -> Failure:
+        """The ``schema`` failure of a scenario whose own message this was."""
+        return Failure(
+            "schema",
+            f"publish {self.event.channel}",
+            f"the scenario's own message violates {self.schema!r}; it was not sent",
+            tuple(str(p) for p in self.problems[:10]),
+        )
 
 
 def compose(

@@ -78,6 +78,9 @@ class Port(Protocol):
     async def watch(self, channel: Channel, *, consume_queue: bool = False) -> None:
         """Observe ``channel``; returns once the subscription is armed."""
 
+    def subscribed_since(self, channel: str) -> float | None:
+        """When the subscription to ``channel`` was armed (monotonic); None if it never was."""
+
     def register(self, value: str, sink: Sink) -> None:
         """Route events carrying correlation value ``value`` to ``sink``."""
 

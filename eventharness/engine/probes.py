@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventharness.engine.matchers import check_spec, compare
+from eventharness.model.durations import check_seconds
 from eventharness.model.events import monotonic
 
 __all__ = ["Probe", "ProbeResult", "command", "describe_probe", "http_get", "poll", "run_probe"]
@@ -76,6 +77,7 @@ def http_get(
     headers: Mapping[str, str] | None = None,
 ) -> Probe:
     """A probe that GETs ``url`` and holds when the status (and JSON subset) match."""
+    check_seconds("timeout", timeout)
     import httpx  # lazy: only scenarios with an HTTP probe pay for importing it
 
     if json is not None:
@@ -115,6 +117,7 @@ def command(
     timeout: float = 30.0,
 ) -> Probe:
     """A probe that runs a command and holds on the exit code (and text in its output)."""
+    check_seconds("timeout", timeout)
     argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
 
     async def probe() -> ProbeResult:

@@ -19,6 +19,7 @@ from typing import Any
 from eventharness.engine.matchers import check_spec, compare
 from eventharness.engine.templates import Reference, parse_duration, render
 from eventharness.model.channels import parse_channel
+from eventharness.model.durations import check_seconds
 from eventharness.model.errors import StubError, UsageError
 from eventharness.model.events import MISSING, Event, is_missing, lookup
 
@@ -66,8 +67,7 @@ class Response:
             if not isinstance(self.when, Mapping):
                 raise UsageError(f"when must be a mapping of event paths, got {self.when!r}")
             check_spec(dict(self.when), "when")
-        if self.delay < 0:
-            raise UsageError(f"delay must be ≥ 0 seconds, got {self.delay!r}")
+        check_seconds("delay", self.delay, allow_zero=True)
 
     def applies(self, event: Event, count: int) -> bool:
         if not self.when:

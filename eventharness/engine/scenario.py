@@ -5,11 +5,12 @@
         await s.publish("kafka:orders", {"type": "OrderPlaced", "order_id": "o-1"}, key="o-1")
     # leaving the block waits for every expectation, then raises ScenarioFailed if any failed
 
-Waiting is event-driven: each routed event wakes the scenario, which re-judges its
-expectations; otherwise it sleeps exactly until the nearest deadline. Only probes poll.
-Messages go out through :mod:`~eventharness.engine.outgoing`; the final judging is
-:mod:`~eventharness.engine.verdict`; the harness is seen through
-:class:`~eventharness.engine.port.Port` only.
+Declared expectations are subscribed at once (:mod:`~eventharness.engine.arming`);
+``await s.armed()`` waits for that, and windows open then. Waiting is event-driven: each
+routed event wakes the scenario, which re-judges its expectations; otherwise it sleeps
+exactly until the nearest deadline. Only probes poll. Messages go out through
+:mod:`~eventharness.engine.outgoing`; the final judging is :mod:`~eventharness.engine.verdict`;
+the harness is seen through :class:`~eventharness.engine.port.Port` only.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from eventharness.engine.arming import Arming
 from eventharness.engine.correlation import rule_value
-from eventharness.engine.expectations import Absence, Expectation, InOrder, KeyOrder, check_counts
+from eventharness.engine.expectations import (
+    Absence,
+    Expectation,
+    InOrder,
+    KeyOrder,
+    check_counts,
+    unique_name,
+)
 from eventharness.engine.faults import Fault
 from eventharness.engine.matchers import Matcher
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp
@@ -38,9 +47,10 @@ from eventharness.engine.verdict import (
     equal,
     judge,
     outcome,
+    step_reference,
 )
-from eventharness.engine.waiting import Wakeup
-from eventharness.model.channels import Channel
+from eventharness.engine.waiting import Wakeup, until_judged
+from eventharness.model.durations import check_seconds, optional_seconds
 from eventharness.model.errors import ScenarioFailed, UsageError
 from eventharness.model.events import Event, Message, monotonic, new_correlation_id
 from eventharness.model.result import Failure, ScenarioResult
@@ -75,12 +85,13 @@ class Scenario:
         self.harness = harness
         self.name = name
         self.correlation_id = correlation_id or new_correlation_id()
+        within = optional_seconds("within", within)
         self.default_within = within if within is not None else harness.within
         self.allow_duplicates = allow_duplicates
-        self.settle = settle
+        self.settle = check_seconds("settle", settle, allow_zero=True)
         self.file = file
         self.events: list[Event] = []
-        self.started = 0.0
+        self.began = 0.0  # when the block was entered (monotonic)
         self.result: ScenarioResult | None = None
         self._on_result = on_result
         self._expectations: list[Expectation] = []
@@ -88,12 +99,10 @@ class Scenario:
         self._checks: list[tuple[str, Check]] = []
         self._failures: list[Failure] = []
         self._keys: set[str] = set()
-        self._unwatched: dict[str, Channel] = {}
-        self._collect_queues: set[str] = set()
+        self._arming = Arming(harness, name)  # subscriptions and stubs, before any trigger
         self._changed = Wakeup()  # woken by every routed event and a broken collection
         self._entered = False
         self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
-        self._unstarted: list[Stub] = []  # started before the next publish
         self._faults: set[Fault] = set()  # used by publishes; released at the end
         self._violations: list[Violation] = []
         self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
@@ -102,13 +111,21 @@ class Scenario:
 
     async def __aenter__(self) -> Scenario:
         await self._owned.__aenter__()
-        self.started = monotonic()
+        self.began = monotonic()
         self._entered = True
         self.harness.add_listener(self._changed.wake)
         self._owned.callback(self.harness.remove_listener, self._changed.wake)
         self._owned.callback(self._release_keys)
         self.correlate(self.correlation_id)
+        self._arming.start()
         return self
+
+    @property
+    def started(self) -> float:
+        """When windows open and timeline ``t`` counts from (monotonic): the first arming
+        completed; until then, when the block was entered (:attr:`began`)."""
+        first = self._arming.first
+        return first if first is not None else self.began
 
     async def __aexit__(
         self,
@@ -119,7 +136,7 @@ class Scenario:
         try:
             if exc is None or isinstance(exc, _Abort):
                 if exc is None:
-                    await self._arm()
+                    await self.armed()
                     await self._wait()
                 self._final_checks()
             elif isinstance(exc, AssertionError):
@@ -129,6 +146,7 @@ class Scenario:
                     Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
                 )
         finally:
+            await self._arming.aclose()
             await self._owned.aclose()  # stubs stop, held messages go, routes close
         result = self._result()
         if exc is not None and not isinstance(exc, _Abort | AssertionError):
@@ -155,6 +173,7 @@ class Scenario:
     def _evidence(self) -> Evidence:
         return Evidence(
             correlation_id=self.correlation_id,
+            began=self.began,
             started=self.started,
             events=self.events,
             expectations=self._expectations,
@@ -192,6 +211,7 @@ class Scenario:
         before ``after``'s event still counts (default: the harness's ``cross_broker_slack``,
         0.25 s; 0 when both names lead to the same broker URL)."""
         check_counts(count, at_least, at_most)
+        optional_seconds("order_slack", order_slack, allow_zero=True)
         if after is not None and order_slack is None:
             first = self.step(after).channel.partition(":")[0]
             same = self.harness.same_broker(first, channel.partition(":")[0])
@@ -250,10 +270,9 @@ class Scenario:
         **options: Any,
     ) -> Expectation:
         parsed = self.harness.channel(channel)
-        if within is not None and within <= 0:
-            raise UsageError(f"within/during must be a positive number of seconds, got {within}")
+        optional_seconds("within" if kind is Expectation else "during", within)
         exp = kind(
-            name=self._unique_name(name or default_name),
+            name=unique_name(name or default_name, {exp.name for exp in self._expectations}),
             channel=str(parsed),
             matcher=matcher,
             within=within if within is not None else self.default_within,
@@ -261,23 +280,11 @@ class Scenario:
             **options,
         )
         self._expectations.append(exp)
-        if not self.harness.watching(exp.channel):
-            self._unwatched[exp.channel] = parsed
-            if collect_queue:
-                self._collect_queues.add(exp.channel)
+        self._arming.channel(parsed, consume_queue=collect_queue)
         for event in self.events:  # events that arrived before this expectation was declared
             if event.direction == "in":
                 exp.offer(event)
         return exp
-
-    def _unique_name(self, name: str) -> str:
-        taken = {exp.name for exp in self._expectations}
-        if name not in taken:
-            return name
-        n = 2
-        while f"{name}#{n}" in taken:
-            n += 1
-        return f"{name}#{n}"
 
     def step(self, ref: Expectation | str) -> Expectation:
         """The expectation named ``ref`` (or ``ref`` itself)."""
@@ -316,10 +323,13 @@ class Scenario:
         self._checks.append((name or str(getattr(fn, "__name__", "check")), fn))
 
     def check_equal(self, *items: Any, name: str | None = None) -> None:
-        """All items agree. Strings like ``"pay.value.amount"`` are read from step events
-        when they start with a step name; anything else is a literal."""
-        steps = {exp.name for exp in self._expectations}
-        self._checks.append((name or "equal " + " = ".join(map(str, items)), equal(items, steps)))
+        """All items agree, once expectations are judged:
+        ``s.check_equal(pay.value("amount"), ship["value.amount"], 42)``. A handle's
+        ``.value(path)`` / ``[path]`` (or ``"NAME.path"``, NAME a step's name) is read from the
+        step's first event; other values are literals. A dotted string naming no step is a
+        UsageError (:func:`~eventharness.engine.verdict.step_reference`)."""
+        refs = tuple(step_reference(item, self._expectations, self.name) for item in items)
+        self._checks.append((name or "equal " + " = ".join(map(str, refs)), equal(refs)))
 
     def correlate(self, value: str) -> None:
         """Claim events that carry ``value`` as a correlation value (e.g. a business key)."""
@@ -333,23 +343,20 @@ class Scenario:
 
     def stub(self, consume: str, **options: Any) -> Stub:
         """A virtual service for this scenario (see :mod:`eventharness.engine.stubs`):
-        started before the first publish, stopped when the scenario ends, answering only this
-        scenario's events."""
+        started at once (armed, like an expectation), stopped when the scenario ends, answering
+        only this scenario's events."""
         stub = Stub(self.harness, consume, scope=self._keys, on_sent=self.events.append, **options)
         self._owned.push_async_callback(self._stop, stub)
-        self._unstarted.append(stub)
+        self._arming.stub(stub)
         return stub
 
-    async def _arm(self) -> None:
-        """Start the stubs and subscribe to every channel expected so far, before anything is
-        published."""
-        while self._unstarted:
-            await self._unstarted.pop(0).start()
-        while self._unwatched:
-            name, channel = next(iter(self._unwatched.items()))
-            await self.harness.watch(channel, consume_queue=name in self._collect_queues)
-            # another publish of this scenario may have armed it while we waited in watch()
-            self._unwatched.pop(name, None)
+    async def armed(self) -> None:
+        """Return once every expectation and stub declared so far is armed (subscribed,
+        running); raise what made that fail. Await it before triggering the system other than
+        by ``s.publish`` (HTTP, a command, a database write): publish, eventually,
+        first_event and wait do it themselves."""
+        self._require_entered()
+        await self._arming.wait()
 
     async def publish(
         self,
@@ -371,6 +378,7 @@ class Scenario:
         or the one bound to the channel) is not sent: the scenario stops with a ``schema``
         failure."""
         self._require_entered()
+        await self.armed()
         if isinstance(value, Message):
             key = value.key if key is None else key
             headers = {**value.headers, **(headers or {})}
@@ -392,21 +400,12 @@ class Scenario:
             )
         except Rejected as exc:
             self._sender.unsent(exc.event)
-            self._failures.append(
-                Failure(
-                    "schema",
-                    f"publish {parsed}",
-                    f"the scenario's own message violates {exc.schema!r}; it was not sent",
-                    tuple(str(p) for p in exc.problems[:10]),
-                )
-            )
+            self._failures.append(exc.failure())
             raise _Abort() from None
         for rule_channel, rule in port.correlation.rules.items():
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
-        if self._unwatched or self._unstarted:
-            await self._arm()
         if faults:
             for fault in faults:
                 if not isinstance(fault, Fault):
@@ -431,9 +430,9 @@ class Scenario:
     ) -> bool:
         """Poll ``probe`` until it holds or ``within`` passes. False (and a ``consistency``
         failure carrying the probe's last answer) when it never held."""
-        self._require_entered()
-        await self._arm()
-        window = within if within is not None else self.default_within
+        window = check_seconds("within", within) if within is not None else self.default_within
+        check_seconds("interval", interval)
+        await self.armed()
         outcome, attempts = await poll(probe, within=window, interval=interval)
         if not outcome.ok:
             self._failures.append(
@@ -452,22 +451,20 @@ class Scenario:
         """Wait (event-driven) for the first matched event of ``step``; None when ``within``
         seconds (default: until the end of the step's window) pass first."""
         exp = self.step(step)
-        await self._arm()
+        optional_seconds("within", within)
+        await self.armed()
         if within is None:
             deadline = exp.deadline(self.started)
             end = deadline if deadline is not None else monotonic() + exp.within
         else:
             end = monotonic() + within
-        while exp.first is None:
-            remaining = end - monotonic()
-            if remaining <= 0:
-                return None
-            await self._changed.wait(remaining)
+        await self._changed.until(lambda: exp.first is not None, end)
         return exp.first
 
     async def wait(self, seconds: float) -> None:
         """Let time pass on purpose (a scenario step, not a synchronisation device)."""
-        await self._arm()
+        seconds = check_seconds("seconds", seconds, allow_zero=True)
+        await self.armed()
         await asyncio.sleep(seconds)
 
     def _require_entered(self) -> None:
@@ -490,23 +487,12 @@ class Scenario:
         self._changed.wake()
 
     async def _wait(self) -> None:
-        while True:
-            now = monotonic()
-            pending: list[float] = []
-            failed = False
-            for exp in self._expectations:
-                verdict, _ = exp.judge(now, self.started)
-                if verdict == "pending":
-                    deadline = exp.deadline(self.started)
-                    pending.append(deadline if deadline is not None else now + exp.within)
-                elif verdict == "failed":
-                    failed = True
-            broken = broken_channels(self.harness, self._expectations)
-            if not pending or failed or broken or self._violations:
-                break
-            await self._changed.wait(min(pending) - now)
+        failed = await until_judged(self._expectations, self.started, self._changed, self._halted)
         if self.settle > 0 and not failed:
             await asyncio.sleep(self.settle)
+
+    def _halted(self) -> bool:  # nothing more to wait for: collection broke, a bad event came
+        return bool(self._violations or broken_channels(self.harness, self._expectations))
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())

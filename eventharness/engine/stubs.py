@@ -56,6 +56,7 @@ from eventharness.engine.matchers import Matcher
 from eventharness.engine.outgoing import Sender, carry, compose
 from eventharness.engine.port import Port
 from eventharness.engine.replies import KEEP, Reply, Responder, Response, as_response
+from eventharness.model.durations import check_seconds
 from eventharness.model.errors import EventHarnessError, StubError, UsageError
 from eventharness.model.events import (
     CORRELATION_HEADER,
@@ -330,7 +331,7 @@ class Stub:
     async def wait_called(self, times: int = 1, *, within: float = 5.0) -> list[StubCall]:
         """Wait until the stub has handled ``times`` events (responses sent); AssertionError
         with what it did receive when that does not happen within ``within`` seconds."""
-        deadline = monotonic() + within
+        deadline = monotonic() + check_seconds("within", within)
         while len(self.calls) < times:
             remaining = deadline - monotonic()
             if remaining <= 0 or self._stopped or (self._task is not None and self._task.done()):

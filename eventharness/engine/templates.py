@@ -11,10 +11,11 @@ default when ``name`` is not set (environment variables, profile variables).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from eventharness.model.durations import seconds_problem
 
 __all__ = ["DURATION_HINT", "Reference", "parse_duration", "references", "render"]
 
@@ -122,8 +123,9 @@ def parse_duration(value: Any, *, allow_zero: bool = False) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         seconds = float(value)
-    if not math.isfinite(seconds):
+    problem = seconds_problem(seconds, allow_zero=allow_zero)
+    if problem == "not finite":
         raise ValueError(f"{value!r} is not a finite duration; {DURATION_HINT}")
-    if seconds < 0 or (seconds == 0 and not allow_zero):
+    if problem is not None:
         raise ValueError(f"{value!r} is not a positive duration; {DURATION_HINT}")
     return seconds

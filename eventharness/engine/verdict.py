@@ -9,12 +9,14 @@ scenario collected; nothing waits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eventharness.engine.expectations import Expectation, InOrder, KeyOrder, identity
+from eventharness.engine.expectations import Expectation, InOrder, KeyOrder, StepValue, identity
 from eventharness.engine.port import Port
+from eventharness.model.errors import UsageError
 from eventharness.model.events import Event, is_missing, lookup, monotonic
 from eventharness.model.result import Failure, ScenarioResult
 
@@ -30,6 +32,7 @@ __all__ = [
     "equal",
     "judge",
     "outcome",
+    "step_reference",
 ]
 
 Check = Callable[["Facts"], Any]
@@ -57,28 +60,34 @@ class Facts:
     def all(self, step: Expectation | str) -> list[Event]:
         return list(self._scenario.step(step).matched)
 
-    def value(self, ref: str) -> Any:
-        """``"pay.value.amount"``: a path on the first event of step ``pay``."""
-        name, _, path = ref.partition(".")
-        event = self[name]
+    def value(self, ref: str | StepValue) -> Any:
+        """``"pay.value.amount"``: a path on the first event of step ``pay``; or what a
+        :class:`~eventharness.engine.expectations.StepValue` (``pay.value("amount")``) names."""
+        step: Expectation | str
+        if isinstance(ref, StepValue):
+            step, path = ref.step, ref.path
+        else:
+            step, _, path = ref.partition(".")
+        event = self[step]
         found = lookup(event, path or "value", _NOTHING)
         if found is _NOTHING or is_missing(found):
-            raise LookupError(f"{ref!r}: the event of step {name!r} has no {path!r}")
+            raise LookupError(f"{str(ref)!r}: the event of step {_name(step)!r} has no {path!r}")
         return found
 
 
 _NOTHING = object()
 
 
-def equal(items: tuple[Any, ...], steps: Collection[str]) -> Check:
-    """A check that all ``items`` agree; a string item whose head is one of ``steps``
-    (``"pay.value.amount"``) is read from that step's event, anything else is a literal."""
+def _name(step: Expectation | str) -> str:
+    return step.name if isinstance(step, Expectation) else step
+
+
+def equal(items: tuple[Any, ...]) -> Check:
+    """A check that all ``items`` agree; a :class:`StepValue` item is read from its step's
+    first event when the check runs, anything else is a literal."""
 
     def agree(facts: Facts) -> Any:
-        values = [
-            facts.value(item) if isinstance(item, str) and item.partition(".")[0] in steps else item
-            for item in items
-        ]
+        values = [facts.value(item) if isinstance(item, StepValue) else item for item in items]
         if all(v == values[0] for v in values[1:]):
             return True
         shown = ", ".join(f"{i}={v!r}" for i, v in zip(items, values, strict=True))
@@ -87,12 +96,50 @@ def equal(items: tuple[Any, ...], steps: Collection[str]) -> Check:
     return agree
 
 
+_NAME_LIKE = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def step_reference(item: Any, steps: Sequence[Expectation], scenario: str) -> Any:
+    """What ``check_equal`` compares for ``item``: a :class:`StepValue` for a handle
+    (``pay.value("amount")``) or a ``"NAME.path"`` string whose NAME is one of ``steps``; the
+    item itself when it is a literal. UsageError for a handle of another scenario, a step
+    itself, and a dotted string that starts like a name but names no step."""
+    names = [exp.name for exp in steps]
+    if isinstance(item, StepValue):
+        if item.step not in steps:
+            raise UsageError(f"step {item.step.name!r} belongs to another scenario")
+        return item
+    if isinstance(item, Expectation):
+        raise UsageError(
+            f"check_equal compares values, not steps: write {item.name!r}'s value as "
+            "pay.value('amount') or pay['key'] (pay being the handle s.expect returned)"
+        )
+    if not isinstance(item, str) or "." not in item:
+        return item
+    for name in sorted(names, key=len, reverse=True):  # step names may hold dots themselves
+        if item.startswith(name + "."):
+            return StepValue(steps[names.index(name)], item[len(name) + 1 :])
+    head, _, path = item.partition(".")
+    if not _NAME_LIKE.fullmatch(head):
+        return item  # text that cannot be a reference: 1.5, a@b.c, https://...
+    field = path.removeprefix("value.") if path.startswith("value.") else None
+    handle = f"{head}.value({field!r}) or " if field else ""
+    raise UsageError(
+        f"check_equal: {item!r} names no step of scenario {scenario!r} (steps: "
+        f"{', '.join(map(repr, names)) or 'none yet'}); step names default to the event type, "
+        f"not the Python variable holding the handle. Pass the handle: {handle}"
+        f"{head}[{path!r}], where {head} = s.expect(...) (or name the step "
+        f"name={head!r}); for literal text with a dot, compare in s.check(lambda facts: ...)"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What a scenario collected and declared, as the verdict reads it."""
 
     correlation_id: str
-    started: float
+    began: float  # when the scenario's block was entered
+    started: float  # when its windows opened: its first arming completed
     events: list[Event]
     expectations: list[Expectation]
     orders: list[InOrder | KeyOrder]
@@ -179,7 +226,7 @@ def outcome(
         name=name,
         correlation_id=evidence.correlation_id,
         status=status,  # type: ignore[arg-type]
-        duration_s=monotonic() - evidence.started,
+        duration_s=monotonic() - evidence.began,
         file=file,
         failures=list(failures),
         events=sorted(evidence.events, key=lambda ev: (ev.received, ev.seq)),
@@ -263,9 +310,10 @@ def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Fail
                 )
             scored.append((len(diffs), origin, ev, diffs))
     if not scored:
-        detail = [f"no events at all on {exp.channel} during the scenario"]
-        if port.watching(exp.channel):
-            detail.append("the collector was subscribed; nothing arrived")
+        detail = [
+            f"no events at all on {exp.channel} during the scenario",
+            _subscribed(port, evidence, exp.channel),
+        ]
         return append_detail(failure, *detail, _widen_hint(exp))
     scored.sort(key=lambda item: (item[0], item[1]))
     lines = ["nearest misses:"]
@@ -274,6 +322,23 @@ def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Fail
         lines.append(f"  t={t:.3f}s {ev.channel} {ev.type or '-'} key={ev.key or '-'}")
         lines.extend(f"      {d}" for d in diffs[:6])
     return append_detail(failure, *lines, _widen_hint(exp))
+
+
+def _subscribed(port: Port, evidence: Evidence, channel: str) -> str:
+    """Whether, and since when, the collector really observed ``channel``."""
+    since = port.subscribed_since(channel)
+    if since is None:
+        return f"the collector never subscribed to {channel}: nothing published there was seen"
+    if since <= evidence.began:
+        return (
+            f"the collector was subscribed to {channel} before the scenario began; nothing arrived"
+        )
+    return (
+        f"the collector subscribed to {channel} from t={since - evidence.started:.3f}s, "
+        f"{since - evidence.began:.3f}s after the scenario began: whatever was published there "
+        "before was not seen (trigger the system after `await s.armed()`, or with s.publish, "
+        "which waits for it)"
+    )
 
 
 def _widen_hint(exp: Expectation) -> str:

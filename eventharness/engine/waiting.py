@@ -1,14 +1,19 @@
 """Waiting without polling: a scenario sleeps until something changed or its time is up.
 
 Every routed event (and a broken collection) wakes all who wait; each then looks again at
-what it waits for and, if that is not there yet, waits again with the time it has left.
+what it waits for and, if that is not there yet, waits again with the time it has left:
+:meth:`Wakeup.until` for one condition, :func:`until_judged` for every expectation.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 
-__all__ = ["Wakeup"]
+from eventharness.engine.expectations import Expectation
+from eventharness.model.events import monotonic
+
+__all__ = ["Wakeup", "until_judged"]
 
 
 class Wakeup:
@@ -39,6 +44,39 @@ class Wakeup:
         finally:
             timer.cancel()
             self._waiters.remove(waiter)
+
+    async def until(self, done: Callable[[], bool], end: float) -> bool:
+        """Wait until ``done()`` holds (True) or the monotonic time ``end`` passes (False)."""
+        while not done():
+            remaining = end - monotonic()
+            if remaining <= 0:
+                return False
+            await self.wait(remaining)
+        return True
+
+
+async def until_judged(
+    expectations: Sequence[Expectation],
+    started: float,
+    changed: Wakeup,
+    stop: Callable[[], bool],
+) -> bool:
+    """Wait until no expectation is pending any more, one failed, or ``stop()`` (a broken
+    collection, a schema violation) holds; whether one failed. Windows count from
+    ``started``."""
+    while True:
+        now = monotonic()
+        pending: list[float] = []
+        for exp in expectations:
+            verdict, _ = exp.judge(now, started)
+            if verdict == "failed":
+                return True
+            if verdict == "pending":
+                deadline = exp.deadline(started)
+                pending.append(deadline if deadline is not None else now + exp.within)
+        if not pending or stop():
+            return False
+        await changed.wait(min(pending) - now)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

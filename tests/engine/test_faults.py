@@ -387,5 +387,7 @@ async def test_delay_waits_its_seeded_jittered_time(memory_url: str) -> None:
 def test_fault_arguments_are_checked() -> None:
     with pytest.raises(eh.UsageError, match=r"nth must be a whole number ≥ 1"):
         Drop(nth=0)
-    with pytest.raises(eh.UsageError, match="expected a positive number of seconds"):
+    with pytest.raises(
+        eh.UsageError, match="delay must be a positive, finite number of seconds, got -1"
+    ):
         Delay(-1)
