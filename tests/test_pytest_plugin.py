@@ -199,3 +199,20 @@ async def test_with_a_bad_option(harness):
     failed.assert_outcomes(failed=1, errors=1)
     assert "s3cret" not in refused.stdout.str() + refused.stderr.str()
     assert f":{real.password}@" not in failed.stdout.str() + failed.stderr.str()
+
+
+def test_the_profile_header_shows_no_password(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "eventharness_profile = local\n")
+    pytester.makepyprojecttoml("""
+[tool.eventharness.profiles.local]
+brokers = {kafka = "memory://p", rabbit = "amqp://guest:s3cret-pw@127.0.0.1:5672/"}
+""")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "eventharness: profile local (*): kafka=memory://p, rabbit=amqp://guest:***@127.0.0.1:5672/"
+        ]
+    )
+    assert "s3cret" not in result.stdout.str()
