@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from eventharness.engine.correlation import Correlation
 from eventharness.model.channels import Channel
@@ -27,6 +30,9 @@ from eventharness.transports.base import Subscription, Transport
 __all__ = ["Collector", "Sink"]
 
 Sink = Callable[[Event], None]
+
+# How long a cancelled pump may take to stop once its subscription is closed.
+PUMP_STOP_TIMEOUT_S = 5.0
 
 
 class Collector:
@@ -158,17 +164,48 @@ class Collector:
             callback()
 
     async def aclose(self) -> None:
+        """Stop every pump and close every subscription, all at once: the close takes one
+        subscription close plus at most :data:`PUMP_STOP_TIMEOUT_S`, never longer.
+
+        A pump is cancelled *and* its subscription closed, so a pump whose client swallowed
+        the cancellation still ends (a closed subscription ends its iteration). A pump still
+        running after that is left behind with a warning saying where it was."""
         self._closed = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
+        tasks = dict(self._tasks)
+        for task in tasks.values():
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for sub in list(self._subs.values()):
-            with contextlib.suppress(BrokerError, OSError, RuntimeError):
-                await sub.aclose()
+        await asyncio.gather(*(_close_quietly(sub) for sub in self._subs.values()))
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=PUMP_STOP_TIMEOUT_S)
+        for name, task in tasks.items():
+            if not task.done():
+                warnings.warn(
+                    f"closing the collector: the reader of {name} did not stop within "
+                    f"{PUMP_STOP_TIMEOUT_S:g} s of being cancelled and closed (it was at "
+                    f"{_where(task)}); it is left running",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         self._subs.clear()
         self._since.clear()
         self._tasks.clear()
         self._routes.clear()
+
+
+async def _close_quietly(sub: Subscription) -> None:
+    with contextlib.suppress(BrokerError, OSError, RuntimeError):
+        await sub.aclose()
+
+
+def _where(task: asyncio.Task[None]) -> str:
+    """Where a task is suspended: its innermost frames outside asyncio, ``file:line function``
+    joined by arrows (``kafka.py:392 _fill → consumer.py:1197 getmany → …``)."""
+    frames: list[str] = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None and f"{os.sep}asyncio{os.sep}" not in frame.f_code.co_filename:
+            name = os.path.basename(frame.f_code.co_filename)
+            frames.append(f"{name}:{frame.f_lineno} {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return " → ".join(frames[-3:]) or "an unknown point"

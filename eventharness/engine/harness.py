@@ -15,7 +15,6 @@ and the collector, and builds scenarios and stubs, handing each itself as their
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol
@@ -163,11 +162,17 @@ class Harness:
         self._connected = True
 
     async def aclose(self) -> None:
+        """Close the collector, then every transport at once (each close is bounded)."""
         await self.collector.aclose()
-        for transport in self.brokers.values():
-            with contextlib.suppress(BrokerError, OSError, RuntimeError):
-                await transport.aclose()
+        results = await asyncio.gather(
+            *(transport.aclose() for transport in self.brokers.values()), return_exceptions=True
+        )
         self._connected = False
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(
+                result, BrokerError | OSError | RuntimeError
+            ):
+                raise result
 
     # -- scenarios -------------------------------------------------------------------------
 

@@ -28,7 +28,6 @@ URL options (query parameters, or keyword options of :class:`KafkaTransport`): `
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -98,21 +97,23 @@ class KafkaTransport(TransportBase):
         self._producer = producer
 
     async def aclose(self) -> None:
+        """Close every client at once: the whole close takes at most one close timeout."""
         subscriptions, self._subscriptions = list(self._subscriptions), set()
-        for subscription in subscriptions:
-            await subscription.aclose()
         producer, self._producer = self._producer, None
         admin, self._admin = self._admin, None
+        closing = [subscription.aclose() for subscription in subscriptions]
         if producer is not None:
-            await _quietly(producer.stop())
+            closing.append(_quietly(producer.stop()))
         if admin is not None:
-            await _quietly(admin.close())
+            closing.append(_quietly(admin.close()))
+        await asyncio.gather(*closing)
 
     async def _start(self, client: Any, doing: str) -> None:
         """Start an aiokafka client within the connect timeout; close it on any failure."""
-        start = client.start()
         try:
-            await asyncio.wait_for(start, self.timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            async with asyncio.timeout(self.timeout):
+                await client.start()
         except BaseException as exc:
             closing = client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop()
             await _quietly(closing)
@@ -144,19 +145,38 @@ class KafkaTransport(TransportBase):
                 self._admin = admin
             return self._admin
 
-    async def _call(self, what: str, operation: Awaitable[T]) -> T:
-        """Run a broker operation, mapping client exceptions to eventharness errors."""
+    async def _call(self, what: str, operation: Awaitable[T], *, within: float | None = None) -> T:
+        """Run a broker operation within ``within`` seconds (default: the connect timeout),
+        mapping client exceptions to eventharness errors. A broker that accepts the request and
+        never answers ends in :class:`BrokerUnavailable` naming the operation and the timeout.
+
+        The deadline is ``asyncio.timeout``, never ``asyncio.wait_for``: on Python 3.11
+        ``wait_for`` returns the result instead of raising when its task is cancelled just as
+        the operation finishes, and a cancelled reader then reads on forever."""
+        limit = self.timeout if within is None else within
+        deadline = asyncio.timeout(limit)
         try:
-            return await operation
+            async with deadline:
+                return await operation
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise self._no_answer(what, exc) from exc
+            raise BrokerUnavailable(
+                f"{what}: Kafka at {self.url} did not answer within {limit:g} s "
+                f"(connect_timeout = {self.timeout:g} s). Check that the broker is running."
+            ) from exc
         except UnknownTopicOrPartitionError as exc:
             raise ChannelNotFound(f"{what} on {self.url}: {exc}") from exc
         except _UNREACHABLE as exc:
-            raise BrokerUnavailable(
-                f"{what}: Kafka at {self.url} did not answer ({type(exc).__name__}: {exc}). "
-                "Check that the broker is running."
-            ) from exc
+            raise self._no_answer(what, exc) from exc
         except KafkaError as exc:
             raise BrokerError(f"{what} on {self.url} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _no_answer(self, what: str, exc: BaseException) -> BrokerUnavailable:
+        return BrokerUnavailable(
+            f"{what}: Kafka at {self.url} did not answer ({type(exc).__name__}: {exc}). "
+            "Check that the broker is running."
+        )
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -228,8 +248,9 @@ class KafkaTransport(TransportBase):
         return subscription
 
     async def _partitions(self, admin: AIOKafkaAdminClient, topic: str) -> set[int]:
-        """The topic's partition ids; empty when it does not exist. Never creates it."""
-        topics = await asyncio.wait_for(admin.describe_topics(), self.timeout)
+        """The topic's partition ids; empty when it does not exist. Never creates it.
+        Callers run it under :meth:`_call`, which bounds it."""
+        topics = await admin.describe_topics()
         for entry in topics:
             if entry["topic"] == topic and entry["error_code"] == 0:
                 return {p["partition"] for p in entry["partitions"]}
@@ -372,6 +393,7 @@ class KafkaSubscription:
             self._consumer.getmany(
                 timeout_ms=max(1, int(wait_s * 1000)), max_records=_GETMANY_MAX_RECORDS
             ),
+            within=wait_s + self._transport.timeout,
         )
         if batches:
             received = time.monotonic()
@@ -454,6 +476,22 @@ def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
 
 
 async def _quietly(closing: Awaitable[Any]) -> None:
-    """Close a client; a failure to close must not hide the error that got us here."""
-    with contextlib.suppress(Exception, asyncio.TimeoutError):
-        await asyncio.wait_for(closing, _CLOSE_TIMEOUT_S)
+    """Close a client within the close timeout; a failure to close must not hide the error that
+    got us here. A close still running at the deadline is cancelled and left behind: unlike
+    ``asyncio.wait_for``, which waits for the cancelled close to finish (aiokafka's fetcher
+    close suppresses ``CancelledError``), this never waits longer than the timeout."""
+    task = asyncio.ensure_future(closing)
+    try:
+        await asyncio.wait([task], timeout=_CLOSE_TIMEOUT_S)
+    finally:
+        if not task.done():
+            task.cancel()
+            task.add_done_callback(_retrieve)
+    if task.done():
+        _retrieve(task)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a close's outcome as seen: an abandoned close must not log "never retrieved"."""
+    if not task.cancelled():
+        task.exception()

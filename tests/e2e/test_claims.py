@@ -21,9 +21,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -35,6 +35,7 @@ from tests.conftest import unique
 pytest_plugins = ["pytester"]
 
 EXE = str(Path(sys.executable).parent / "eventharness")
+T = TypeVar("T")
 
 # librdkafka settings for a consumer group on Tansu: with the default session timeout the
 # first assignment takes about 23 s; with these it takes about 3 s.
@@ -319,6 +320,12 @@ class GroupMember(threading.Thread):
 
     def run(self) -> None:
         try:
+            self.serve()
+        finally:
+            self.consumer.close()  # in this thread: the consumer is never shared across threads
+
+    def serve(self) -> None:
+        try:
             while not self.stopping.is_set():
                 message = self.consumer.poll(0.1)
                 if message is None:
@@ -352,10 +359,20 @@ class GroupMember(threading.Thread):
         assert self.error is None, self.error
         assert done, f"the group member processed {len(self.seen())} of {n} within {within} s"
 
-    def close(self) -> None:
+    async def aclose(self, within: float) -> None:
+        """Stop the member and wait, at most ``within`` s, until it has left its group."""
         self.stopping.set()
-        self.join(10)
-        self.consumer.close()
+        await asyncio.to_thread(self.join, within)
+        assert not self.is_alive(), f"the group member did not stop within {within} s"
+
+
+async def blocking(doing: str, within: float, call: Callable[..., T], *args: Any) -> T:
+    """A blocking (confluent-kafka) call, run off the event loop with a deadline."""
+    try:
+        async with asyncio.timeout(within):
+            return await asyncio.to_thread(call, *args)
+    except TimeoutError:
+        pytest.fail(f"{doing} took longer than {within} s")
 
 
 def group_ids(admin: Any) -> set[str]:
@@ -396,12 +413,12 @@ async def test_observing_never_disturbs_a_consumer_group(kafka_url: str) -> None
         )
         for i in range(6):
             producer.produce(topic, key=f"k{i}".encode(), value=f"before-{i}".encode())
-        assert producer.flush(10) == 0
+        assert await blocking("flushing the producer", 15, producer.flush, 10) == 0
         member = GroupMember(kafka_url, topic, group)
         member.start()
         try:
             await member.wait_for(6, within=30)  # the group has its assignment and works
-            groups_before = group_ids(admin)
+            groups_before = await blocking("listing groups", 20, group_ids, admin)
             assert group in groups_before
             async with h.scenario("observer") as s:
                 s.expect(f"k:{topic}", type="OrderPlaced", count=4, within=10, name="seen")
@@ -409,10 +426,12 @@ async def test_observing_never_disturbs_a_consumer_group(kafka_url: str) -> None
                     await s.publish(f"k:{topic}", {"type": "OrderPlaced", "seq": i}, key=f"o{i}")
             assert s.result is not None and s.result.passed
             await member.wait_for(10, within=20)  # the service got the scenario's messages too
-            groups_after = group_ids(admin)
+            groups_after = await blocking("listing groups", 20, group_ids, admin)
         finally:
-            member.close()
-        committed, ends = committed_and_ends(kafka_url, topic, group, 2)
+            await member.aclose(within=15)  # the member has left its group before the delete
+        committed, ends = await blocking(
+            "reading offsets", 25, committed_and_ends, kafka_url, topic, group, 2
+        )
         await h.transport("k").delete_channel(topic)
     assert member.error is None, member.error
     seen = member.seen()

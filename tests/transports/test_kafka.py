@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import BrokerUnavailable, ChannelError
 from eventharness.model.events import Record
+from eventharness.transports import kafka as kafka_module
 from eventharness.transports.base import Subscription, Transport, make_transport
 from eventharness.transports.kafka import KafkaSubscription, KafkaTransport
 from eventharness.transports.kafka_config import (
@@ -149,6 +152,67 @@ async def test_unreachable_broker_fails_within_the_connect_timeout(
     assert "s3cret-pw" not in message
     assert "docker compose" in message and "embedded" in message  # the remedy
     await transport.aclose()  # nothing left to close, and still harmless
+
+
+class SilentAdminKafka(KafkaTransport):
+    """A Kafka transport whose admin client is connected to a port that accepts requests and
+    never answers: a broker that went silent after the admin client started (injected)."""
+
+    def __init__(self, url: str, silent: int) -> None:
+        super().__init__(url)
+        self.silent = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{silent}")
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        return self.silent
+
+
+@pytest.mark.parametrize(
+    ("operation", "what"),
+    [("create_channel", "create topic 'orders'"), ("delete_channel", "delete topic 'orders'")],
+)
+async def test_an_admin_operation_nobody_answers_fails_within_the_connect_timeout(
+    operation: str, what: str, silent_port: int
+) -> None:
+    url = f"kafka://127.0.0.1:{silent_port}?connect_timeout=1"
+    transport = SilentAdminKafka(url, silent_port)
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(15):  # the old transport waited here forever
+            with pytest.raises(BrokerUnavailable) as caught:
+                await getattr(transport, operation)("orders")
+    except TimeoutError:
+        pytest.fail(f"{operation} on a silent broker hung (no answer after 15 s)")
+    finally:
+        await transport.silent.close()
+    elapsed = time.monotonic() - started
+    assert elapsed < 3, f"{operation} took {elapsed:.1f} s with connect_timeout=1"
+    assert str(caught.value) == (
+        f"{what}: Kafka at {url} did not answer within 1 s (connect_timeout = 1 s). "
+        "Check that the broker is running."
+    )
+
+
+async def test_a_client_close_that_ignores_its_cancel_is_abandoned_at_the_close_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kafka_module, "_CLOSE_TIMEOUT_S", 0.2)
+    release = asyncio.Event()
+
+    async def stubborn_close() -> None:  # aiokafka's fetcher close suppresses CancelledError
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+
+    started = time.monotonic()
+    closing = asyncio.ensure_future(kafka_module._quietly(stubborn_close()))
+    try:  # waited for, not cancelled: the old close swallowed a cancel too
+        done, _ = await asyncio.wait([closing], timeout=5)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        await closing
+    assert done, "the close hung: not done after 5 s with a 0.2 s close timeout"
+    assert 0.2 <= elapsed < 1, f"the close took {elapsed:.2f} s with a 0.2 s close timeout"
 
 
 # -- against the embedded broker ----------------------------------------------------------------
