@@ -3,15 +3,15 @@
 ``response/body``. Each case gives an expected and an actual part and whether they must match;
 every one must agree with that verdict.
 
-The cases are the specification's files, MIT licensed (see LICENSE beside them). They are
-looked for, in order, in ``$EVENTHARNESS_PACT_SPEC_TESTCASES``, ``tests/contracts/spec_testcases``
-and ``../shared/pact-specification-testcases`` (the shared folder beside a clone); the folder
-holds ``version-3/`` and ``version-4/`` as the ``testcases/`` folder of each branch.
+The cases are the specification's files, MIT licensed (see LICENSE beside them), and are not
+vendored into this repository. They are looked for, in order, in
+``$EVENTHARNESS_PACT_SPEC_TESTCASES``, ``tests/contracts/spec_testcases`` and
+``../shared/pact-specification-testcases`` (a folder beside the clone); the folder holds
+``version-3/`` and ``version-4/`` as the ``testcases/`` folder of each branch.
 
-The project may not commit them (they come from a fetched repository, and such data may live
-only in the steering repository's ``shared/``), so where they are absent this module makes no
-test at all — nothing is skipped and nothing counts as passed — and the run's header line says
-so. Where they are present, every case runs and a guard fails if any folder comes up empty.
+Where they are absent this module makes no test at all — nothing is skipped and nothing counts
+as passed. Where they are present, every case runs and a guard fails if any folder comes up
+empty.
 """
 
 from __future__ import annotations
