@@ -13,7 +13,6 @@ one-line cause.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eventharness.cli.errors import fail, message_of
+from eventharness.env.git import git
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.schemas.compat import Incompatibility, check_compatibility, check_mode
 from eventharness.schemas.registry import (
@@ -73,29 +73,16 @@ class SubjectResult:
 # -- where old versions come from ---------------------------------------------------------
 
 
-def _git(args: list[str], cwd: Path) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
-        )
-    except FileNotFoundError as exc:
-        raise UsageError("git is not installed or not on PATH") from exc
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise UsageError(f"git {' '.join(args)} (in {cwd}): {reason}")
-    return done.stdout
-
-
 def git_versions(root: Path, ref: str) -> Callable[[str], list[StoredSchema]]:
     """Old versions of each subject as they are in ``ref``."""
-    _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
-    listed = _git(["ls-tree", "-r", "--name-only", ref, "--", "."], root).splitlines()
+    git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
+    listed = git(["ls-tree", "-r", "--name-only", ref, "--", "."], root).splitlines()
     subjects = layout(listed)
 
     def versions(subject: str) -> list[StoredSchema]:
         found = []
         for version, rel in sorted(subjects.get(subject, {}).items()):
-            text = _git(["show", f"{ref}:./{rel}"], root)
+            text = git(["show", f"{ref}:./{rel}"], root)
             schema = parse_text(text, f"{ref}:{rel}")
             found.append(StoredSchema(subject, version, kind_of(rel), schema, f"{ref}:{rel}"))
         return found

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any, Protocol
 
 from eventharness.contracts.model import Pact
 from eventharness.contracts.pactfile import content_hash, dump_pact, loads_pact
+from eventharness.env.git import git
 from eventharness.model.errors import ContractError, UsageError
 
 __all__ = [
@@ -103,19 +103,6 @@ class FolderSource:
         return str(self.root / rel)
 
 
-def _git(args: list[str], cwd: Path) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
-        )
-    except FileNotFoundError as exc:
-        raise UsageError("git is not installed or not on PATH") from exc
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise UsageError(f"git {' '.join(args)} (in {cwd}): {reason}")
-    return done.stdout
-
-
 class GitSource:
     """The store as it is in git ref ``ref`` (a branch, tag or commit) of the repository that
     holds ``root``. The folder need not exist in the working tree."""
@@ -128,9 +115,9 @@ class GitSource:
         self.cwd = base
         prefix = root.absolute().relative_to(base).as_posix()
         self.prefix = "" if prefix == "." else prefix + "/"
-        _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], base)
-        self.shown = _git(["rev-parse", "--show-prefix"], base).strip() + self.prefix
-        listed = _git(["ls-tree", "-r", "--name-only", ref, "--", self.prefix or "."], base)
+        git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], base)
+        self.shown = git(["rev-parse", "--show-prefix"], base).strip() + self.prefix
+        listed = git(["ls-tree", "-r", "--name-only", ref, "--", self.prefix or "."], base)
         self._read: dict[str, str] = {}
         self._files = sorted(
             p[len(self.prefix) :] for p in listed.splitlines() if p.startswith(self.prefix)
@@ -140,7 +127,7 @@ class GitSource:
         if rel not in self._files:
             return None
         if rel not in self._read:
-            self._read[rel] = _git(["show", f"{self.ref}:./{self.prefix}{rel}"], self.cwd)
+            self._read[rel] = git(["show", f"{self.ref}:./{self.prefix}{rel}"], self.cwd)
         return self._read[rel]
 
     def files(self, prefix: str) -> list[str]:
