@@ -1,4 +1,4 @@
-"""Claims of the README and DESIGN.md, each proved on a real broker and read back with an
+"""Claims of the README and the docs, each proved on a real broker and read back with an
 independent client where the harness's own reading could hide a mistake:
 
 * an unreachable Kafka makes the CLI exit 2 with a one-line cause, within the connect timeout;
