@@ -26,11 +26,13 @@ class StubbornSubscription:
         self.closable = closable
         self.closed = False
         self.swallowed = 0
+        self.reading = asyncio.Event()  # set once the pump has asked for a record
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Record:
+        self.reading.set()
         while not (self.closed and self.closable):
             try:
                 await asyncio.sleep(0.01)
@@ -63,7 +65,8 @@ async def open_and_close(transport: StubbornTransport, limit: float) -> float:
     harness = eh.Harness({"b": transport})
     await harness.connect()
     await harness.collector.watch(harness.channel("b:orders"))
-    await asyncio.sleep(0.05)  # the pump is reading
+    async with asyncio.timeout(5):  # the pump is reading
+        await transport.subs[0].reading.wait()
     started = time.monotonic()
     closing = asyncio.ensure_future(harness.aclose())
     try:
