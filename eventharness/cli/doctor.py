@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.console import Console
 from rich.text import Text
 
@@ -24,9 +22,11 @@ from eventharness.cli.errors import fail, friendly, message_of
 from eventharness.cli.setup import (
     BrokerOption,
     ConfigOption,
+    ConnectTimeoutOption,
     ProfileOption,
     Setup,
     StateOption,
+    check_connect_timeout,
     console,
     make_setup,
     quiet_clients,
@@ -44,17 +44,13 @@ __all__ = ["broker_check", "doctor", "run_checks"]
 def doctor(
     profile: ProfileOption = None,
     broker: BrokerOption = None,
-    connect_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout)."
-        ),
-    ] = None,
+    connect_timeout: ConnectTimeoutOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
 ) -> None:
     """Check brokers, services and schemas; exit 2 with the cause when something is wrong."""
     quiet_clients(False)
+    check_connect_timeout(connect_timeout)
     with friendly():
         setup = make_setup(config, profile, broker)
         chosen = setup.profile(None)

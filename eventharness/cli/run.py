@@ -13,7 +13,6 @@ on Ctrl-C: it stops what it started, marks each scenario that did not finish as 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +26,11 @@ from eventharness.cli.errors import ERROR, FAILED, INTERRUPTED, OK, errors, fail
 from eventharness.cli.setup import (
     BrokerOption,
     ConfigOption,
+    ConnectTimeoutOption,
     ProfileOption,
     Setup,
     StateOption,
+    check_connect_timeout,
     console,
     make_setup,
     quiet_clients,
@@ -145,12 +146,7 @@ def run(
             "up`, or the brokers as configured (config: start_services = false).",
         ),
     ] = False,
-    connect_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout)."
-        ),
-    ] = None,
+    connect_timeout: ConnectTimeoutOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
 ) -> None:
@@ -242,11 +238,7 @@ def check_run_options(
     connect_timeout: float | None, json_path: str | Path | None, junit_path: str | Path | None
 ) -> None:
     """Options that would only fail after the run (or be silently replaced) fail now."""
-    if connect_timeout is not None and not (0 < connect_timeout < math.inf):
-        fail(
-            f"--connect-timeout {connect_timeout:g}: give a positive number of seconds, "
-            "e.g. --connect-timeout 10"
-        )
+    check_connect_timeout(connect_timeout)
     for option, target in (("--report-json", json_path), ("--junit", junit_path)):
         if target:
             check_writable(Path(target), option)

@@ -9,6 +9,7 @@ otherwise; on a terminal they fit the terminal.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from eventharness.cli.errors import fail
 from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
 from eventharness.env.config import Config, Profile, load_config
 from eventharness.env.state import EnvironmentState, running_state
@@ -27,9 +29,11 @@ __all__ = [
     "WIDE",
     "BrokerOption",
     "ConfigOption",
+    "ConnectTimeoutOption",
     "ProfileOption",
     "Setup",
     "StateOption",
+    "check_connect_timeout",
     "console",
     "help_settings",
     "make_console",
@@ -82,6 +86,12 @@ BrokerOption = Annotated[
         "--broker",
         "-b",
         help="name=URL, overrides the profile's broker (repeatable); URL may be 'embedded'.",
+    ),
+]
+ConnectTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout)."
     ),
 ]
 StateOption = Annotated[
@@ -153,3 +163,13 @@ def make_setup(config_path: Path | None, profile: str | None, brokers: list[str]
     setup = Setup(config, profile or config.default_profile, parse_broker_overrides(brokers or []))
     setup.profile(None)  # an unknown --profile is an error even before any file names it
     return setup
+
+
+def check_connect_timeout(seconds: float | None) -> None:
+    """``--connect-timeout`` must be a positive number of seconds (0 or less would otherwise be
+    silently replaced by the profile's)."""
+    if seconds is not None and not (0 < seconds < math.inf):
+        fail(
+            f"--connect-timeout {seconds:g}: give a positive number of seconds, e.g. "
+            "--connect-timeout 10"
+        )

@@ -34,7 +34,8 @@ from eventharness.contracts import terms
 from eventharness.contracts.builder import Contract, contract
 from eventharness.contracts.model import Pact, ProviderState
 from eventharness.contracts.pactfile import load_pact
-from eventharness.files.lines import Listed, Mapped, line_of, read_yaml
+from eventharness.contracts.yamlfile import only, plain, read_mapping, read_text
+from eventharness.files.lines import Listed, Mapped, line_of
 from eventharness.model.errors import ContractError
 
 __all__ = ["MARKERS", "load_contract", "load_contract_yaml", "parse_contract_yaml"]
@@ -66,20 +67,13 @@ def load_contract(path: str | Path) -> Pact:
 
 def load_contract_yaml(path: str | Path) -> Contract:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ContractError(f"{p}: cannot read the contract file: {exc.strerror}") from None
+    text = read_text(p, "contract file")
     return parse_contract_yaml(text, str(p))
 
 
 def parse_contract_yaml(text: str, source: str) -> Contract:
-    data, problems = read_yaml(text, source)
-    if problems:
-        raise ContractError(problems[0])
-    if not isinstance(data, Mapped):
-        raise ContractError(f"{source}:1: a contract file is a mapping (consumer, provider, ...)")
-    _only(data, {"consumer", "provider", "spec", "messages"}, source)
+    data = read_mapping(text, source, "contract file", "consumer, provider, ...")
+    only(data, {"consumer", "provider", "spec", "messages"}, source)
     for key in ("consumer", "provider", "messages"):
         if key not in data:
             raise ContractError(f"{source}:{data.line}: missing '{key}'")
@@ -101,7 +95,7 @@ def parse_contract_yaml(text: str, source: str) -> Contract:
 def _message(built: Contract, item: Any, at: str, source: str) -> None:
     if not isinstance(item, Mapped):
         raise ContractError(f"{at}: a message is a mapping (description, body, ...)")
-    _only(item, _MESSAGE_KEYS, source)
+    only(item, _MESSAGE_KEYS, source)
     if "description" not in item:
         raise ContractError(f"{at}: a message needs a description")
     options: dict[str, Any] = {}
@@ -112,7 +106,7 @@ def _message(built: Contract, item: Any, at: str, source: str) -> None:
         if key in item:
             if not isinstance(item[key], Mapped):
                 raise ContractError(f"{source}:{line_of(item, key)}: {key} must be a mapping")
-            options[key] = _plain(item[key])
+            options[key] = plain(item[key])
     if "given" in item:
         options["given"] = _given(item["given"], f"{source}:{line_of(item, 'given')}")
     if "body" in item:
@@ -137,7 +131,7 @@ def _given(raw: Any, at: str) -> Any:
             params = entry.get("params") or {}
             if not isinstance(params, dict):
                 raise ContractError(f"{where}: params must be a mapping")
-            states.append(ProviderState(entry["name"], _plain(params)))
+            states.append(ProviderState(entry["name"], plain(params)))
         else:
             raise ContractError(f"{where}: a state is a name or {{name, params}}")
     return states
@@ -193,25 +187,8 @@ def _literal(key: Any) -> Any:
     return key[1:] if isinstance(key, str) and key.startswith("$$") else key
 
 
-def _only(node: Mapped, allowed: set[str], source: str) -> None:
-    for key in node:
-        if key not in allowed:
-            raise ContractError(
-                f"{source}:{line_of(node, key)}: unknown key {key!r}; "
-                f"expected one of {', '.join(sorted(allowed))}"
-            )
-
-
 def _text(node: Mapped, key: str, source: str) -> str:
     value = node[key]
     if not isinstance(value, str) or not value:
         raise ContractError(f"{source}:{line_of(node, key)}: {key} must be a non-empty string")
     return value
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node

@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventharness.contracts.yamlfile import only, plain, read_mapping, read_text
 from eventharness.engine.templates import DURATION_HINT, parse_duration
-from eventharness.files.lines import Listed, Mapped, line_of, read_yaml
+from eventharness.files.lines import Mapped, line_of
 from eventharness.model.errors import ContractError
 
 __all__ = [
@@ -115,20 +116,13 @@ _INTERACTION = {"trigger", "channel", "type", "within"}
 
 def load_provider_config(path: str | Path) -> ProviderConfig:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ContractError(f"{p}: cannot read the provider config: {exc.strerror}") from None
+    text = read_text(p, "provider config")
     return parse_provider_config(text, str(p))
 
 
 def parse_provider_config(text: str, source: str) -> ProviderConfig:
-    data, problems = read_yaml(text, source)
-    if problems:
-        raise ContractError(problems[0])
-    if not isinstance(data, Mapped):
-        raise ContractError(f"{source}:1: a provider config is a mapping (provider, states, ...)")
-    _only(data, _TOP, source)
+    data = read_mapping(text, source, "provider config", "provider, states, ...")
+    only(data, _TOP, source)
     if not isinstance(data.get("provider"), str):
         raise ContractError(f"{source}:{data.line}: 'provider' (its name) is required")
     states = {}
@@ -179,7 +173,7 @@ def _state(name: str, spec: Any, at: str) -> StateHandler:
 def _interaction(description: str, spec: Any, at: str, source: str) -> InteractionSetup:
     if not isinstance(spec, Mapped):
         raise ContractError(f"{at}: an interaction's setup is a mapping (trigger, channel, ...)")
-    _only(spec, _INTERACTION, source)
+    only(spec, _INTERACTION, source)
     trigger = None
     if "trigger" in spec:
         trigger = _trigger(spec["trigger"], f"{source}:{line_of(spec, 'trigger')}")
@@ -221,7 +215,7 @@ def _trigger(spec: Any, at: str) -> Trigger:
     for key in needed:
         if key not in body:
             raise ContractError(f"{at}: {kind} needs {key!r}")
-    return Trigger(kind, _plain(body), at)
+    return Trigger(kind, plain(body), at)
 
 
 def _within(node: Mapped, source: str) -> float | None:
@@ -242,20 +236,3 @@ def _optional_text(node: Mapped, key: str, source: str) -> str | None:
     if not isinstance(value, str) or not value:
         raise ContractError(f"{source}:{line_of(node, key)}: {key} must be a non-empty string")
     return value
-
-
-def _only(node: Mapped, allowed: set[str], source: str) -> None:
-    for key in node:
-        if key not in allowed:
-            raise ContractError(
-                f"{source}:{line_of(node, key)}: unknown key {key!r}; "
-                f"expected one of {', '.join(sorted(allowed))}"
-            )
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, Listed | list):
-        return [_plain(v) for v in node]
-    return node

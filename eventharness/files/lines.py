@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from eventharness.model.problems import line_of  # re-exported: the files' own lines
+
 __all__ = ["MAX_ALIASED", "MAX_DEPTH", "Listed", "Mapped", "line_of", "read_yaml"]
 
 MAX_DEPTH = 100  # levels of nesting; scenario files need a handful, payloads a few dozen
@@ -129,16 +131,6 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Listed:
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-
-
-def line_of(container: Any, key: Any = None) -> int:
-    """The line of ``container[key]`` (or of the container), 0 when unknown."""
-    if key is not None:
-        if isinstance(container, Mapped):
-            return container.lines.get(key, container.line)
-        if isinstance(container, Listed) and isinstance(key, int) and key < len(container.lines):
-            return container.lines[key]
-    return int(getattr(container, "line", 0))
 
 
 def read_yaml(text: str, path: str) -> tuple[Any, list[str]]:

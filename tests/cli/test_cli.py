@@ -377,3 +377,12 @@ def test_a_broker_that_refuses_is_the_cause_before_anything_starts(
     finally:
         if command == "up":
             cli(root, "down", "--state-dir", str(tmp_path / "state"))
+
+
+def test_doctor_refuses_a_non_positive_connect_timeout(tmp_path: Path) -> None:
+    root = project(tmp_path, {})
+    done = cli(root, "doctor", "--connect-timeout", "0")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: --connect-timeout 0: give a positive number of seconds, e.g. --connect-timeout 10"
+    )
