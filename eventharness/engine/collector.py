@@ -113,6 +113,10 @@ class Collector:
     def error(self, channel: str) -> BaseException | None:
         return self._errors.get(channel)
 
+    def broken(self) -> bool:
+        """Has any collection stopped? (Asked on every wake-up: one dict test.)"""
+        return bool(self._errors)
+
     # -- routing ---------------------------------------------------------------------------
 
     def next_seq(self) -> int:

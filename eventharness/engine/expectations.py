@@ -148,7 +148,7 @@ class Expectation:
                 tuple(lines),
             )
         start = self.window_start(started)
-        deadline = self.deadline(started)
+        deadline = start + self.within if start is not None else self.deadline(started)
         tally = self._count(start, deadline)
         if tally.early:
             ev = tally.early[0]

@@ -231,6 +231,9 @@ class Harness:
     def collect_error(self, channel: str) -> BaseException | None:
         return self.collector.error(channel)
 
+    def collecting_broken(self) -> bool:
+        return self.collector.broken()
+
     def unrelated(self, channel: str) -> list[Event]:
         return self.collector.unrelated(channel)
 

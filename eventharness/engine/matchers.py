@@ -145,6 +145,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 OPERATOR_NAMES = (*OPERATORS, "exists")
 _OPERATOR_KEYS = frozenset(OPERATOR_NAMES)
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def is_operator(spec: Any) -> bool:
@@ -201,12 +202,13 @@ def spec_problems(spec: Any, where: str) -> list[str]:
                 if op == "exists" and not isinstance(arg, bool):
                     problems.append(f"{where}: exists needs true or false, got {arg!r}")
             return problems
-        operators = [k for k in spec if k in OPERATOR_NAMES]
+        operators = [k for k in spec if k in _OPERATOR_KEYS]
         if operators:
             problems.extend(_mixed(spec, operators, where))
             return problems
         for key, sub in spec.items():
-            problems.extend(spec_problems(sub, f"{where}.{key}"))
+            if type(sub) not in _SCALARS:  # a plain value has nothing to get wrong
+                problems.extend(spec_problems(sub, f"{where}.{key}"))
     elif isinstance(spec, list):
         for i, sub in enumerate(spec):
             problems.extend(spec_problems(sub, f"{where}[{i}]"))
@@ -239,9 +241,6 @@ def check_spec(spec: Any, where: str) -> None:
     problems = spec_problems(spec, where)
     if problems:
         raise UsageError("\n".join(problems))
-
-
-_SCALARS = (str, int, float, bool, type(None))
 
 
 def matches_spec(actual: Any, spec: Any) -> bool:

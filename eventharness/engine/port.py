@@ -98,5 +98,9 @@ class Port(Protocol):
     def collect_error(self, channel: str) -> BaseException | None:
         """Why collecting ``channel`` stopped, if it did."""
 
+    def collecting_broken(self) -> bool:
+        """Has the collection of any channel stopped? (The cheap test before
+        :meth:`collect_error` per channel.)"""
+
     def unrelated(self, channel: str) -> list[Event]:
         """Recent events on ``channel`` no scenario claimed (for nearest misses)."""

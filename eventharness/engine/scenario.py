@@ -88,7 +88,7 @@ class Scenario:
         within = optional_seconds("within", within)
         self.default_within = within if within is not None else harness.within
         self.allow_duplicates = allow_duplicates
-        self.settle = check_seconds("settle", settle, allow_zero=True)
+        self.settle = check_seconds("settle", settle, allow_zero=True) if settle else 0.0
         self.file = file
         self.events: list[Event] = []
         self.began = 0.0  # when the block was entered (monotonic)
@@ -105,6 +105,7 @@ class Scenario:
         self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
         self._faults: set[Fault] = set()  # used by publishes; released at the end
         self._violations: list[Violation] = []
+        self._evidence_made: Evidence | None = None
         self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -113,9 +114,10 @@ class Scenario:
         await self._owned.__aenter__()
         self.began = monotonic()
         self._entered = True
+        # The listener and the claimed keys are released after everything the stack owns
+        # (in __aexit__), as if they were its first entries; kept off the stack, they cost no
+        # callback objects in the one path every scenario takes.
         self.harness.add_listener(self._changed.wake)
-        self._owned.callback(self.harness.remove_listener, self._changed.wake)
-        self._owned.callback(self._release_keys)
         self.correlate(self.correlation_id)
         self._arming.start()
         return self
@@ -146,8 +148,12 @@ class Scenario:
                     Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
                 )
         finally:
-            await self._arming.aclose()
-            await self._owned.aclose()  # stubs stop, held messages go, routes close
+            try:
+                await self._arming.aclose()
+                await self._owned.aclose()  # stubs stop, held messages go, routes close
+            finally:
+                self.harness.remove_listener(self._changed.wake)
+                self._release_keys()
         result = self._result()
         if exc is not None and not isinstance(exc, _Abort | AssertionError):
             return  # the original exception propagates; the result says "error"
@@ -171,6 +177,16 @@ class Scenario:
         return result
 
     def _evidence(self) -> Evidence:
+        # Read twice at the end (judging, then the result), by then nothing in it is replaced
+        # any more (the lists it holds are the scenario's own and still grow in place).
+        if self._evidence_made is not None:
+            return self._evidence_made
+        if self._arming.first is None:  # not armed yet: ``started`` may still move
+            return self._make_evidence()
+        self._evidence_made = self._make_evidence()
+        return self._evidence_made
+
+    def _make_evidence(self) -> Evidence:
         return Evidence(
             correlation_id=self.correlation_id,
             began=self.began,
@@ -492,7 +508,10 @@ class Scenario:
             await asyncio.sleep(self.settle)
 
     def _halted(self) -> bool:  # nothing more to wait for: collection broke, a bad event came
-        return bool(self._violations or broken_channels(self.harness, self._expectations))
+        if self._violations:
+            return True
+        port = self.harness
+        return port.collecting_broken() and bool(broken_channels(port, self._expectations))
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())

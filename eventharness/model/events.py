@@ -13,7 +13,6 @@ import json
 import os
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -288,8 +287,11 @@ def is_missing(value: Any) -> bool:
 
 
 def new_correlation_id() -> str:
-    """32 lowercase hex digits: a valid W3C trace id, so the traceparent carries it too."""
-    return uuid.uuid4().hex
+    """32 lowercase hex digits: a valid W3C trace id, so the traceparent carries it too.
+
+    128 bits from a generator seeded from the OS and seeded again in every forked child (no
+    system call per scenario, as :func:`uuid.uuid4` makes); never all zeros, which W3C forbids."""
+    return f"{_random.getrandbits(128) or 1:032x}"
 
 
 def make_traceparent(trace_id: str) -> str:
@@ -312,8 +314,15 @@ class _Ids:
 
 
 _ids = _Ids()
-_random = random.Random()
-os.register_at_fork(after_in_child=_ids.reset)
+_random = random.Random()  # seeded from os.urandom
+
+
+def _after_fork() -> None:  # a forked child must not repeat its parent's ids
+    _ids.reset()
+    _random.seed()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def trace_id_of(traceparent: str | None) -> str | None:
