@@ -16,6 +16,14 @@ the usual FastStream assertions that each hop carried the expected message
 (``shipping.mock.assert_called_with(payment)``, ``collect.mock.assert_called_with(shipment)``).
 
 Both sides open their broker once and run the flows one after another; the figure is flows/s.
+
+Second row, the floor Python allows: the same two services and the same test written on bare
+asyncio — three ``asyncio.Queue`` topics, the services as two tasks (decode JSON, build the next
+event, encode it, pass the headers on), and a collector that is one ``dict`` from correlation id
+to the flow waiting for it (its events and a future). Per flow the driver stamps a fresh
+correlation id, publishes, waits on the future (a timer, no task), and checks what a test checks:
+the payment's type and order, the shipment's type, order and amount, the payment before the
+shipment. The ratio is harness / bare: the target, "within 3x", is ≥ 0.333.
 """
 
 from __future__ import annotations
@@ -38,13 +46,34 @@ async def run(ctx: Context) -> list[Row]:
     trials = 1 if ctx.quick else 3
     harness_rates: list[float] = []
     baseline_rates: list[float] = []
+    bare_rates: list[float] = []
     for _ in range(trials):
         gc.collect()
         baseline_rates.append(await asyncio.wait_for(_faststream(n), TIMEOUT_S))
         gc.collect()
         harness_rates.append(await asyncio.wait_for(_harness(n), TIMEOUT_S))
-    best_h, best_b = max(harness_rates), max(baseline_rates)
+        gc.collect()
+        bare_rates.append(await asyncio.wait_for(_bare(n), TIMEOUT_S))
+    best_h, best_b, best_bare = max(harness_rates), max(baseline_rates), max(bare_rates)
     return [
+        Row(
+            name="in-memory two-hop flow vs bare asyncio",
+            harness=best_h,
+            unit="flows/s",
+            baseline=best_bare,
+            baseline_unit="flows/s",
+            ratio=best_h / best_bare,
+            measure=best_h / best_bare,
+            target=0.333,
+            sense=">=",
+            notes={
+                "flows": n,
+                "trials": trials,
+                "harness_us_per_flow": 1e6 / best_h,
+                "bare_us_per_flow": 1e6 / best_bare,
+                "bare_runs": bare_rates,
+            },
+        ),
         Row(
             name="in-memory two-hop flow",
             harness=best_h,
@@ -61,7 +90,7 @@ async def run(ctx: Context) -> list[Row]:
                 "harness_runs": harness_rates,
                 "faststream_runs": baseline_rates,
             },
-        )
+        ),
     ]
 
 
@@ -139,6 +168,84 @@ async def _harness(n: int) -> float:
         elapsed = now() - start
         if not all(r.passed for r in h.results) or len(h.results) != n:
             raise RuntimeError("a harness flow did not pass")
+    return n / elapsed
+
+
+# -- bare asyncio ----------------------------------------------------------------------------
+
+
+async def _bare(n: int) -> float:
+    loop = asyncio.get_running_loop()
+    Rec = tuple[bytes, bytes, dict[str, bytes]]
+    orders: asyncio.Queue[Rec] = asyncio.Queue()
+    paid: asyncio.Queue[Rec] = asyncio.Queue()
+    flows: dict[bytes, tuple[list[tuple[str, Rec]], asyncio.Future[None]]] = {}
+
+    def observe(topic: str, rec: Rec) -> None:  # the test's collector
+        flow = flows.get(rec[2]["correlation-id"])
+        if flow is not None:
+            flow[0].append((topic, rec))
+            if topic == "shipping" and not flow[1].done():
+                flow[1].set_result(None)
+
+    async def payments() -> None:
+        while True:
+            value, key, headers = await orders.get()
+            order = json.loads(value)
+            payment = {
+                "type": "PaymentAuthorized",
+                "order_id": order["order_id"],
+                "amount": order["total"],
+            }
+            rec = (json.dumps(payment).encode(), key, headers)
+            observe("payments", rec)
+            paid.put_nowait(rec)
+
+    async def shipping() -> None:
+        while True:
+            value, key, headers = await paid.get()
+            payment = json.loads(value)
+            shipment = {
+                "type": "ShipmentScheduled",
+                "order_id": payment["order_id"],
+                "amount": payment["amount"],
+            }
+            observe("shipping", (json.dumps(shipment).encode(), key, headers))
+
+    tasks = [asyncio.create_task(payments()), asyncio.create_task(shipping())]
+    try:
+        start = now()
+        for i in range(n):
+            order = _order(i)
+            oid = order["order_id"]
+            cid = uuid.uuid4().hex.encode()
+            done: asyncio.Future[None] = loop.create_future()
+            seen: list[tuple[str, Rec]] = []
+            flows[cid] = (seen, done)
+            timer = loop.call_later(5.0, done.cancel)
+            orders.put_nowait((json.dumps(order).encode(), oid.encode(), {"correlation-id": cid}))
+            await done
+            timer.cancel()
+            del flows[cid]
+            (t1, pay), (t2, ship) = seen
+            payment, shipment = json.loads(pay[0]), json.loads(ship[0])
+            if not (
+                t1 == "payments"
+                and t2 == "shipping"
+                and payment["type"] == "PaymentAuthorized"
+                and payment["order_id"] == oid
+                and shipment["type"] == "ShipmentScheduled"
+                and shipment["order_id"] == oid
+                and shipment["amount"] == 42
+            ):
+                raise RuntimeError("a bare-asyncio flow did not pass")
+        elapsed = now() - start
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     return n / elapsed
 
 
