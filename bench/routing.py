@@ -7,6 +7,12 @@ collector's pump builds them), each carrying the correlation id of one scenario 
 events: correlation candidates, the route lookup, the scenario's sink, the expectation's channel
 check and matcher, and the wake-up flag. The figure is ns per event; the ratio is the cost at
 10,000 scenarios over the cost at 10 (target ≤ 1.2). Best of several passes per K.
+
+Baseline, the physical limit of the lookup: a plain ``dict.get`` on the same correlation ids
+(K entries, one list each, the event's id appended to its owner's list), timed the same way. A
+bigger dict costs more per lookup by itself (caches); the second and third rows hold the
+harness's growth against the bare dict's own growth, 10 → 10,000 (target ≤ 1.1) and, in a full
+run, 10 → 100,000 (target ≤ 1.2).
 """
 
 from __future__ import annotations
@@ -19,13 +25,21 @@ from typing import Any
 from bench.common import Context, Row, encoded, now
 
 SIZES = (10, 1_000, 10_000)
+HUGE = 100_000  # full runs only
 
 
 async def run(ctx: Context) -> list[Row]:
     events = ctx.size(200_000, 20_000)
     passes = 2 if ctx.quick else 5
-    cost = {k: await _per_event_ns(k, events, passes) for k in SIZES}
+    sizes = SIZES if ctx.quick else (*SIZES, HUGE)
+    cost = {k: await _per_event_ns(k, events, passes) for k in sizes}
+    bare = {k: _bare_dict_ns(k, events, passes) for k in sizes}
     small, large = cost[SIZES[0]], cost[SIZES[-1]]
+    growth = [
+        _growth_row(cost, bare, k, target)
+        for k, target in ((SIZES[-1], 1.1), (HUGE, 1.2))
+        if k in cost
+    ]
     return [
         Row(
             name="routing 10 → 10,000 scenarios",
@@ -41,9 +55,46 @@ async def run(ctx: Context) -> list[Row]:
                 "events_per_pass": events,
                 "passes": passes,
                 "ns_per_event": {str(k): v for k, v in cost.items()},
+                "bare_dict_ns_per_event": {str(k): v for k, v in bare.items()},
             },
-        )
+        ),
+        *growth,
     ]
+
+
+def _growth_row(cost: dict[int, float], bare: dict[int, float], k: int, target: float) -> Row:
+    small = SIZES[0]
+    ours, theirs = cost[k] / cost[small], bare[k] / bare[small]
+    return Row(
+        name=f"routing growth 10 → {k:,} vs bare dict",
+        harness=ours,
+        unit="x growth",
+        baseline=theirs,
+        baseline_unit="x growth",
+        ratio=ours / theirs,
+        measure=ours / theirs,
+        target=target,
+        sense="<=",
+        notes={"harness_ns": [cost[small], cost[k]], "bare_dict_ns": [bare[small], bare[k]]},
+    )
+
+
+def _bare_dict_ns(scenarios: int, n: int, passes: int) -> float:
+    rng = random.Random(scenarios)  # the same owners as the harness side
+    ids = [f"{rng.getrandbits(128):032x}" for _ in range(scenarios)]
+    keys = [ids[rng.randrange(scenarios)] for _ in range(n)]
+    best = float("inf")
+    for _ in range(passes):
+        sinks: dict[str, list[str]] = {cid: [] for cid in ids}
+        get = sinks.get
+        gc.collect()
+        start = now()
+        for key in keys:
+            sink = get(key)
+            if sink is not None:
+                sink.append(key)
+        best = min(best, now() - start)
+    return best / n * 1e9
 
 
 async def _per_event_ns(scenarios: int, n: int, passes: int) -> float:
