@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "latency": "bench.latency",
     "memory": "bench.memory",
     "contracts": "bench.contracts_verify",
+    "startup": "bench.startup",
 }
 NEEDS_KAFKA = {"kafka", "latency"}
 

@@ -14,7 +14,7 @@ from tests.conftest import broker_missing
 
 pytestmark = pytest.mark.timeout(600)
 
-RATIO_BENCHMARKS = {"kafka", "amqp", "inmemory", "routing", "conformance"}
+RATIO_BENCHMARKS = {"kafka", "amqp", "inmemory", "routing", "conformance", "startup"}
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))
