@@ -39,7 +39,7 @@ import asyncio
 import contextlib
 import copy
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from eventharness.engine.outgoing import Forward, Outgoing
@@ -56,7 +56,16 @@ __all__ = [
     "Fault",
     "Pause",
     "Reorder",
+    "check_faults",
 ]
+
+
+def check_faults(faults: Sequence[Any]) -> Sequence[Fault]:
+    """``faults`` when every one is a :class:`Fault`; UsageError naming the one that is not."""
+    for fault in faults:
+        if not isinstance(fault, Fault):
+            raise UsageError(f"faults must be Fault objects (Delay, Drop, ...), got {fault!r}")
+    return faults
 
 
 class Fault:

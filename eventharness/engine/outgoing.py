@@ -21,6 +21,7 @@ allocates nothing beyond the headers, the event and the record, and awaits only 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +36,7 @@ from eventharness.model.events import (
     MESSAGE_ID_HEADER,
     TRACEPARENT_HEADER,
     Event,
+    Message,
     Position,
     Record,
     encode_key,
@@ -43,7 +45,7 @@ from eventharness.model.events import (
     new_message_id,
 )
 from eventharness.model.result import Failure
-from eventharness.transports.base import Transport
+from eventharness.transports.base import Transport, enqueue
 
 __all__ = [
     "Forward",
@@ -57,6 +59,7 @@ __all__ = [
     "deliver",
     "propagated_headers",
     "stamp",
+    "unpack",
 ]
 
 Headers = tuple[dict[str, str], dict[str, bytes]]
@@ -85,6 +88,24 @@ def stamp(correlation_id: str, given: Mapping[str, str | bytes] | None) -> Heade
             wire[name] = value if isinstance(value, bytes) else value.encode()
             text[name] = value.decode(errors="replace") if isinstance(value, bytes) else value
     return text, wire
+
+
+def unpack(
+    value: Any,
+    key: str | bytes | None,
+    headers: Mapping[str, str | bytes] | None,
+    partition: int | None,
+) -> tuple[Any, str | bytes | None, Mapping[str, str | bytes] | None, int | None]:
+    """A :class:`~eventharness.model.events.Message`'s value, and its key, headers and
+    partition unless given (headers merged, the given ones win); anything else as it is."""
+    if not isinstance(value, Message):
+        return value, key, headers, partition
+    return (
+        value.value,
+        value.key if key is None else key,
+        {**value.headers, **(headers or {})},
+        value.partition if partition is None else partition,
+    )
 
 
 def carry(cause: Event, payload_field: str, given: Mapping[str, str]) -> Headers:
@@ -278,6 +299,17 @@ class Sender:
         event.seq = self._next_seq()
         self._timeline(event)
         return self._transport(channel.broker).publish(channel.address, record)
+
+    async def enqueue(
+        self, channel: Channel, event: Event, record: Record
+    ) -> asyncio.Future[Position]:
+        """The path without faults that does not wait for the broker: note ``event`` on the
+        timeline, hand the record to the transport's batch
+        (:func:`~eventharness.transports.base.enqueue`), return the future of its position."""
+        event.received = monotonic()
+        event.seq = self._next_seq()
+        self._timeline(event)
+        return await enqueue(self._transport(channel.broker), channel.address, record)
 
     async def send(
         self,

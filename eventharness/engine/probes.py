@@ -18,8 +18,18 @@ from typing import Any
 from eventharness.engine.matchers import check_spec, compare
 from eventharness.model.durations import check_seconds
 from eventharness.model.events import monotonic
+from eventharness.model.result import Failure
 
-__all__ = ["Probe", "ProbeResult", "command", "describe_probe", "http_get", "poll", "run_probe"]
+__all__ = [
+    "Probe",
+    "ProbeResult",
+    "command",
+    "describe_probe",
+    "http_get",
+    "poll",
+    "probe_failure",
+    "run_probe",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,17 @@ async def poll(probe: Probe, *, within: float, interval: float) -> tuple[ProbeRe
         if outcome.ok or remaining <= 0:
             return outcome, attempts
         await asyncio.sleep(min(interval, remaining))
+
+
+def probe_failure(
+    probe: Probe, name: str | None, window: float, attempts: int, last: ProbeResult
+) -> Failure:
+    """The ``consistency`` failure of a probe that never held, with its last answer."""
+    return Failure(
+        "consistency",
+        name or describe_probe(probe),
+        f"did not hold within {window:g}s ({attempts} attempts); last: {last.detail}",
+    )
 
 
 def describe_probe(probe: Probe) -> str:

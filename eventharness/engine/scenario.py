@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from eventharness.engine.acks import Acks
 from eventharness.engine.arming import Arming
 from eventharness.engine.correlation import rule_value
 from eventharness.engine.expectations import (
@@ -31,11 +32,11 @@ from eventharness.engine.expectations import (
     check_counts,
     unique_name,
 )
-from eventharness.engine.faults import Fault
+from eventharness.engine.faults import Fault, check_faults
 from eventharness.engine.matchers import Matcher
-from eventharness.engine.outgoing import Rejected, Sender, compose, stamp
+from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
 from eventharness.engine.port import Port
-from eventharness.engine.probes import Probe, describe_probe, poll
+from eventharness.engine.probes import Probe, poll, probe_failure
 from eventharness.engine.stubs import Stub
 from eventharness.engine.verdict import (
     Check,
@@ -52,7 +53,7 @@ from eventharness.engine.verdict import (
 from eventharness.engine.waiting import Wakeup, until_judged
 from eventharness.model.durations import check_seconds, optional_seconds
 from eventharness.model.errors import ScenarioFailed, UsageError
-from eventharness.model.events import Event, Message, monotonic, new_correlation_id
+from eventharness.model.events import Event, monotonic, new_correlation_id
 from eventharness.model.result import Failure, ScenarioResult
 
 __all__ = ["Check", "Facts", "Scenario"]
@@ -106,6 +107,7 @@ class Scenario:
         self._faults: set[Fault] = set()  # used by publishes; released at the end
         self._violations: list[Violation] = []
         self._evidence_made: Evidence | None = None
+        self._acks = Acks()  # publishes that did not wait (wait=False)
         self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -114,9 +116,7 @@ class Scenario:
         await self._owned.__aenter__()
         self.began = monotonic()
         self._entered = True
-        # The listener and the claimed keys are released after everything the stack owns
-        # (in __aexit__), as if they were its first entries; kept off the stack, they cost no
-        # callback objects in the one path every scenario takes.
+        # released in __aexit__ after the stack (cheaper than two callbacks on it)
         self.harness.add_listener(self._changed.wake)
         self.correlate(self.correlation_id)
         self._arming.start()
@@ -138,6 +138,7 @@ class Scenario:
         try:
             if exc is None or isinstance(exc, _Abort):
                 if exc is None:
+                    await self._acks.gather(self._failures)
                     await self.armed()
                     await self._wait()
                 self._final_checks()
@@ -148,21 +149,19 @@ class Scenario:
                     Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
                 )
         finally:
+            self._acks.abandon()  # no-op once gathered
             try:
                 await self._arming.aclose()
                 await self._owned.aclose()  # stubs stop, held messages go, routes close
             finally:
                 self.harness.remove_listener(self._changed.wake)
-                self._release_keys()
+                for key in self._keys:
+                    self.harness.unregister(key)
         result = self._result()
         if exc is not None and not isinstance(exc, _Abort | AssertionError):
             return  # the original exception propagates; the result says "error"
         if not result.passed:
             raise ScenarioFailed(result) from None
-
-    def _release_keys(self) -> None:
-        for key in self._keys:
-            self.harness.unregister(key)
 
     async def _stop(self, stub: Stub) -> None:
         self._failures.extend(await stub.stop())
@@ -177,27 +176,21 @@ class Scenario:
         return result
 
     def _evidence(self) -> Evidence:
-        # Read twice at the end (judging, then the result), by then nothing in it is replaced
-        # any more (the lists it holds are the scenario's own and still grow in place).
-        if self._evidence_made is not None:
-            return self._evidence_made
-        if self._arming.first is None:  # not armed yet: ``started`` may still move
-            return self._make_evidence()
-        self._evidence_made = self._make_evidence()
-        return self._evidence_made
-
-    def _make_evidence(self) -> Evidence:
-        return Evidence(
-            correlation_id=self.correlation_id,
-            began=self.began,
-            started=self.started,
-            events=self.events,
-            expectations=self._expectations,
-            orders=self._orders,
-            checks=self._checks,
-            violations=self._violations,
-            allow_duplicates=self.allow_duplicates,
-        )
+        # Read twice at the end (judging, then the result); the lists it holds grow in place.
+        made = self._evidence_made
+        if made is None or made.started != self.started:
+            made = self._evidence_made = Evidence(
+                self.correlation_id,
+                self.began,
+                self.started,
+                self.events,
+                self._expectations,
+                self._orders,
+                self._checks,
+                self._violations,
+                self.allow_duplicates,
+            )
+        return made
 
     # -- declaring -------------------------------------------------------------------------
 
@@ -384,22 +377,20 @@ class Scenario:
         schema: Any = None,
         partition: int | None = None,
         faults: Sequence[Fault] = (),
+        wait: bool = True,
     ) -> Event:
-        """Publish one message stamped with the scenario's correlation id and trace context.
-        ``faults`` (:mod:`eventharness.engine.faults`) delay, drop, duplicate, reorder or corrupt
-        it.
+        """Publish one message stamped with the scenario's correlation id and trace context
+        (``value`` may be a :class:`~eventharness.model.events.Message`: its key, headers and
+        partition unless given). ``faults`` (:mod:`eventharness.engine.faults`) delay, drop,
+        duplicate, reorder or corrupt it. A message that violates its schema (``schema``, or
+        the channel's) is not sent: the scenario stops with a ``schema`` failure.
 
-        ``value`` may be a :class:`~eventharness.model.events.Message`, whose key, headers and
-        partition are used unless given here. A message that violates its schema (``schema``,
-        or the one bound to the channel) is not sent: the scenario stops with a ``schema``
-        failure."""
+        ``wait=False`` returns once the client has the message (Kafka: the producer's batch,
+        shared by many with ``linger_ms`` on the URL), acknowledged before judging
+        (:mod:`~eventharness.engine.acks`). Publishes with faults always wait."""
         self._require_entered()
         await self.armed()
-        if isinstance(value, Message):
-            key = value.key if key is None else key
-            headers = {**value.headers, **(headers or {})}
-            partition = value.partition if partition is None else partition
-            value = value.value
+        value, key, headers, partition = unpack(value, key, headers, partition)
         port = self.harness
         parsed = port.channel(channel)
         try:
@@ -423,17 +414,15 @@ class Scenario:
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
         if faults:
-            for fault in faults:
-                if not isinstance(fault, Fault):
-                    raise UsageError(
-                        f"faults must be Fault objects (Delay, Drop, ...), got {fault!r}"
-                    )
+            for fault in check_faults(faults):
                 if fault not in self._faults:
                     self._faults.add(fault)
                     self._owned.push_async_callback(fault.aclose)
             await self._sender.send(parsed, event, record, faults)
-        else:
+        elif wait:
             event.position = await self._sender.publish(parsed, event, record)
+        else:
+            self._acks.add(event, await self._sender.enqueue(parsed, event, record))
         return event
 
     async def eventually(
@@ -451,14 +440,7 @@ class Scenario:
         await self.armed()
         outcome, attempts = await poll(probe, within=window, interval=interval)
         if not outcome.ok:
-            self._failures.append(
-                Failure(
-                    "consistency",
-                    name or describe_probe(probe),
-                    f"did not hold within {window:g}s ({attempts} attempts); "
-                    f"last: {outcome.detail}",
-                )
-            )
+            self._failures.append(probe_failure(probe, name, window, attempts, outcome))
         return outcome.ok
 
     async def first_event(
@@ -508,10 +490,9 @@ class Scenario:
             await asyncio.sleep(self.settle)
 
     def _halted(self) -> bool:  # nothing more to wait for: collection broke, a bad event came
-        if self._violations:
-            return True
         port = self.harness
-        return port.collecting_broken() and bool(broken_channels(port, self._expectations))
+        broken = port.collecting_broken() and broken_channels(port, self._expectations)
+        return bool(self._violations or broken)
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())

@@ -8,6 +8,9 @@ group, mapping a scheme to a class that takes a :class:`~eventharness.model.chan
 Semantics every transport provides (the conformance suite in ``tests/conformance`` checks them):
 
 * ``publish`` returns once the broker has the record (acks / publisher confirms).
+* ``enqueue`` (optional) hands a record to the client's batch and returns a future of its
+  position, resolved on the broker's acknowledgement: many records in flight in one request.
+  :func:`enqueue` calls it, or ``publish`` in a task for a transport without one.
 * ``subscribe(address)`` with no ``group`` is an *observer*: it sees every record published after
   the call returns, disturbs nobody (no consumer group, nothing committed, own queue), and starts
   at the end. The subscription is armed when ``subscribe`` returns.
@@ -19,6 +22,7 @@ Semantics every transport provides (the conformance suite in ``tests/conformance
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from importlib.metadata import entry_points
@@ -36,6 +40,7 @@ __all__ = [
     "Transport",
     "TransportBase",
     "check_scheme",
+    "enqueue",
     "known_schemes",
     "make_transport",
     "open_transport",
@@ -87,6 +92,17 @@ class Transport(Protocol):
 
     async def delete_channel(self, address: str) -> None:
         """Delete a topic/exchange. Missing ones are ignored."""
+
+
+async def enqueue(transport: Transport, address: str, record: Record) -> asyncio.Future[Position]:
+    """Send ``record`` without waiting for its acknowledgement: the transport's own
+    ``enqueue`` when it has one (Kafka: the producer's batch), else ``publish`` in a task.
+    Await the result for the position (it raises what the publish raised)."""
+    own = getattr(transport, "enqueue", None)
+    if own is not None:
+        acked: asyncio.Future[Position] = await own(address, record)
+        return acked
+    return asyncio.ensure_future(transport.publish(address, record))
 
 
 class TransportBase:

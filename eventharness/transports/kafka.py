@@ -37,12 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     ConsumerStoppedError,
-    KafkaConnectionError,
     KafkaError,
-    KafkaTimeoutError,
-    NoBrokersAvailable,
-    NodeNotReadyError,
-    RequestTimedOutError,
     UnknownTopicOrPartitionError,
 )
 
@@ -51,6 +46,12 @@ from eventharness.model.errors import BrokerError, BrokerUnavailable, ChannelErr
 from eventharness.model.events import Position, Record
 from eventharness.transports.base import TransportBase
 from eventharness.transports.kafka_config import client_config, producer_config
+from eventharness.transports.kafka_publish import (
+    PUBLISH_ERRORS,
+    UNREACHABLE,
+    acknowledgement,
+    publish_error,
+)
 
 __all__ = ["KafkaSubscription", "KafkaTransport"]
 
@@ -62,15 +63,6 @@ _GETMANY_MAX_RECORDS = 10_000
 _CLOSE_TIMEOUT_S = 5.0
 _TOPIC_EXISTS = 36
 _UNKNOWN_TOPIC = 3
-_UNREACHABLE = (
-    KafkaConnectionError,
-    NoBrokersAvailable,
-    NodeNotReadyError,
-    KafkaTimeoutError,
-    RequestTimedOutError,
-    OSError,
-    TimeoutError,
-)
 
 T = TypeVar("T")
 
@@ -117,7 +109,7 @@ class KafkaTransport(TransportBase):
         except BaseException as exc:
             closing = client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop()
             await _quietly(closing)
-            if isinstance(exc, (*_UNREACHABLE, KafkaError)):
+            if isinstance(exc, (*UNREACHABLE, KafkaError)):
                 raise self._unavailable(doing, exc) from exc
             raise
 
@@ -167,7 +159,7 @@ class KafkaTransport(TransportBase):
             ) from exc
         except UnknownTopicOrPartitionError as exc:
             raise ChannelNotFound(f"{what} on {self.url}: {exc}") from exc
-        except _UNREACHABLE as exc:
+        except UNREACHABLE as exc:
             raise self._no_answer(what, exc) from exc
         except KafkaError as exc:
             raise BrokerError(f"{what} on {self.url} failed: {type(exc).__name__}: {exc}") from exc
@@ -182,33 +174,43 @@ class KafkaTransport(TransportBase):
 
     async def publish(self, address: str, record: Record) -> Position:
         producer = self._require_producer()
-        headers = list(record.headers.items())
         try:
             metadata = await producer.send_and_wait(
                 address,
                 value=record.value,
                 key=record.key,
                 partition=record.partition,
-                headers=headers or None,
+                headers=list(record.headers.items()) or None,
             )
-        except KafkaTimeoutError as exc:
-            if address not in producer.client.cluster.topics():
-                raise ChannelNotFound(
-                    f"topic {address!r} does not exist on {self.url} and was not created "
-                    "automatically; create it first (e.g. create_channel)"
-                ) from exc
-            raise BrokerUnavailable(
-                f"publish to {address!r}: Kafka at {self.url} did not acknowledge in time"
-            ) from exc
-        except _UNREACHABLE as exc:
-            raise BrokerUnavailable(
-                f"publish to {address!r}: Kafka at {self.url} is unreachable ({exc})"
-            ) from exc
-        except KafkaError as exc:
-            raise BrokerError(
-                f"publish to {address!r} on {self.url} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+        except PUBLISH_ERRORS as exc:
+            raise self._publish_error(address, exc) from exc
         return Position(partition=metadata.partition, offset=metadata.offset)
+
+    async def enqueue(self, address: str, record: Record) -> asyncio.Future[Position]:
+        """Hand ``record`` to the producer's batch (what aiokafka's ``send()`` does: it returns
+        once the record is buffered, waiting only when the buffer is full) and return a future
+        of its position, resolved when the broker acknowledges the batch. With ``linger_ms``
+        above 0 many records share one request: the throughput path."""
+        producer = self._require_producer()
+        try:
+            sent = await producer.send(
+                address,
+                value=record.value,
+                key=record.key,
+                partition=record.partition,
+                headers=list(record.headers.items()) or None,
+            )
+        except PUBLISH_ERRORS as exc:
+            raise self._publish_error(address, exc) from exc
+        return acknowledgement(sent, lambda exc: self._publish_error(address, exc))
+
+    def _publish_error(self, address: str, exc: BaseException) -> BrokerError:
+        producer = self._producer
+
+        def topics() -> set[str]:
+            return set(producer.client.cluster.topics()) if producer is not None else set()
+
+        return publish_error(self.url, address, exc, topics)
 
     # -- subscribing -------------------------------------------------------------------------
 
