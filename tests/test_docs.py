@@ -52,6 +52,7 @@ An HTML comment on the last non-blank line before a fence declares the block's c
     README.md:8 (a failure report), docs/contracts.md:133 (a verification failure),
     docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
     docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
+    docs/testing-your-services.md (a nearest miss with its suggested rule),
     examples/shop/README.md:198 (the architecture diagram), examples/shop/README.md:260 (the
     services' ready lines).
 ``usage``
@@ -150,6 +151,7 @@ OUTPUT_SAMPLES = {
     "docs/contracts.md": 1,
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
+    "docs/testing-your-services.md": 1,
     "examples/shop/README.md": 2,
 }
 KNOWN_KEYS = {

@@ -391,11 +391,10 @@ async def _run_files(
     on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
+    from eventharness.files.rules import correlation_rules
     from eventharness.files.runner import run_files
 
-    rules: dict[str, str] = {}
-    for file in files:
-        rules.update(file.correlation)
+    rules = correlation_rules(files, variables)
     harness = Harness.from_profile(
         profile,
         brokers=brokers,

@@ -1,7 +1,8 @@
 """How a scenario recognises its own events.
 
-Looked up, in order (DESIGN §2): the ``correlation-id`` header (AMQP: the ``correlation_id``
-property too), a configured payload field (default ``correlation_id``), the trace id of a W3C
+Looked up, in order (DESIGN §2): the ``correlation-id`` header, the ``correlation_id`` header
+(FastStream's, on Kafka and RabbitMQ), the AMQP ``correlation_id`` property, extra header names
+a profile configures, a configured payload field (default ``correlation_id``), the trace id of a W3C
 ``traceparent`` header. Systems that propagate nothing can still be tested: a per-channel rule
 names where the correlation value lives on that channel — a header (``headers.x-order``), a
 payload path (``value.order_id``) or the message key (``key``) — and a scenario registers the
@@ -15,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventharness.model.errors import ConfigError
-from eventharness.model.events import CORRELATION_HEADER, Event, is_missing, lookup, trace_id_of
+from eventharness.model.events import (
+    CORRELATION_HEADER,
+    CORRELATION_ID_HEADER,
+    Event,
+    is_missing,
+    lookup,
+    trace_id_of,
+)
 
 __all__ = [
     "DEFAULT_PAYLOAD_FIELD",
@@ -30,10 +38,13 @@ DEFAULT_PAYLOAD_FIELD = "correlation_id"
 
 @dataclass(frozen=True, slots=True)
 class Correlation:
-    """Correlation settings: the payload field, and rules per channel (``"kafka:payments"``)."""
+    """Correlation settings: the payload field, rules per channel (``"kafka:payments"``), and
+    extra header names that carry a correlation id (``X-Correlation-ID``,
+    ``NServiceBus.CorrelationId``, ``ce_correlationid``...), read after the built-in ones."""
 
     payload_field: str = DEFAULT_PAYLOAD_FIELD
     rules: Mapping[str, str] = field(default_factory=dict)
+    headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for channel, rule in self.rules.items():
@@ -46,6 +57,8 @@ class Correlation:
         if rule is not None:
             _add(found, rule_value(event, rule))
         _add(found, event.correlation_id)
+        for name in self.headers:
+            _add(found, event.headers.get(name))
         if isinstance(event.value, Mapping):
             _add(found, event.value.get(self.payload_field))
         _add(found, trace_id_of(event.traceparent))
@@ -75,7 +88,12 @@ def rule_value(event: Event, rule: str) -> str | None:
 
 
 def header_correlation(headers: Mapping[str, str], properties: Mapping[str, str]) -> str | None:
-    return headers.get(CORRELATION_HEADER) or properties.get("correlation_id") or None
+    return (
+        headers.get(CORRELATION_HEADER)
+        or headers.get(CORRELATION_ID_HEADER)
+        or properties.get("correlation_id")
+        or None
+    )
 
 
 def _add(found: list[str], value: Any) -> None:

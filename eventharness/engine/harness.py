@@ -53,6 +53,8 @@ class HarnessProfile(Protocol):
     @property
     def correlation(self) -> Mapping[str, str]: ...
     @property
+    def correlation_headers(self) -> tuple[str, ...]: ...
+    @property
     def channel_schemas(self) -> Mapping[str, str | Mapping[str, str]]: ...
 
 
@@ -126,7 +128,11 @@ class Harness:
         window, and any other keyword is passed to :class:`Harness` as it is."""
         rules = {**profile.correlation, **(correlation or {})}
         settings: dict[str, Any] = {
-            "correlation": Correlation(payload_field=profile.payload_field, rules=rules),
+            "correlation": Correlation(
+                payload_field=profile.payload_field,
+                rules=rules,
+                headers=profile.correlation_headers,
+            ),
             "schemas": schemas if schemas is not None else profile.schemas,
             "within": within if within is not None else profile.within,
             "connect_timeout": (

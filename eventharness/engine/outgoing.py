@@ -33,6 +33,7 @@ from eventharness.model.channels import Channel
 from eventharness.model.errors import EventHarnessError
 from eventharness.model.events import (
     CORRELATION_HEADER,
+    CORRELATION_ID_HEADER,
     MESSAGE_ID_HEADER,
     TRACEPARENT_HEADER,
     Event,
@@ -73,13 +74,16 @@ def stamp(correlation_id: str, given: Mapping[str, str | bytes] | None) -> Heade
     """A scenario's headers: correlation id, trace context, a new message id; ``given`` wins."""
     message_id = new_message_id()
     traceparent = make_traceparent(correlation_id)
+    correlation = correlation_id.encode()
     text = {
         CORRELATION_HEADER: correlation_id,
+        CORRELATION_ID_HEADER: correlation_id,
         TRACEPARENT_HEADER: traceparent,
         MESSAGE_ID_HEADER: message_id,
     }
     wire = {
-        CORRELATION_HEADER: correlation_id.encode(),
+        CORRELATION_HEADER: correlation,
+        CORRELATION_ID_HEADER: correlation,
         TRACEPARENT_HEADER: traceparent.encode(),
         MESSAGE_ID_HEADER: message_id.encode(),
     }
@@ -121,13 +125,13 @@ def propagated_headers(cause: Event, payload_field: str = "correlation_id") -> d
     ``correlation-id`` (also when it came as the AMQP property), ``traceparent`` with the
     same trace id and a new span id, and a new ``message-id``."""
     headers: dict[str, str] = {MESSAGE_ID_HEADER: uuid.uuid4().hex}
-    correlation = cause.headers.get(CORRELATION_HEADER)
+    correlation = cause.headers.get(CORRELATION_HEADER) or cause.headers.get(CORRELATION_ID_HEADER)
     if correlation is None and cause.correlation_id is not None:
         from_payload = cause.value.get(payload_field) if isinstance(cause.value, Mapping) else None
         if cause.correlation_id not in (str(from_payload), cause.trace_id):
             correlation = cause.correlation_id  # it came as the AMQP correlation_id property
     if correlation:
-        headers[CORRELATION_HEADER] = correlation
+        headers[CORRELATION_HEADER] = headers[CORRELATION_ID_HEADER] = correlation
     if cause.traceparent:
         trace = cause.trace_id
         headers[TRACEPARENT_HEADER] = make_traceparent(trace) if trace else cause.traceparent

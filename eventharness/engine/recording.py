@@ -52,6 +52,7 @@ from eventharness.model.channels import Channel, parse_channel
 from eventharness.model.errors import EventHarnessError, UsageError
 from eventharness.model.events import (
     CORRELATION_HEADER,
+    CORRELATION_ID_HEADER,
     MESSAGE_ID_HEADER,
     TRACEPARENT_HEADER,
     Event,
@@ -272,7 +273,13 @@ def replay_as_stub(
                 k: v
                 for k, v in item.headers.items()
                 if v != REDACTED
-                and k not in (CORRELATION_HEADER, TRACEPARENT_HEADER, MESSAGE_ID_HEADER)
+                and k
+                not in (
+                    CORRELATION_HEADER,
+                    CORRELATION_ID_HEADER,
+                    TRACEPARENT_HEADER,
+                    MESSAGE_ID_HEADER,
+                )
             }
             replies.append(
                 Reply(

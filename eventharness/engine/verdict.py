@@ -10,7 +10,7 @@ scenario collected; nothing waits.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -302,13 +302,18 @@ def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Fail
                 if ev.channel == exp.channel
                 else [f"channel: expected {exp.channel}, got {ev.channel}"]
             )
+            score = len(diffs)
             if origin:
                 diffs.insert(
                     0,
                     f"correlation: carries {ev.correlation_id or 'no correlation id'}, "
                     f"not this scenario's {evidence.correlation_id}",
                 )
-            scored.append((len(diffs), origin, ev, diffs))
+                hint = _business_key_hint(evidence.events, ev)
+                if hint is not None:
+                    diffs.insert(1, hint)
+                score += 1
+            scored.append((score, origin, ev, diffs))
     if not scored:
         detail = [
             f"no events at all on {exp.channel} during the scenario",
@@ -322,6 +327,46 @@ def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Fail
         lines.append(f"  t={t:.3f}s {ev.channel} {ev.type or '-'} key={ev.key or '-'}")
         lines.extend(f"      {d}" for d in diffs[:6])
     return append_detail(failure, *lines, _widen_hint(exp))
+
+
+def _business_key_hint(timeline: list[Event], event: Event) -> str | None:
+    """When ``event`` (not claimed by this scenario) carries, in a top-level field or its key,
+    a value this scenario published (its order id, say): the one-line rule that would claim
+    such events by that business key."""
+    published: set[str] = set()  # short values (amounts, flags) would suggest nonsense
+    for sent in timeline:
+        if sent.direction != "out":
+            continue
+        if sent.key:
+            published.add(str(sent.key))
+        if isinstance(sent.value, Mapping):
+            for name, value in sent.value.items():
+                if name != "type" and isinstance(value, str | int) and len(str(value)) >= 3:
+                    published.add(str(value))
+    if not published:
+        return None
+    where: str | None = None
+    value = event.value
+    if isinstance(value, Mapping):
+        for name, found in value.items():
+            if name != "type" and isinstance(found, str | int) and str(found) in published:
+                where = f"value.{name}"
+                break
+    if where is None and event.key and str(event.key) in published:
+        where = "key"
+    if where is None:
+        return None
+    return (
+        f"it carries {_lookup_text(event, where)!r} ({where}), a value this scenario published: "
+        f"claim such events by it with the rule  correlation: {{{event.channel}: {where}}}"
+    )
+
+
+def _lookup_text(event: Event, where: str) -> str:
+    if where == "key":
+        return str(event.key)
+    value = event.value
+    return str(value.get(where.removeprefix("value."))) if isinstance(value, Mapping) else ""
 
 
 def _subscribed(port: Port, evidence: Evidence, channel: str) -> str:

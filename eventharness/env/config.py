@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from eventharness.engine.templates import parse_duration, references
 from eventharness.env.brokers import EMBEDDED
+from eventharness.env.correlation_settings import correlation_settings
 from eventharness.env.references import places_problem
 from eventharness.env.tomlfile import find_config, read_toml
 from eventharness.model.channels import parse_broker_url, redact
@@ -109,6 +110,7 @@ class Profile:
     connect_timeout: float = 10.0
     payload_field: str = "correlation_id"
     correlation: dict[str, str] = field(default_factory=dict)
+    correlation_headers: tuple[str, ...] = ()
     channel_schemas: dict[str, str | dict[str, str]] = field(default_factory=dict)
     vars: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -259,29 +261,9 @@ class _Reader:
                     f"a profile has: {', '.join(PROFILE_KEYS)}",
                 )
         brokers = self.brokers(where, table.get("brokers", {}))
-        correlation = table.get("correlation", {})
-        if not isinstance(correlation, Mapping):
-            raise self.fail(
-                f"{where}.correlation",
-                "must be a table: {payload_field = "
-                '"correlation_id", rules = {"kafka:payments" = '
-                '"value.order_id"}}',
-            )
-        rules = correlation.get("rules", {})
-        for key in correlation:
-            if key not in ("payload_field", "rules"):
-                raise self.fail(
-                    f"{where}.correlation.{key}", "unknown key; use payload_field or rules"
-                )
-        if not isinstance(rules, Mapping):
-            raise self.fail(f"{where}.correlation.rules", "must map channels to rules")
-        from eventharness.engine.correlation import check_rule
-
-        for channel, rule in rules.items():
-            try:
-                check_rule(str(rule), where=f"rule for {channel!r}")
-            except ConfigError as exc:
-                raise self.fail(f"{where}.correlation.rules", str(exc)) from exc
+        payload_field, rules, correlation_headers = correlation_settings(
+            table.get("correlation", {}), where, self.fail
+        )
         variables = self.strings(f"{where}.vars", table.get("vars", {}))
         env = self.strings(f"{where}.env", table.get("env", {}))
         services_raw = table.get("services", {})
@@ -309,8 +291,9 @@ class _Reader:
             schemas=self.schemas_location(where, table),
             within=self.duration(where, table, "within", 10.0),
             connect_timeout=self.duration(where, table, "connect_timeout", 10.0),
-            payload_field=str(correlation.get("payload_field", "correlation_id")),
-            correlation={str(k): str(v) for k, v in rules.items()},
+            payload_field=payload_field,
+            correlation=rules,
+            correlation_headers=correlation_headers,
             channel_schemas=self.channel_schemas(where, table.get("channel_schemas", {})),
             vars=variables,
             env=env,

@@ -264,12 +264,12 @@ class _Run:
         variables = {**self.values, "correlation_id": self.s.correlation_id}
         for stub in self.file.stubs:
             self.s.stub(
-                stub.consume,
+                str(self.render(stub.consume)),  # channels may hold ${env.X}, ${vars}
                 name=stub.name,
                 type=stub.type,
                 match=stub.match,
                 fields=stub.fields,
-                respond=[_response(r) for r in stub.respond],
+                respond=[_response(r, str(self.render(r.channel))) for r in stub.respond],
                 faults=make_faults(stub.faults, stub.seed),
                 group=stub.group,
                 consume_queue=stub.consume_queue,
@@ -432,9 +432,9 @@ def make_faults(specs: Sequence[FaultSpec], seed: int | None = None) -> list[Fau
     return faults
 
 
-def _response(spec: ResponseSpec) -> Response:
+def _response(spec: ResponseSpec, channel: str) -> Response:
     return Response(
-        spec.channel,
+        channel,
         spec.value,
         KEEP if spec.key is UNSET else spec.key,
         spec.headers,

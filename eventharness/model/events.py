@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "CORRELATION_HEADER",
+    "CORRELATION_ID_HEADER",
     "MESSAGE_ID_HEADER",
     "MISSING",
     "NO_POSITION",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 CORRELATION_HEADER = "correlation-id"
+CORRELATION_ID_HEADER = "correlation_id"  # FastStream's (Kafka and RabbitMQ headers)
 TRACEPARENT_HEADER = "traceparent"
 MESSAGE_ID_HEADER = "message-id"
 TYPE_HEADER = "event-type"
@@ -412,7 +414,11 @@ def event_from_record(
     props = record.properties
     event_type = None
     message_id = headers.get(MESSAGE_ID_HEADER) or props.get("message_id")
-    correlation = headers.get(CORRELATION_HEADER) or props.get("correlation_id")
+    correlation = (
+        headers.get(CORRELATION_HEADER)
+        or headers.get(CORRELATION_ID_HEADER)
+        or props.get("correlation_id")
+    )
     if type(value) is dict or isinstance(value, Mapping):
         kind = value.get("type")
         event_type = kind if isinstance(kind, str) else None
