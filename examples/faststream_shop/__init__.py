@@ -1,0 +1,1 @@
+"""The shop's payments and shipping, written with FastStream: see README.md."""
