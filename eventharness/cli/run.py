@@ -391,12 +391,12 @@ async def _run_files(
     on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
-    from eventharness.files.rules import correlation_rules
+    from eventharness.files.rules import correlation_rules, profile_channels
     from eventharness.files.runner import run_files
 
     rules = correlation_rules(files, variables)
     harness = Harness.from_profile(
-        profile,
+        profile_channels(profile, variables),
         brokers=brokers,
         correlation=rules,
         schemas=setup.store(profile),

@@ -47,3 +47,51 @@ def test_an_undefined_variable_in_a_correlation_key_fails_validate_with_its_line
     assert done.returncode == 2, done.stdout + done.stderr
     out = done.stdout + done.stderr
     assert "by_key.yaml:4" in out and "nope" in out, out
+
+
+# the profile names its channel after the run; its schema binding must follow the name
+RUN_NAMED = """\
+[profiles.default]
+brokers = { kafka = "memory://named" }
+within = "2s"
+schemas = "schemas"
+
+[profiles.default.vars]
+orders = "shop-${run.id}-orders"
+
+[profiles.default.channel_schemas]
+"kafka:${vars.orders}" = "shop.Order"
+"""
+
+PUBLISH_ORDER = """\
+name: an order on the run's topic
+steps:
+  - publish: {channel: "kafka:${orders}", key: k, value: {type: OrderPlaced, total: TOTAL}}
+  - expect: {channel: "kafka:${orders}", type: OrderPlaced, within: 1s}
+"""
+
+
+def _run_named(tmp_path: Path, total: str) -> Path:
+    tmp_path.mkdir()
+    (tmp_path / "eventharness.toml").write_text(RUN_NAMED)
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "shop.Order.json").write_text(
+        '{"type": "object", "required": ["total"], "properties": {"total": {"type": "integer"}}}'
+    )
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "order.yaml").write_text(PUBLISH_ORDER.replace("TOTAL", total))
+    return tmp_path
+
+
+def test_a_variable_in_a_profile_channel_schemas_key_binds_the_run_named_channel(
+    tmp_path: Path,
+) -> None:
+    good = cli(_run_named(tmp_path / "good", "42"), "run", "scenarios")
+    no_traceback(good)
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = cli(_run_named(tmp_path / "bad", '"forty-two"'), "run", "scenarios")
+    no_traceback(bad)
+    out = bad.stdout + bad.stderr
+    # the binding applies: the publish is refused by the schema bound to the substituted name
+    assert bad.returncode == 1, out
+    assert "shop.Order" in out and "total" in out, out
