@@ -327,6 +327,7 @@ def run_group(
 ) -> tuple[list[Any], bool]:
     """Run the files of one profile: bring its environment up (or reuse one), run, stop."""
     from eventharness.env.environment import Environment
+    from eventharness.files.rules import profile_channels
 
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
@@ -372,6 +373,8 @@ def run_group(
                     report.line(f"service {name} not started: {reason}", "yellow")
         chosen = {n: u for n, u in brokers.items() if n in needed}
         report.brokers(chosen)
+        run_id = running.run_id if running is not None else env.run_id if env else ""
+        profile = profile_channels(profile, variables, run_id=run_id)
         return asyncio.run(
             _run_files(setup, profile, files, chosen, variables, options, report, on_result)
         )
@@ -391,12 +394,12 @@ async def _run_files(
     on_result: Callable[[Any], None],
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
-    from eventharness.files.rules import correlation_rules, profile_channels
+    from eventharness.files.rules import correlation_rules
     from eventharness.files.runner import run_files
 
     rules = correlation_rules(files, variables)
     harness = Harness.from_profile(
-        profile_channels(profile, variables),
+        profile,
         brokers=brokers,
         correlation=rules,
         schemas=setup.store(profile),

@@ -468,6 +468,8 @@ class _Reader:
             places.append((f"{where}.vars.{key}", value))
         places.append((f"{where}.env", profile.env))
         places.append((f"{where}.cleanup", profile.cleanup))
+        places.append((f"{where}.channel_schemas", list(profile.channel_schemas)))
+        places.append((f"{where}.correlation", list(profile.correlation)))
         for svc in profile.services.values():
             base = f"{where}.services.{svc.name}"
             places.append((f"{base}.command", svc.command))

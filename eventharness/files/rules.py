@@ -31,10 +31,12 @@ __all__ = ["correlation_rules", "profile_channels"]
 Resolve = Callable[[Reference], Any]
 
 
-def _resolver(where: object, values: Mapping[str, Any], what: str) -> Resolve:
+def _resolver(where: object, values: Mapping[str, Any], what: str, run_id: str = "") -> Resolve:
     def resolve(ref: Reference) -> Any:
         if ref.name == "uuid":
             return uuid.uuid4().hex
+        if ref.name == "run.id" and run_id:
+            return run_id
         head, _, path = ref.name.partition(".")
         if head == "env":
             found = os.environ.get(path, ref.default)
@@ -55,13 +57,16 @@ def _resolver(where: object, values: Mapping[str, Any], what: str) -> Resolve:
     return resolve
 
 
-def profile_channels(profile: Profile, variables: Mapping[str, Any]) -> Profile:
+def profile_channels(
+    profile: Profile, variables: Mapping[str, Any], *, run_id: str = ""
+) -> Profile:
     """The profile with ``${...}`` substituted in the channel names of its schema bindings and
-    correlation rules (``${vars.NAME}`` or ``${NAME}`` for a profile variable, ``${env.NAME}``)."""
+    correlation rules (``${vars.NAME}`` for a profile variable, ``${env.NAME}``,
+    ``${run.id}``)."""
     if not any("${" in key for key in (*profile.channel_schemas, *profile.correlation)):
         return profile
     where = f"profile {profile.name!r}"
-    resolve = _resolver(where, variables, "a channel name")
+    resolve = _resolver(where, variables, "a channel name", run_id)
 
     def key(channel: str, table: str) -> str:
         text = str(render(channel, resolve))

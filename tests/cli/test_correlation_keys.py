@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import cli, no_traceback, project
 
 # payments answers with a correlation of its own: only the business-key rule claims its answer
@@ -71,9 +73,9 @@ steps:
 """
 
 
-def _run_named(tmp_path: Path, total: str) -> Path:
+def _run_named(tmp_path: Path, total: str, key: str = "${vars.orders}") -> Path:
     tmp_path.mkdir()
-    (tmp_path / "eventharness.toml").write_text(RUN_NAMED)
+    (tmp_path / "eventharness.toml").write_text(RUN_NAMED.replace("${vars.orders}", key))
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "shop.Order.json").write_text(
         '{"type": "object", "required": ["total"], "properties": {"total": {"type": "integer"}}}'
@@ -83,15 +85,25 @@ def _run_named(tmp_path: Path, total: str) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize("key", ["${vars.orders}", "shop-${run.id}-orders"])
 def test_a_variable_in_a_profile_channel_schemas_key_binds_the_run_named_channel(
-    tmp_path: Path,
+    tmp_path: Path, key: str
 ) -> None:
-    good = cli(_run_named(tmp_path / "good", "42"), "run", "scenarios")
+    good = cli(_run_named(tmp_path / "good", "42", key), "run", "scenarios")
     no_traceback(good)
     assert good.returncode == 0, good.stdout + good.stderr
-    bad = cli(_run_named(tmp_path / "bad", '"forty-two"'), "run", "scenarios")
+    bad = cli(_run_named(tmp_path / "bad", '"forty-two"', key), "run", "scenarios")
     no_traceback(bad)
     out = bad.stdout + bad.stderr
     # the binding applies: the publish is refused by the schema bound to the substituted name
     assert bad.returncode == 1, out
     assert "shop.Order" in out and "total" in out, out
+
+
+def test_an_unknown_variable_in_a_profile_channel_key_fails_validate(tmp_path: Path) -> None:
+    root = _run_named(tmp_path / "p", "42", "${vars.nope}")
+    done = cli(root, "validate", "scenarios")
+    no_traceback(done)
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert "profiles.default.channel_schemas" in out and "nope" in out, out
