@@ -2,6 +2,7 @@
 
     eventharness contracts verify PACT... [--provider NAME] [--profile P] [--broker name=URL]
     eventharness contracts verify PACT... --function module:function      # function mode
+    eventharness contracts verify --provider NAME --publish-results --provider-version V
     eventharness contracts write contracts/orders-view.yaml --out contracts/pacts
 
 ``verify`` takes pact files (or folders of them; ``.yaml`` consumer declarations too). Without
@@ -10,6 +11,11 @@ the profile's environment is brought up as ``run`` does (or the one of ``eventha
 used), and each provider is driven as ``--providers DIR/NAME.yaml`` says. Exit codes: 0 every
 interaction verified · 1 one failed (the interaction, JSON path, rule, actual value and the
 timeline are printed) · 2 unusable input, one line naming the file and JSON path.
+
+With no pact files, ``verify`` takes the provider's pacts from the contract store (``--store``):
+each consumer's latest version (``--consumer-branch``) and the versions deployed anywhere.
+``--publish-results --provider-version V`` records the results there, for can-i-deploy
+(:mod:`eventharness.contracts.results`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ from eventharness.cli.setup import (
 )
 from eventharness.contracts.declarations import load_contract, load_contract_yaml
 from eventharness.contracts.providers import ProviderConfig, load_provider_config
+from eventharness.contracts.results import ToVerify, from_files, pacts_to_verify
+from eventharness.contracts.results import publish_results as publish
+from eventharness.contracts.store import ContractStore
 from eventharness.contracts.verify import LoadedPact, Verification, check_inputs, verify_function
 from eventharness.env.brokers import EMBEDDED
 from eventharness.model.errors import ContractError
@@ -90,7 +99,13 @@ class _Configs:
 
 @app.command()
 def verify(
-    pacts: Annotated[list[Path], typer.Argument(help="Pact files or folders (.json; .yaml too).")],
+    pacts: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Pact files or folders (.json; .yaml too). None: the pacts of --provider in "
+            "the contract store (each consumer's latest and deployed versions)."
+        ),
+    ] = None,
     provider: Annotated[
         list[str] | None,
         typer.Option(
@@ -124,10 +139,33 @@ def verify(
     ] = False,
     config: ConfigOption = None,
     state_dir: StateOption = None,
+    store_dir: Annotated[
+        Path, typer.Option("--store", help="The contract store folder (pacts/, verifications/).")
+    ] = Path("contracts"),
+    consumer_branch: Annotated[
+        str | None,
+        typer.Option("--consumer-branch", help="From the store: consumers' latest on this branch."),
+    ] = None,
+    publish_results: Annotated[
+        bool,
+        typer.Option(
+            "--publish-results", help="Record the results in the store (needs --provider-version)."
+        ),
+    ] = False,
+    provider_version: Annotated[
+        str | None, typer.Option("--provider-version", help="The provider's version verified.")
+    ] = None,
+    provider_branch: Annotated[
+        str | None, typer.Option("--provider-branch", help="The branch that version is on.")
+    ] = None,
 ) -> None:
     """Verify providers against pacts; exit 0 all verified, 1 a mismatch, 2 unusable input."""
     with friendly():
-        loaded = [LoadedPact(load_contract(p), str(p)) for p in pact_files(pacts)]
+        if publish_results and not provider_version:
+            fail("--publish-results needs --provider-version V (the version being verified)")
+        store = ContractStore(store_dir)
+        selected = _selected(store, pacts, provider, consumer_branch, publish_results)
+        loaded = [entry.loaded for entry in selected]
         configs = _Configs(providers_dir)
         if function is None and messages_url is None:
             function, messages_url = _function_of(loaded, provider, configs)
@@ -141,11 +179,44 @@ def verify(
                 chosen, configs, profile, broker, config, state_dir, no_up, within
             )
         console.print(result.render(), soft_wrap=True, highlight=False, markup=False)
+        if publish_results and provider_version:
+            written = publish(
+                store, result, selected, provider_version=provider_version, branch=provider_branch
+            )
+            console.print(
+                f"results of {provider_version} recorded: {', '.join(map(str, written))}",
+                style="dim",
+            )
         if report_json:
             report_json.write_text(
                 json.dumps([r.to_dict() for r in result.results], indent=2, default=str) + "\n"
             )
     raise typer.Exit(OK if result.ok else FAILED)
+
+
+def _selected(
+    store: ContractStore,
+    pacts: list[Path] | None,
+    providers: list[str] | None,
+    consumer_branch: str | None,
+    publish_results: bool,
+) -> list[ToVerify]:
+    """The pacts to verify: the files named, or the store's for each ``--provider``."""
+    if pacts:
+        loaded = [LoadedPact(load_contract(p), str(p)) for p in pact_files(pacts)]
+        if publish_results:
+            return from_files(store, loaded)
+        return [ToVerify(one, ()) for one in loaded]
+    if not providers:
+        fail("name pact files, or --provider NAME to verify its pacts from the contract store")
+    chosen = [
+        e
+        for name in providers
+        for e in pacts_to_verify(store, name, consumer_branch=consumer_branch)
+    ]
+    for entry in chosen:
+        console.print(f"{entry.loaded.source}: {'; '.join(entry.why)}", style="dim")
+    return chosen
 
 
 def _count(chosen: list[LoadedPact]) -> str:

@@ -3,6 +3,7 @@
     eventharness contracts publish pacts/*.json --version 1.2.0 --branch main
     eventharness contracts record-deployment --pacticipant orders-view --version 1.2.0 --env prod
     eventharness contracts can-i-deploy --pacticipant shipping --version 2.0 --to-environment prod
+    eventharness contracts can-i-deploy --pacticipant shipping --branch main --to-environment prod
     eventharness contracts matrix [--pacticipant orders-view]
     eventharness contracts check [PACT...] [--schemas schemas] [--against origin/main]
 
@@ -100,21 +101,49 @@ def record_deployment(
 
 def can_i_deploy_command(
     pacticipant: PacticipantOption,
-    version: VersionOption,
     to_environment: Annotated[
         str, typer.Option("--to-environment", help="The environment to deploy to.")
     ],
+    version: Annotated[
+        str | None, typer.Option("--version", help="The pacticipant's version.")
+    ] = None,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Ask for its latest version (instead of --version).")
+    ] = False,
+    branch: Annotated[
+        str | None, typer.Option("--branch", help="Ask for its latest version on this branch.")
+    ] = None,
     store_dir: StoreOption = Path("contracts"),
     against: AgainstOption = None,
 ) -> None:
     """Exit 0 when the version may be deployed to the environment, 1 when it may not."""
     with friendly():
-        decision = can_i_deploy(
-            ContractStore(store_dir, against), pacticipant, version, to_environment
-        )
+        store = ContractStore(store_dir, against)
+        chosen = _version_asked(store, pacticipant, version, latest, branch)
+        decision = can_i_deploy(store, pacticipant, chosen, to_environment)
     typer.echo(format_decision(decision))
     if not decision.deployable:
         raise typer.Exit(1)
+
+
+def _version_asked(
+    store: ContractStore, pacticipant: str, version: str | None, latest: bool, branch: str | None
+) -> str:
+    """``--version V``, or the latest version (on ``--branch``) the store has recorded."""
+    if version is not None:
+        if latest or branch:
+            raise UsageError("give --version, or --latest / --branch, not both")
+        return version
+    if not latest and not branch:
+        raise UsageError("say which version: --version V, --latest, or --branch B")
+    found = store.latest(pacticipant, branch)
+    if found is None:
+        on = f" on branch {branch!r}" if branch else ""
+        raise UsageError(
+            f"the store has no version of {pacticipant}{on} (publish a pact or record a "
+            "verification first)"
+        )
+    return found
 
 
 def matrix_command(
