@@ -111,14 +111,16 @@ class _Runner:
         problem: str | None = None
         channel = ""
         notes: list[str] = []
+        states_set: list[tuple[StateHandler, str]] = []
+        resolve = self._resolver(scope, setup.where or config.source)
         try:
             async with scenario as s:
                 scope["correlation_id"] = s.correlation_id
-                resolve = self._resolver(scope, setup.where or config.source)
                 channel = str(render(channel_of(interaction, config), resolve))
                 for state in interaction.provider_states:
                     handler = config.state_handler(state.name)
                     assert handler is not None  # check_inputs refused the pact otherwise
+                    states_set.append((handler, state.name))
                     params.update(await self._set_state(handler, state.name, params, resolve))
                 expected = s.expect(channel, type=setup.type, within=window)
                 assert setup.trigger is not None  # check_inputs refused the pact otherwise
@@ -132,6 +134,9 @@ class _Runner:
             problem = str(exc)
         except Exception as exc:  # a broker error, a failing handler: this interaction fails
             problem = f"{type(exc).__name__}: {exc}"
+        if config.state_teardown:
+            torn = await self._tear_down(states_set, params, resolve)
+            problem = "; ".join(filter(None, [problem, torn])) or None
         mismatches: list[Mismatch] = []
         if event is None:
             problem = problem or f"no message on {channel} within {window:g}s for this scenario"
@@ -179,19 +184,42 @@ class _Runner:
 
         return resolve
 
+    async def _tear_down(
+        self,
+        states: list[tuple[StateHandler, str]],
+        params: dict[str, Any],
+        resolve: Callable[[Reference], Any],
+    ) -> str | None:
+        """Tear down the states set, last first; what failed, or None."""
+        failed = []
+        for handler, name in reversed(states):
+            try:
+                await self._set_state(handler, name, params, resolve, action="teardown")
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                failed.append(
+                    f"teardown of {exc}"
+                    if isinstance(exc, StepFailed)
+                    else f"teardown of state {name!r}: {type(exc).__name__}: {exc}"
+                )
+        return "; ".join(failed) or None
+
     async def _set_state(
         self,
         handler: StateHandler,
         name: str,
         params: dict[str, Any],
         resolve: Callable[[Reference], Any],
+        action: str = "setup",
     ) -> dict[str, Any]:
-        """Set up one state; returns values the handler gave back (merged into the params)."""
+        """Set up (or tear down) one state; returns values the handler gave back (merged into
+        the params)."""
         if handler.kind == "none":
             return {}
         if handler.kind == "url":
             url = str(render(handler.target, resolve))
-            body = {"state": name, "params": params, "action": "setup"}
+            body = {"state": name, "params": params, "action": action}
             response = await self.http().post(url, json=body)
             if response.status_code >= 300:
                 raise StepFailed(
@@ -204,7 +232,12 @@ class _Runner:
             return dict(answer) if isinstance(answer, dict) else {}
         if handler.kind == "command":
             argv = shlex.split(str(render(handler.target, resolve)))
-            env = {**os.environ, "PACT_STATE": name, "PACT_PARAMS": json.dumps(params)}
+            env = {
+                **os.environ,
+                "PACT_STATE": name,
+                "PACT_PARAMS": json.dumps(params),
+                "PACT_ACTION": action,
+            }
             proc = await asyncio.create_subprocess_exec(
                 *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
             )
@@ -221,7 +254,13 @@ class _Runner:
                     + " | ".join(tail)
                 )
             return {}
-        answer = load_function(handler.target)(name, params)
+        function = load_function(handler.target)
+        if _takes_action(function):
+            answer = function(name, params, action)
+        elif action == "setup":
+            answer = function(name, params)
+        else:
+            return {}
         if inspect.isawaitable(answer):
             answer = await answer
         return dict(answer) if isinstance(answer, Mapping) else {}
@@ -248,3 +287,13 @@ class _Runner:
                 f"trigger {method} {spec['url']} answered {response.status_code}: "
                 f"{response.text[:200]}"
             )
+
+
+def _takes_action(function: Callable[..., Any]) -> bool:
+    """Whether a state function takes a third, ``action``, parameter (else it only sets up)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in parameters)

@@ -3,6 +3,7 @@ real broker — its state handlers, and per interaction the trigger and the chan
 
     provider: shipping
     state_setup_url: http://127.0.0.1:9000/_pact/state   # optional: Pact's catch-all
+    state_teardown: true                    # optional: after each interaction, tear states down
     states:
       a payment was authorized: {}          # nothing to set up: the trigger brings it about
       an order exists:
@@ -10,7 +11,7 @@ real broker — its state handlers, and per interaction the trigger and the chan
       a customer exists:
         command: "python -m tools.seed --customer ${params.customer_id}"
       a warehouse exists:
-        function: tests.states:warehouse    # called as fn(name, params); may be async
+        function: tests.states:warehouse    # called as fn(name, params[, action]); may be async
     interactions:
       a shipment is scheduled:              # the interaction's description in the pact
         trigger:
@@ -29,6 +30,11 @@ Strings may hold ``${params.NAME}`` (the interaction's provider-state parameters
 ``${correlation_id}`` (the scenario's), ``${uuid}``, ``${env.NAME}`` and the profile's variables
 (``${shipping}`` or ``${vars.shipping}``), resolved when the interaction is verified. Problems
 raise :class:`ContractError` naming ``file:line``.
+
+With ``state_teardown: true`` (Pact's ``--state-change-teardown``) every state is torn down
+after its interaction, whatever the verdict, in reverse order: a URL gets ``"action":
+"teardown"``, a command runs again with ``PACT_ACTION=teardown`` (``setup`` when setting up), a
+function taking a third parameter is called with ``"teardown"``.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ class ProviderConfig:
     source: str = "<defaults>"
     states: Mapping[str, StateHandler] = field(default_factory=dict)
     state_setup_url: str | None = None
+    state_teardown: bool = False
     interactions: Mapping[str, InteractionSetup] = field(default_factory=dict)
     within: float | None = None
     function: str | None = None
@@ -106,6 +113,7 @@ _TOP = {
     "provider",
     "states",
     "state_setup_url",
+    "state_teardown",
     "interactions",
     "within",
     "function",
@@ -143,11 +151,19 @@ def parse_provider_config(text: str, source: str) -> ProviderConfig:
         source=source,
         states=states,
         state_setup_url=_optional_text(data, "state_setup_url", source),
+        state_teardown=_flag(data, "state_teardown", source),
         interactions=interactions,
         within=_within(data, source),
         function=_optional_text(data, "function", source),
         messages_url=_optional_text(data, "messages_url", source),
     )
+
+
+def _flag(data: Mapped, key: str, source: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ContractError(f"{source}:{line_of(data, key)}: {key} must be true or false")
+    return value
 
 
 def _state(name: str, spec: Any, at: str) -> StateHandler:
