@@ -201,3 +201,73 @@ def test_a_broken_message_fails_in_both_tools_on_the_same_interaction(tmp_path: 
     message = load_pact(path).interaction("a shipment scheduled").message
     found = compare_body(message.contents.value, broken, message.matching_rules.category("body"))
     assert sorted(m.path for m in found) == ["$.carrier", "$.lines[0].sku"]
+
+
+# The example shop's pacts are written by eventharness's consumer builder (eh.contract, eh.like,
+# eh.regex, ...: examples/shop/contracts/consumers.py). What each provider really sends — other
+# values than the examples, of the shapes the rules ask for — and one broken field each.
+SHOP_PACTS = Path(__file__).resolve().parents[2] / "examples/shop/contracts/pacts"
+SHOP_MESSAGES = {
+    "orders-view-shipping.json": (
+        "shipping",
+        {
+            "type": "ShipmentScheduled",
+            "order_id": "o-9f3",
+            "amount": 17.5,
+            "shipment_id": "shp-00ff00ff00ff",
+        },
+        ("shipment_id", "SHP-1"),
+    ),
+    "shipping-payments.json": (
+        "payments",
+        {
+            "type": "PaymentAuthorized",
+            "order_id": "o-71",
+            "amount": 1250,
+            "payment_id": "pay-abcdefabcdef",
+        },
+        ("amount", "1250"),
+    ),
+}
+
+
+def _pact_python_verifies(path: Path, provider: str, body: dict[str, Any]) -> tuple[bool, str]:
+    from pact import Verifier
+
+    metadata = dict(load_pact(path).interactions[0].message.metadata)
+
+    def produce(name: str, _metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "contents": json.dumps(body).encode(),
+            "metadata": metadata,
+            "content_type": "application/json",
+        }
+
+    def state(state: str, action: str, parameters: dict[str, Any] | None = None) -> None:
+        return None
+
+    verifier = (
+        Verifier(provider).message_handler(produce).state_handler(state, teardown=True)
+    ).add_source(path)
+    try:
+        verifier.verify()
+    except RuntimeError as exc:
+        return False, f"{exc}\n{verifier.output(strip_ansi=True)}"
+    return True, verifier.output(strip_ansi=True)
+
+
+@pytest.mark.parametrize("name", sorted(SHOP_MESSAGES))
+def test_the_builders_pacts_verify_in_pact_python_and_agree_on_a_broken_field(name: str) -> None:
+    path = SHOP_PACTS / name
+    provider, good, (field, wrong) = SHOP_MESSAGES[name]
+    ok, output = _pact_python_verifies(path, provider, good)
+    assert ok, output
+    message = load_pact(path).interactions[0].message
+    rules = message.matching_rules.category("body")
+    assert compare_body(message.contents.value, good, rules) == []
+
+    broken = {**good, field: wrong}
+    ok, output = _pact_python_verifies(path, provider, broken)
+    assert not ok and f"$.{field}" in output, output
+    found = compare_body(message.contents.value, broken, rules)
+    assert [m.path for m in found] == [f"$.{field}"]
