@@ -6,7 +6,9 @@ For each interaction, one scenario on the harness (so one correlation id and one
    an HTTP state-change URL as Pact's ``--provider-states-setup-url`` calls it, a command, a
    Python function — or nothing, when the trigger brings the state about);
 2. watch the interaction's channel, then trigger the provider (a publish stamped with the
-   scenario's correlation id, or an HTTP call carrying it in ``correlation-id``);
+   scenario's correlation id, or an HTTP call carrying it in ``correlation-id``); a V4
+   ``Synchronous/Messages`` interaction with no trigger configured is triggered by its request,
+   published on the request's channel, and its (first) response is what is collected;
 3. take the first message on that channel correlated to the scenario, decoded by the harness
    (JSON; Avro and the Confluent wire format through its schema store);
 4. compare it with the pact's rules (:func:`~eventharness.contracts.verify.compare_message`).
@@ -29,14 +31,21 @@ from typing import Any
 
 from eventharness.contracts.compare import Mismatch
 from eventharness.contracts.model import Interaction
-from eventharness.contracts.providers import ProviderConfig, StateHandler, Trigger
+from eventharness.contracts.providers import (
+    InteractionSetup,
+    ProviderConfig,
+    StateHandler,
+    Trigger,
+)
 from eventharness.contracts.verify import (
+    OURS,
     InteractionResult,
     LoadedPact,
     Verification,
     channel_of,
     compare_message,
     load_function,
+    request_channel,
 )
 from eventharness.engine.harness import Harness
 from eventharness.engine.templates import Reference, render
@@ -97,7 +106,9 @@ class _Runner:
         self, loaded: LoadedPact, interaction: Interaction, config: ProviderConfig
     ) -> InteractionResult:
         pact = loaded.pact
-        setup = config.interactions[interaction.description]
+        setup = config.interactions.get(interaction.description) or InteractionSetup(
+            interaction.description
+        )
         window = self.within or setup.within or config.within or self.harness.within
         params: dict[str, Any] = {}
         for state in interaction.provider_states:
@@ -123,8 +134,10 @@ class _Runner:
                     states_set.append((handler, state.name))
                     params.update(await self._set_state(handler, state.name, params, resolve))
                 expected = s.expect(channel, type=setup.type, within=window)
-                assert setup.trigger is not None  # check_inputs refused the pact otherwise
-                await self._trigger(s, setup.trigger, resolve)
+                if setup.trigger is not None:
+                    await self._trigger(s, setup.trigger, resolve)
+                else:  # a synchronous interaction: its request is the trigger
+                    await self._request(s, interaction)
                 event = await s.first_event(expected)
         except ScenarioFailed as exc:
             notes = [line for f in exc.result.failures for line in f.render().splitlines()]
@@ -264,6 +277,23 @@ class _Runner:
         if inspect.isawaitable(answer):
             answer = await answer
         return dict(answer) if isinstance(answer, Mapping) else {}
+
+    async def _request(self, s: Any, interaction: Interaction) -> None:
+        """Publish a synchronous interaction's request (its example contents) on its channel,
+        with its metadata's ``key`` and the metadata that are not ours as headers."""
+        channel = request_channel(interaction)
+        assert channel is not None  # check_inputs refused the pact otherwise
+        message = interaction.message
+        key = message.metadata.get("key")
+        headers = {
+            str(k): str(v) for k, v in message.metadata.items() if k not in OURS and k != "key"
+        }
+        await s.publish(
+            channel,
+            message.contents.value,
+            key=str(key) if key is not None else None,
+            headers=headers,
+        )
 
     async def _trigger(self, s: Any, trigger: Trigger, resolve: Callable[[Reference], Any]) -> None:
         spec = render(dict(trigger.spec), resolve)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eventharness.contracts.compare import Mismatch, compare_body, compare_metadata
-from eventharness.contracts.model import ASYNC, Interaction, Pact
+from eventharness.contracts.model import SYNC, Interaction, Message, Pact
 from eventharness.contracts.providers import ProviderConfig
 from eventharness.model.errors import ContractError
 from eventharness.model.events import Message as OutMessage
@@ -42,9 +42,11 @@ __all__ = [
     "channel_of",
     "check_inputs",
     "compare_message",
+    "expected_message",
     "load_function",
     "message_from_function",
     "message_from_url",
+    "request_channel",
     "verify_function",
 ]
 
@@ -152,7 +154,7 @@ def compare_message(
     interaction: Interaction, body: Any, metadata: Mapping[str, Any] | None = None
 ) -> list[Mismatch]:
     """Every mismatch of an actual message with the interaction's expected one."""
-    message = interaction.message
+    message = expected_message(interaction)
     found = compare_body(
         message.contents.value,
         body,
@@ -175,17 +177,35 @@ def _where(loaded: LoadedPact, index: int) -> str:
     return f"{loaded.source}: $.{key}[{index}]"
 
 
+def expected_message(interaction: Interaction) -> Message:
+    """The message the provider must send: a synchronous interaction's (first) response, else
+    the interaction's message."""
+    if interaction.kind == SYNC and interaction.responses:
+        return interaction.responses[0]
+    return interaction.message
+
+
+def _channel(message: Message) -> str | None:
+    if message.channel:
+        return message.channel
+    if message.topic:
+        return f"kafka:{message.topic}"
+    return None
+
+
 def channel_of(interaction: Interaction, config: ProviderConfig | None) -> str | None:
     """Where the provider's message is collected: the provider config's channel for it, else
-    the pact's ``channel`` metadata, else ``kafka:<topic>`` from a ``topic``."""
+    the pact's ``channel`` metadata, else ``kafka:<topic>`` from a ``topic`` (of the response,
+    for a synchronous interaction)."""
     setup = config.interactions.get(interaction.description) if config else None
     if setup is not None and setup.channel:
         return setup.channel
-    if interaction.message.channel:
-        return interaction.message.channel
-    if interaction.message.topic:
-        return f"kafka:{interaction.message.topic}"
-    return None
+    return _channel(expected_message(interaction))
+
+
+def request_channel(interaction: Interaction) -> str | None:
+    """Where a synchronous interaction's request is published (its metadata), else None."""
+    return _channel(interaction.message) if interaction.kind == SYNC else None
 
 
 def check_inputs(
@@ -207,11 +227,8 @@ def check_inputs(
     for loaded in chosen:
         for i, interaction in enumerate(loaded.pact.interactions):
             where = _where(loaded, i)
-            if interaction.kind != ASYNC:
-                raise ContractError(
-                    f"{where}.type: {interaction.kind} interactions are not verified yet; "
-                    "only Asynchronous/Messages"
-                )
+            if interaction.kind == SYNC:
+                _check_sync(interaction, where, broker_mode=config_for is not None)
             if config_for is None:
                 continue
             config = config_for(loaded.pact.provider)
@@ -226,7 +243,7 @@ def check_inputs(
                     f"(metadata 'channel' or 'topic', or 'channel:' in {config.source})"
                 )
             setup = config.interactions.get(interaction.description)
-            if setup is None or setup.trigger is None:
+            if (setup is None or setup.trigger is None) and not request_channel(interaction):
                 raise ContractError(
                     f"{where}: interaction {interaction.description!r} has no trigger in "
                     f"{config.source} (interactions: {interaction.description!r}: trigger: ...)"
@@ -238,6 +255,18 @@ def check_inputs(
                         f"handler in {config.source} (states:) and no state_setup_url"
                     )
     return chosen
+
+
+def _check_sync(interaction: Interaction, where: str, *, broker_mode: bool) -> None:
+    if not broker_mode:
+        raise ContractError(
+            f"{where}.type: {SYNC} interactions are verified in broker mode (the request is "
+            "published, the response collected on its channel), not with --function"
+        )
+    if not interaction.responses:
+        raise ContractError(
+            f"{where}.response: interaction {interaction.description!r} has no response to verify"
+        )
 
 
 # -- function mode ----------------------------------------------------------------------------
