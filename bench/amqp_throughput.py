@@ -13,6 +13,10 @@ queue bound to the same topic exchange with ``bench.#``, consumed ``no_ack`` by 
 
 Both timings run from before the collecting queue is declared to the N-th event collected.
 Each trial uses a fresh topic exchange, declared untimed and deleted afterwards.
+
+Second row, without publisher confirms on both sides: the harness on a URL with
+``?publisher_confirms=false``, aio-pika on a channel opened with ``publisher_confirms=False``;
+everything else as above.
 """
 
 from __future__ import annotations
@@ -42,18 +46,44 @@ TIMEOUT_S = 180.0
 
 
 async def run(ctx: Context) -> list[Row]:
+    n = ctx.size(50_000, 2_000)
+    trials = 1 if ctx.quick else 3
+    rows = []
+    for confirms, name in (
+        (True, "rabbitmq publish+collect"),
+        (False, "rabbitmq publish+collect, no confirms"),
+    ):
+        harness_rates, raw_rates = await _trials(ctx, n, trials, confirms)
+        rows.append(
+            throughput_row(
+                name,
+                harness_rates,
+                raw_rates,
+                events=n,
+                trials=trials,
+                concurrency=CONCURRENCY,
+                publisher_confirms=confirms,
+            )
+        )
+    return rows
+
+
+async def _trials(
+    ctx: Context, n: int, trials: int, confirms: bool
+) -> tuple[list[float], list[float]]:
     import aio_pika
 
     import eventharness as eh
 
-    n = ctx.size(50_000, 2_000)
-    trials = 1 if ctx.quick else 3
+    url = ctx.amqp_url
+    if not confirms:
+        url += ("&" if "?" in url else "?") + "publisher_confirms=false"
     harness_rates: list[float] = []
     raw_rates: list[float] = []
     connection = await aio_pika.connect(ctx.amqp_url)
     try:
         for trial in range(trials):
-            async with eh.Harness({"rabbit": ctx.amqp_url}, within=TIMEOUT_S) as h:
+            async with eh.Harness({"rabbit": url}, within=TIMEOUT_S) as h:
                 admin = h.transport("rabbit")
                 for side in ("raw", "harness") if trial % 2 == 0 else ("harness", "raw"):
                     exchange = unique("ex" + side)
@@ -63,7 +93,9 @@ async def run(ctx: Context) -> list[Row]:
                         if side == "raw":
                             raw_rates.append(
                                 await within(
-                                    TIMEOUT_S, "raw aio-pika run", _raw(connection, exchange, n)
+                                    TIMEOUT_S,
+                                    "raw aio-pika run",
+                                    _raw(connection, exchange, n, confirms),
                                 )
                             )
                         else:
@@ -77,16 +109,7 @@ async def run(ctx: Context) -> list[Row]:
                         await admin.delete_channel(f"{exchange}/")
     finally:
         await connection.close()
-    return [
-        throughput_row(
-            "rabbitmq publish+collect",
-            harness_rates,
-            raw_rates,
-            events=n,
-            trials=trials,
-            concurrency=CONCURRENCY,
-        )
-    ]
+    return harness_rates, raw_rates
 
 
 async def _harness(h: Any, exchange: str, n: int) -> float:
@@ -95,7 +118,7 @@ async def _harness(h: Any, exchange: str, n: int) -> float:
     )
 
 
-async def _raw(connection: Any, exchange_name: str, n: int) -> float:
+async def _raw(connection: Any, exchange_name: str, n: int, confirms: bool = True) -> float:
     import aio_pika
 
     values = [event_value(i) for i in range(n)]
@@ -113,7 +136,7 @@ async def _raw(connection: Any, exchange_name: str, n: int) -> float:
 
     start = now()
     reading = await connection.channel()
-    publishing = await connection.channel(publisher_confirms=True)
+    publishing = await connection.channel(publisher_confirms=confirms)
     try:
         queue = await reading.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(exchange_name, routing_key="bench.#")

@@ -32,7 +32,10 @@ Options (keyword arguments or URL query parameters): ``connect_timeout`` (second
 ``declare_exchanges`` (publishing or subscribing to a missing exchange declares it as a topic
 exchange instead of raising ChannelNotFound), ``exchange_durable`` (default true: exchanges the
 harness declares survive a broker restart, as services usually declare theirs), ``prefetch``,
-``queue_durable``, ``queue_auto_delete``, ``cafile`` (``amqps://``).
+``queue_durable``, ``queue_auto_delete``, ``cafile`` (``amqps://``), ``publisher_confirms``
+(default true: a publish returns once the broker has confirmed it; false publishes without
+confirms, as fast as the connection takes them — the broker's refusal of a message is then
+not seen, nor, for ``/queue``, a missing queue).
 
 The connection is not a self-healing one: a broker that goes away fails the calls in flight and
 ends subscriptions with an error, so a test sees the outage instead of a silent gap.
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -92,6 +96,11 @@ class AmqpTransport(TransportBase):
     def _flag(self, name: str, default: bool) -> bool:
         return self._option(name, "true" if default else "false").lower() in _TRUE
 
+    @functools.cached_property
+    def confirms(self) -> bool:
+        """Whether publishes wait for the broker's confirm (``publisher_confirms``)."""
+        return self._flag("publisher_confirms", True)
+
     @property
     def prefetch(self) -> int:
         return int(self._option("prefetch", "1000"))
@@ -137,7 +146,7 @@ class AmqpTransport(TransportBase):
                 exchange=exchange,
                 routing_key=routing_key,
                 properties=to_properties(record),
-                mandatory=not exchange,
+                mandatory=not exchange and self.confirms,
             )
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
             self._exchanges.discard(exchange)
@@ -158,7 +167,7 @@ class AmqpTransport(TransportBase):
     async def _open_publisher(self) -> aiormq.abc.AbstractChannel:
         async with self._publisher_lock:
             if self._publisher is None or self._publisher.is_closed:
-                channel = await self._channel(publisher_confirms=True)
+                channel = await self._channel(publisher_confirms=self.confirms)
                 self._publisher = await channel.get_underlay_channel()
             return self._publisher
 

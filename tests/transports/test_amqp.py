@@ -452,3 +452,18 @@ async def test_tls_against_a_plain_port_is_a_clear_error(amqp_url: str) -> None:
     with pytest.raises(BrokerUnavailable, match="TLS settings") as info:
         await AmqpTransport(url, connect_timeout=5).connect()
     assert "amqps://guest:***@" in str(info.value)
+
+
+async def test_publishing_without_confirms_delivers_and_does_not_wait_for_the_broker(
+    amqp_url: str, transport: AmqpTransport, exchange: str
+) -> None:
+    """``publisher_confirms=false``: every record still arrives, in order; what only a confirm
+    could tell (a message returned for a missing queue) is no longer reported, as documented."""
+    sep = "&" if "?" in amqp_url else "?"
+    async with AmqpTransport(f"{amqp_url}{sep}publisher_confirms=false") as fast:
+        assert fast.confirms is False and transport.confirms is True
+        sub = await transport.subscribe(f"{exchange}/k")
+        for i in range(200):
+            await fast.publish(f"{exchange}/k", Record(str(i).encode()))
+        assert [r.value for r in await take(sub, 200)] == [str(i).encode() for i in range(200)]
+        await fast.publish(f"/{unique('eh-noq')}", Record(b"x"))  # with confirms: ChannelNotFound
