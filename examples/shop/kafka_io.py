@@ -51,12 +51,17 @@ def producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
 def consumer(bootstrap: str, group: str, client_id: str) -> AIOKafkaConsumer:
     # Offsets are committed after each record is handled (at-least-once). A new group starts at
     # the beginning of the topic so that nothing produced before its first join is skipped.
+    # Session timeout 6 s (Kafka's smallest by default, group.min.session.timeout.ms) instead of
+    # aiokafka's 10 s: Tansu completes a first join after half the session timeout, so the
+    # service is ready in 3 s instead of 5.
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
         client_id=client_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
     )
 
 
