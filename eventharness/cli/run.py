@@ -2,6 +2,7 @@
 configuration that governs each, run on one harness per profile.
 
     eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...
+    eventharness run scenarios/ --shard 2/3 [--durations-from REPORT.json]   (CI matrices)
     eventharness validate scenarios/
 
 ``run`` exits 0 when all pass, 1 when one fails, 2 when they cannot run (DESIGN §7), and 130
@@ -54,6 +55,7 @@ __all__ = [
     "interrupted_outcome",
     "load_scenarios",
     "run",
+    "sharding",
     "used_brokers",
     "validate",
 ]
@@ -146,6 +148,23 @@ def run(
             "up`, or the brokers as configured (config: start_services = false).",
         ),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Run only share K of N (CI matrices): the same on every machine; "
+            "together the N shards run every scenario exactly once.",
+        ),
+    ] = None,
+    durations_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--durations-from",
+            metavar="REPORT.json",
+            help="Balance --shard by the durations in this JSON report of an earlier run.",
+        ),
+    ] = None,
     connect_timeout: ConnectTimeoutOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
@@ -163,7 +182,8 @@ def run(
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
         check_overrides(setup, loaded)
-        groups = group_by_profile(loaded, select or base.select, chosen)
+        keep = sharding(shard, durations_from)
+        groups = group_by_profile(loaded, select or base.select, chosen, keep)
         options = RunOptions(
             concurrency=concurrency or base.concurrency,
             fail_fast=base.fail_fast if fail_fast is None else fail_fast,
@@ -175,6 +195,9 @@ def run(
         from eventharness.reports import TerminalReport
 
         report = TerminalReport(console, verbose=verbose)
+        if shard is not None:
+            count = sum(len(files) for _, files in groups.values())
+            report.line(f"shard {shard}: {count} scenario{'s' if count != 1 else ''}", "dim")
         outcomes: list[Any] = []
         finished: dict[int, Any] = {}  # id(file) → its outcome, as each scenario finishes
 
@@ -244,15 +267,36 @@ def check_run_options(
             check_writable(Path(target), option)
 
 
+def sharding(
+    shard: str | None, durations_from: Path | None
+) -> Callable[[list[ScenarioFile]], list[ScenarioFile]] | None:
+    """``--shard K/N`` (and ``--durations-from``) as a filter of the selected files."""
+    from eventharness.files.shards import durations_from as read_durations
+    from eventharness.files.shards import parse_shard, shard_files
+
+    if shard is None:
+        if durations_from is not None:
+            fail("--durations-from balances shards: give --shard K/N with it")
+        return None
+    chosen = parse_shard(shard)
+    durations = read_durations(durations_from) if durations_from is not None else None
+    return lambda files: shard_files(files, chosen, durations)
+
+
 def group_by_profile(
-    loaded: list[tuple[Setup, ScenarioFile]], pattern: str | None, chosen: list[str]
+    loaded: list[tuple[Setup, ScenarioFile]],
+    pattern: str | None,
+    chosen: list[str],
+    keep: Callable[[list[ScenarioFile]], list[ScenarioFile]] | None = None,
 ) -> dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]]:
-    """The files ``-k`` keeps, by (config file, profile): each group runs on one harness."""
+    """The files ``-k`` keeps (then ``keep``, a shard), by (config file, profile): each
+    group runs on one harness. A shard may hold no file: the run then has nothing to do."""
     from eventharness.files.runner import select_files
 
-    kept = {id(f) for f in select_files([f for _, f in loaded], pattern)}
-    if not kept:
+    selected = select_files([f for _, f in loaded], pattern)
+    if not selected:
         fail(f"no scenario matches -k {pattern!r} in {' '.join(chosen)}")
+    kept = {id(f) for f in (keep(selected) if keep is not None else selected)}
     groups: dict[tuple[Path | None, str], tuple[Setup, list[ScenarioFile]]] = {}
     for owner, file in loaded:
         if id(file) in kept:
