@@ -187,6 +187,10 @@ class Collector:
     def remove_listener(self, callback: Callable[[], None]) -> None:
         self._listeners.discard(callback)
 
+    def wake(self) -> None:
+        """Wake every listener (something they wait on changed: an incident came)."""
+        self._notify()
+
     def _notify(self) -> None:
         for callback in list(self._listeners):
             callback()

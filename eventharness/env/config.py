@@ -66,7 +66,8 @@ PROFILE_KEYS = (
     "extends",
     "channel_schemas",
 )
-SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
+SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled", "restart")
+RESTART_POLICIES = ("no", "on-failure")
 TOP_KEYS = ("default_profile", "profiles")
 
 
@@ -88,6 +89,7 @@ class ServiceConfig:
     ready: Readiness | None = None
     start_timeout: float = 60.0
     enabled: bool = True
+    restart: str = "no"  # or "on-failure": started again when it exits with a non-zero code
 
     def brokers_used(self) -> set[str]:
         """Broker names this service's command, env or readiness refers to."""
@@ -411,7 +413,15 @@ class _Reader:
             ready=readiness,
             start_timeout=self.duration(where, spec, "start_timeout", 60.0),
             enabled=self.flag(where, spec, "enabled", True),
+            restart=self.restart(where, spec.get("restart", "no")),
         )
+
+    def restart(self, where: str, raw: Any) -> str:
+        if raw not in RESTART_POLICIES:
+            raise self.fail(
+                f"{where}.restart", f"must be one of {', '.join(map(repr, RESTART_POLICIES))}"
+            )
+        return str(raw)
 
     def strings(self, where: str, raw: Any) -> dict[str, str]:
         if not isinstance(raw, Mapping):
