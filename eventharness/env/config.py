@@ -66,7 +66,8 @@ PROFILE_KEYS = (
     "extends",
     "channel_schemas",
 )
-SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled", "restart")
+_SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
+SERVICE_KEYS = tuple(_SERVICE_KEYS.split())
 RESTART_POLICIES = ("no", "on-failure")
 TOP_KEYS = ("default_profile", "profiles")
 
@@ -90,6 +91,7 @@ class ServiceConfig:
     start_timeout: float = 60.0
     enabled: bool = True
     restart: str = "no"  # or "on-failure": started again when it exits with a non-zero code
+    proxy: bool = False  # its ${brokers.NAME.bootstrap} is a TCP proxy's (faults can be injected)
 
     def brokers_used(self) -> set[str]:
         """Broker names this service's command, env or readiness refers to."""
@@ -414,6 +416,7 @@ class _Reader:
             start_timeout=self.duration(where, spec, "start_timeout", 60.0),
             enabled=self.flag(where, spec, "enabled", True),
             restart=self.restart(where, spec.get("restart", "no")),
+            proxy=self.flag(where, spec, "proxy", False),
         )
 
     def restart(self, where: str, raw: Any) -> str:

@@ -33,6 +33,7 @@ from eventharness.engine.templates import Reference, references, render
 from eventharness.env.brokers import EMBEDDED, check_brokers
 from eventharness.env.config import Config, Profile, Readiness, ServiceConfig
 from eventharness.env.processes import process_start
+from eventharness.env.proxy import ProxyThread, TcpProxy
 from eventharness.env.readiness import free_port
 from eventharness.env.services import ServiceError, ServiceProcess, tail
 from eventharness.env.state import EmbeddedRecord, EnvironmentState, ServiceRecord
@@ -91,6 +92,7 @@ class Environment:
         self.variables: dict[str, str] = {}
         self._ports: dict[str, int] = {}
         self._stopped = False
+        self.proxies: dict[tuple[str, str], ProxyThread] = {}
         self._restart_lock = threading.Lock()
         self._restarts: dict[str, int] = {}
         self._report: Report = _ignore_report
@@ -184,15 +186,24 @@ class Environment:
             )
 
     def _launch(self, svc: ServiceConfig, log_name: str) -> ServiceProcess:
-        argv = [str(a) for a in self.render(svc.command)]
-        cwd = Path(str(self.render(svc.cwd)))
+        def resolve(ref: Reference) -> Any:
+            parts = ref.name.split(".")
+            if svc.proxy and parts[0] == "brokers" and len(parts) > 2:
+                return self._proxy(svc.name, parts[1]).proxy.bootstrap
+            return self.resolve(ref)
+
+        def rendered(value: Any) -> Any:
+            return render(value, resolve)
+
+        argv = [str(a) for a in rendered(svc.command)]
+        cwd = Path(str(rendered(svc.cwd)))
         cwd = cwd if cwd.is_absolute() else self.config.root / cwd
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.update({k: str(v) for k, v in self.render(self.profile.env).items()})
-        env.update({k: str(v) for k, v in self.render(svc.env).items()})
+        env.update({k: str(v) for k, v in rendered(self.profile.env).items()})
+        env.update({k: str(v) for k, v in rendered(svc.env).items()})
         ready = svc.ready
         if ready is not None:
-            ready = Readiness(ready.kind, str(self.render(ready.target)))
+            ready = Readiness(ready.kind, str(rendered(ready.target)))
         self.log(f"starting service {svc.name!r}: {shlex.join(argv)}")
         return ServiceProcess(
             svc.name,
@@ -203,6 +214,36 @@ class Environment:
             ready,
             svc.start_timeout,
         )
+
+    def _proxy(self, service: str, broker: str) -> ProxyThread:
+        """The TCP proxy between ``service`` and ``broker`` (started on first use; kept over
+        restarts of the service, so its faults stay where they are)."""
+        found = self.proxies.get((service, broker))
+        if found is None:
+            url = parse_broker_url(self.brokers.get(broker) or self.wanted.get(broker, ""))
+            proxy = TcpProxy(
+                url.hosts[0], kafka=url.scheme.startswith("kafka"), name=f"{service}→{broker}"
+            )
+            found = self.proxies[(service, broker)] = ProxyThread(proxy)
+            found.start()
+            self.log(f"proxy for service {service!r} to broker {broker!r}: {proxy.bootstrap}")
+        return found
+
+    def proxy(self, service: str, broker: str | None = None) -> ProxyThread:
+        """The proxy in front of ``service`` (``proxy = true`` in its profile) to ``broker``
+        (may be left out when it has one): ``async with env.proxy("payments").toxic(Cut()):``."""
+        found = [
+            p for (svc, b), p in self.proxies.items() if svc == service and broker in (None, b)
+        ]
+        if len(found) != 1:
+            known = ", ".join(f"{svc}→{b}" for svc, b in self.proxies) or "none"
+            raise UsageError(
+                f"no single proxy for service {service!r}"
+                + (f" to broker {broker!r}" if broker else "")
+                + f" (proxies: {known}); set proxy = true on the service in the profile, "
+                "and name the broker when it uses several"
+            )
+        return found[0]
 
     # -- while it runs ---------------------------------------------------------------------
 
@@ -277,6 +318,8 @@ class Environment:
         for name, service in reversed(list(self.services.items())):
             code = service.stop()
             outcome[name] = f"exit {code}"
+        for proxy in self.proxies.values():
+            proxy.stop()
         problems = self._cleanup()
         for name, kafka in self.embedded.items():
             kafka.stop()

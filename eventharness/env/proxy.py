@@ -387,6 +387,15 @@ class ProxyThread:
         future = asyncio.run_coroutine_threadsafe(_run(method, *args), self._loop)
         return await asyncio.wrap_future(future)
 
+    @contextlib.asynccontextmanager
+    async def toxic(self, toxic: Toxic) -> AsyncIterator[Toxic]:
+        """:meth:`TcpProxy.toxic` from a scenario's loop: applied for the block."""
+        await self.acall(self.proxy.add, toxic)
+        try:
+            yield toxic
+        finally:
+            await self.acall(self.proxy.remove, toxic)
+
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
