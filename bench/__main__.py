@@ -24,8 +24,9 @@ BENCHMARKS: dict[str, str] = {
     "memory": "bench.memory",
     "contracts": "bench.contracts_verify",
     "startup": "bench.startup",
+    "proxy": "bench.proxy",
 }
-NEEDS_KAFKA = {"kafka", "latency"}
+NEEDS_KAFKA = {"kafka", "latency", "proxy"}
 
 
 def main(argv: list[str] | None = None) -> int:

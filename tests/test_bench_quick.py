@@ -14,7 +14,7 @@ from tests.conftest import broker_missing
 
 pytestmark = pytest.mark.timeout(600)
 
-RATIO_BENCHMARKS = {"kafka", "amqp", "inmemory", "routing", "conformance", "startup"}
+RATIO_BENCHMARKS = {"kafka", "amqp", "inmemory", "routing", "conformance", "startup", "proxy"}
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))

@@ -420,7 +420,7 @@ def run_group(
         run_id = running.run_id if running is not None else env.run_id if env else ""
         profile = profile_channels(profile, variables, run_id=run_id)
         return asyncio.run(
-            _run_files(setup, profile, files, chosen, variables, options, report, on_result)
+            _run_files(setup, profile, files, chosen, variables, options, report, on_result, env)
         )
     finally:
         if env is not None:
@@ -436,6 +436,7 @@ async def _run_files(
     options: RunOptions,
     report: Any,
     on_result: Callable[[Any], None],
+    env: Any = None,
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
     from eventharness.files.rules import correlation_rules
@@ -450,6 +451,14 @@ async def _run_files(
         connect_timeout=options.connect_timeout,
     )
     async with harness:
+        if env is not None:  # a service that exits fails the scenarios running then
+            incidents = harness.incidents
+            env.watch(
+                lambda source, message, details, standing: incidents.report_threadsafe(
+                    source, message, details=details, standing=standing
+                ),
+                incidents.resolve_threadsafe,
+            )
         outcomes = await run_files(
             harness,
             files,

@@ -5,6 +5,12 @@ of the harness. Each delivered record is decoded once and routed by its correlat
 dict lookups, so the cost per event does not grow with the number of scenarios in flight.
 Events nobody claimed are kept in a bounded buffer per channel, for "nearest miss" diagnostics.
 
+A subscription that breaks (its broker restarted or went away) is recorded as a
+:class:`CollectionStopped` with the time it happened, which fails the scenarios waiting on that
+channel at once, and then forgotten: the next :meth:`Collector.watch` of the channel subscribes
+again (the transport reconnects), so the next scenario starts clean. Events already routed stay
+with the scenarios that received them.
+
 Pump tasks are plain asyncio tasks: every broker client we wrap is asyncio-only, and a harness
 must be able to open in one task and close in another (pytest fixtures do that), which a
 structured task group would forbid.
@@ -27,12 +33,24 @@ from eventharness.model.errors import BrokerError, EventHarnessError
 from eventharness.model.events import Decoder, Event, event_from_record, monotonic
 from eventharness.transports.base import Subscription, Transport
 
-__all__ = ["Collector", "Sink"]
+__all__ = ["CollectionStopped", "Collector", "Sink"]
 
 Sink = Callable[[Event], None]
 
 # How long a cancelled pump may take to stop once its subscription is closed.
 PUMP_STOP_TIMEOUT_S = 5.0
+
+
+class CollectionStopped(BrokerError):
+    """Collecting a channel stopped because its subscription broke; ``at`` is when
+    (monotonic), ``cause`` the transport's error (also the ``__cause__``)."""
+
+    def __init__(self, channel: str, cause: BaseException, at: float) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.channel = channel
+        self.cause = cause
+        self.at = at
+        self.__cause__ = cause
 
 
 class Collector:
@@ -54,7 +72,7 @@ class Collector:
         self._locks: dict[str, asyncio.Lock] = {}
         self._unrelated: dict[str, deque[Event]] = {}
         self._unrelated_limit = unrelated_limit
-        self._errors: dict[str, BaseException] = {}
+        self._errors: dict[str, CollectionStopped] = {}
         self._listeners: set[Callable[[], None]] = set()
         self._closed = False
         self._seq = itertools.count(1)
@@ -81,6 +99,7 @@ class Collector:
                 raise EventHarnessError("the harness is closed; open a new one")
             transport = self._transports[channel.broker]
             sub = await transport.subscribe(channel.address, consume_queue=consume_queue)
+            self._errors.pop(name, None)  # subscribed again after a broken subscription
             self._subs[name] = sub
             self._since[name] = monotonic()
             self._unrelated[name] = deque(maxlen=self._unrelated_limit)
@@ -107,10 +126,15 @@ class Collector:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a broken subscription: every waiter must hear of it
-            self._errors[name] = exc
+            self._errors[name] = CollectionStopped(name, exc, monotonic())
+            if self._subs.get(name) is sub:  # the next watch() subscribes again
+                del self._subs[name]
+                self._since.pop(name, None)
+                self._tasks.pop(name, None)
+            await _close_quietly(sub)
             self._notify()
 
-    def error(self, channel: str) -> BaseException | None:
+    def error(self, channel: str) -> CollectionStopped | None:
         return self._errors.get(channel)
 
     def broken(self) -> bool:
@@ -162,6 +186,10 @@ class Collector:
 
     def remove_listener(self, callback: Callable[[], None]) -> None:
         self._listeners.discard(callback)
+
+    def wake(self) -> None:
+        """Wake every listener (something they wait on changed: an incident came)."""
+        self._notify()
 
     def _notify(self) -> None:
         for callback in list(self._listeners):

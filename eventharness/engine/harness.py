@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from eventharness.engine.collector import Collector, Sink
 from eventharness.engine.correlation import Correlation
+from eventharness.engine.incidents import Incident, Incidents
 from eventharness.engine.scenario import Scenario
 from eventharness.engine.stubs import Stub
 from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
@@ -98,6 +99,7 @@ class Harness:
         self.results: list[ScenarioResult] = []
         self.collector = Collector(self.brokers, correlation=self.correlation, decoder=self.decode)
         self.next_seq = self.collector.next_seq
+        self.incidents = Incidents(self.collector.wake)  # faults reported by the environment
         self._validators: dict[Any, Any] = {}
         self._channels: dict[str, Channel] = {}
         self._schema_ids: dict[str, int | None] = {}
@@ -158,6 +160,7 @@ class Harness:
     async def connect(self) -> None:
         """Connect every broker at once; on any failure close the others and raise it."""
         self._resolve_bindings()  # a bad subject is a usage error before anything connects
+        self.incidents.bind(asyncio.get_running_loop())
         results = await asyncio.gather(
             *(t.connect() for t in self.brokers.values()), return_exceptions=True
         )
@@ -242,6 +245,9 @@ class Harness:
 
     def unrelated(self, channel: str) -> list[Event]:
         return self.collector.unrelated(channel)
+
+    def incidents_during(self, began: float) -> list[Incident]:
+        return self.incidents.during(began) if self.incidents.any() else []
 
     # -- payloads and schemas --------------------------------------------------------------
 

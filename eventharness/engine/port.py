@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from eventharness.engine.collector import Sink
 from eventharness.engine.correlation import Correlation
+from eventharness.engine.incidents import Incident
 from eventharness.model.channels import Channel
 from eventharness.model.events import Event
 from eventharness.transports.base import Transport
@@ -101,6 +102,9 @@ class Port(Protocol):
     def collecting_broken(self) -> bool:
         """Has the collection of any channel stopped? (The cheap test before
         :meth:`collect_error` per channel.)"""
+
+    def incidents_during(self, began: float) -> list[Incident]:
+        """The infrastructure incidents that fail a scenario that began at ``began``."""
 
     def unrelated(self, channel: str) -> list[Event]:
         """Recent events on ``channel`` no scenario claimed (for nearest misses)."""

@@ -492,7 +492,7 @@ class Scenario:
     def _halted(self) -> bool:  # nothing more to wait for: collection broke, a bad event came
         port = self.harness
         broken = port.collecting_broken() and broken_channels(port, self._expectations)
-        return bool(self._violations or broken)
+        return bool(self._violations or broken or port.incidents_during(self.began))
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())

@@ -170,11 +170,7 @@ def judge(
 ) -> None:
     """Add to ``failures`` (which may hold some already) everything that went wrong."""
     started = evidence.started
-    for channel in dict.fromkeys(broken_channels(port, evidence.expectations)):
-        error = port.collect_error(channel)
-        failures.append(
-            Failure("error", channel, f"collecting stopped: {type(error).__name__}: {error}")
-        )
+    _infrastructure(port, evidence, failures)
     _violations(evidence, failures)
     still: list[str] = []
     for exp in evidence.expectations:
@@ -212,6 +208,26 @@ def judge(
             continue
         if not ok:
             failures.append(Failure("consistency", label, f"returned {ok!r}"))
+
+
+def _infrastructure(port: Port, evidence: Evidence, failures: list[Failure]) -> None:
+    """Faults around the scenario: incidents the environment reported, broken collection."""
+    began, started = evidence.began, evidence.started
+    for incident in port.incidents_during(began):
+        message = incident.describe(began, started)
+        failures.append(Failure("error", incident.source, message, incident.details))
+    for channel in dict.fromkeys(broken_channels(port, evidence.expectations)):
+        failures.append(Failure("error", channel, _stopped(port.collect_error(channel), started)))
+
+
+def _stopped(error: BaseException | None, started: float) -> str:
+    """How collection on a channel stopped: when (``t`` on the scenario's timeline) and why."""
+    at = getattr(error, "at", None)
+    when = f" at t={at - started:.2f}s" if at is not None else ""
+    return (
+        f"collecting stopped{when}: the connection to the broker was lost ({error}); the "
+        "events collected before are kept, and the next scenario subscribes again"
+    )
 
 
 def outcome(

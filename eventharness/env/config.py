@@ -66,7 +66,9 @@ PROFILE_KEYS = (
     "extends",
     "channel_schemas",
 )
-SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
+_SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
+SERVICE_KEYS = tuple(_SERVICE_KEYS.split())
+RESTART_POLICIES = ("no", "on-failure")
 TOP_KEYS = ("default_profile", "profiles")
 
 
@@ -88,6 +90,8 @@ class ServiceConfig:
     ready: Readiness | None = None
     start_timeout: float = 60.0
     enabled: bool = True
+    restart: str = "no"  # or "on-failure": started again when it exits with a non-zero code
+    proxy: bool = False  # its ${brokers.NAME.bootstrap} is a TCP proxy's (faults can be injected)
 
     def brokers_used(self) -> set[str]:
         """Broker names this service's command, env or readiness refers to."""
@@ -411,7 +415,16 @@ class _Reader:
             ready=readiness,
             start_timeout=self.duration(where, spec, "start_timeout", 60.0),
             enabled=self.flag(where, spec, "enabled", True),
+            restart=self.restart(where, spec.get("restart", "no")),
+            proxy=self.flag(where, spec, "proxy", False),
         )
+
+    def restart(self, where: str, raw: Any) -> str:
+        if raw not in RESTART_POLICIES:
+            raise self.fail(
+                f"{where}.restart", f"must be one of {', '.join(map(repr, RESTART_POLICIES))}"
+            )
+        return str(raw)
 
     def strings(self, where: str, raw: Any) -> dict[str, str]:
         if not isinstance(raw, Mapping):

@@ -84,6 +84,21 @@ class EmbeddedKafka:
         return self._process.pid if self._process is not None else None
 
     @property
+    def port_number(self) -> int | None:
+        """The port the broker listens on (kept after :meth:`kill`, to start one there
+        again: ``EmbeddedKafka(port=old.port_number)``); None before the first start."""
+        return self._port
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would (chaos tests); :meth:`stop` still tidies up.
+        Its in-memory topics are gone with it."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait(timeout=_STOP_GRACE_S)
+
+    @property
     def log_path(self) -> Path | None:
         """Where the broker's stdout and stderr go."""
         return self._log_path

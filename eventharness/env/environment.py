@@ -33,18 +33,24 @@ from eventharness.engine.templates import Reference, references, render
 from eventharness.env.brokers import EMBEDDED, check_brokers
 from eventharness.env.config import Config, Profile, Readiness, ServiceConfig
 from eventharness.env.processes import process_start
+from eventharness.env.proxy import ProxyThread, TcpProxy
 from eventharness.env.readiness import free_port
-from eventharness.env.services import ServiceError, ServiceProcess
+from eventharness.env.services import ServiceError, ServiceProcess, tail
 from eventharness.env.state import EmbeddedRecord, EnvironmentState, ServiceRecord
 from eventharness.model.channels import parse_broker_url, parse_channel, redact
 from eventharness.model.errors import EventHarnessError, UsageError
 
-__all__ = ["Environment", "Log"]
+__all__ = ["Environment", "Log", "Report"]
 
 Log = Callable[[str], None]
+Report = Callable[[str, str, tuple[str, ...], bool], None]  # source, message, details, standing
 
 
 def _ignore(_: str) -> None:
+    return None
+
+
+def _ignore_report(source: str, message: str, details: tuple[str, ...], standing: bool) -> None:
     return None
 
 
@@ -86,6 +92,11 @@ class Environment:
         self.variables: dict[str, str] = {}
         self._ports: dict[str, int] = {}
         self._stopped = False
+        self.proxies: dict[tuple[str, str], ProxyThread] = {}
+        self._restart_lock = threading.Lock()
+        self._restarts: dict[str, int] = {}
+        self._report: Report = _ignore_report
+        self._resolve: Callable[[str], None] = _ignore
 
     # -- templates -------------------------------------------------------------------------
 
@@ -166,31 +177,113 @@ class Environment:
             if reason:
                 self.skipped[svc.name] = reason
                 continue
-            argv = [str(a) for a in self.render(svc.command)]
-            cwd = Path(str(self.render(svc.cwd)))
-            cwd = cwd if cwd.is_absolute() else self.config.root / cwd
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-            env.update({k: str(v) for k, v in self.render(self.profile.env).items()})
-            env.update({k: str(v) for k, v in self.render(svc.env).items()})
-            ready = svc.ready
-            if ready is not None:
-                ready = Readiness(ready.kind, str(self.render(ready.target)))
-            self.log(f"starting service {svc.name!r}: {shlex.join(argv)}")
-            self.services[svc.name] = ServiceProcess(
-                svc.name,
-                argv,
-                cwd,
-                env,
-                self.state_dir / "logs" / f"{svc.name}.log",
-                ready,
-                svc.start_timeout,
-            )
+            self.services[svc.name] = self._launch(svc, f"{svc.name}.log")
         for service in self.services.values():
             service.wait_ready()
             self.log(
                 f"service {service.name!r} ready (pid {service.pid}, "
                 f"{time.monotonic() - service.started:.1f}s)"
             )
+
+    def _launch(self, svc: ServiceConfig, log_name: str) -> ServiceProcess:
+        def resolve(ref: Reference) -> Any:
+            parts = ref.name.split(".")
+            if svc.proxy and parts[0] == "brokers" and len(parts) > 2:
+                return self._proxy(svc.name, parts[1]).proxy.bootstrap
+            return self.resolve(ref)
+
+        def rendered(value: Any) -> Any:
+            return render(value, resolve)
+
+        argv = [str(a) for a in rendered(svc.command)]
+        cwd = Path(str(rendered(svc.cwd)))
+        cwd = cwd if cwd.is_absolute() else self.config.root / cwd
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.update({k: str(v) for k, v in rendered(self.profile.env).items()})
+        env.update({k: str(v) for k, v in rendered(svc.env).items()})
+        ready = svc.ready
+        if ready is not None:
+            ready = Readiness(ready.kind, str(rendered(ready.target)))
+        self.log(f"starting service {svc.name!r}: {shlex.join(argv)}")
+        return ServiceProcess(
+            svc.name,
+            argv,
+            cwd,
+            env,
+            self.state_dir / "logs" / log_name,
+            ready,
+            svc.start_timeout,
+        )
+
+    def _proxy(self, service: str, broker: str) -> ProxyThread:
+        """The TCP proxy between ``service`` and ``broker`` (started on first use; kept over
+        restarts of the service, so its faults stay where they are)."""
+        found = self.proxies.get((service, broker))
+        if found is None:
+            url = parse_broker_url(self.brokers.get(broker) or self.wanted.get(broker, ""))
+            proxy = TcpProxy(
+                url.hosts[0], kafka=url.scheme.startswith("kafka"), name=f"{service}→{broker}"
+            )
+            found = self.proxies[(service, broker)] = ProxyThread(proxy)
+            found.start()
+            self.log(f"proxy for service {service!r} to broker {broker!r}: {proxy.bootstrap}")
+        return found
+
+    def proxy(self, service: str, broker: str | None = None) -> ProxyThread:
+        """The proxy in front of ``service`` (``proxy = true`` in its profile) to ``broker``
+        (may be left out when it has one): ``async with env.proxy("payments").toxic(Cut()):``."""
+        found = [
+            p for (svc, b), p in self.proxies.items() if svc == service and broker in (None, b)
+        ]
+        if len(found) != 1:
+            known = ", ".join(f"{svc}→{b}" for svc, b in self.proxies) or "none"
+            raise UsageError(
+                f"no single proxy for service {service!r}"
+                + (f" to broker {broker!r}" if broker else "")
+                + f" (proxies: {known}); set proxy = true on the service in the profile, "
+                "and name the broker when it uses several"
+            )
+        return found[0]
+
+    # -- while it runs ---------------------------------------------------------------------
+
+    def watch(self, report: Report, resolve: Callable[[str], None]) -> None:
+        """From now on, a service that exits by itself is reported — ``report(source,
+        message, details, standing)`` from a watcher thread, ``source`` being
+        ``service 'NAME'`` and ``details`` its log tail — and, when its profile says
+        ``restart = "on-failure"`` and it failed, started again: ``resolve(source)`` once it
+        is ready."""
+        self._report, self._resolve = report, resolve
+        for service in self.services.values():
+            service.on_exit = self._exited
+
+    def _exited(self, service: ServiceProcess, code: int) -> None:
+        source = f"service {service.name!r}"
+        svc = self.profile.services[service.name]
+        restarting = svc.restart == "on-failure" and code != 0 and not self._stopped
+        details = (f"last lines of {service.log_path}:", *tail(service.log_path).splitlines())
+        again = '; restarting it (restart = "on-failure")' if restarting else ""
+        self._report(source, f"exited with code {code}{again}", details, True)
+        if not restarting:
+            return
+        with self._restart_lock:
+            if self._stopped:
+                return
+            self._restarts[service.name] = count = self._restarts.get(service.name, 0) + 1
+            try:
+                fresh = self._launch(svc, f"{service.name}.restart-{count}.log")
+                self.services[service.name] = fresh
+            except ServiceError as exc:
+                self._report(source, f"could not be restarted: {exc}", (), True)
+                return
+        try:
+            fresh.wait_ready()
+        except ServiceError as exc:
+            self._report(source, f"could not be restarted: {exc}", (), True)
+            return
+        fresh.on_exit = self._exited
+        self.log(f"service {service.name!r} restarted (pid {fresh.pid})")
+        self._resolve(source)
 
     def _skip_reason(self, svc: ServiceConfig) -> str | None:
         if not svc.enabled:
@@ -217,13 +310,16 @@ class Environment:
     def stop(self) -> dict[str, str]:
         """Stop services (in reverse), delete cleanup channels, stop embedded brokers.
         Idempotent; returns what happened to each."""
-        if self._stopped:
-            return {}
-        self._stopped = True
+        with self._restart_lock:
+            if self._stopped:
+                return {}
+            self._stopped = True
         outcome: dict[str, str] = {}
         for name, service in reversed(list(self.services.items())):
             code = service.stop()
             outcome[name] = f"exit {code}"
+        for proxy in self.proxies.values():
+            proxy.stop()
         problems = self._cleanup()
         for name, kafka in self.embedded.items():
             kafka.stop()

@@ -3,7 +3,9 @@
 Readiness: a ``log`` line is waited for on the service's output pipe (a reader thread copies it
 to its log file and wakes the waiter); ``tcp``, ``http`` and ``command`` checks are polled
 (:func:`eventharness.env.readiness.wait_ready`) until ``start_timeout``. A service that exits
-or never gets ready fails with the tail of its log.
+or never gets ready fails with the tail of its log. Once it runs, one that exits by itself
+(not through :meth:`ServiceProcess.stop`) calls its ``on_exit`` hook, from a watcher thread,
+with its exit code in the shell's form (:func:`exit_code`: 137 for SIGKILL).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -22,7 +25,14 @@ from eventharness.env.readiness import probe, wait_ready
 from eventharness.model.channels import redact
 from eventharness.model.errors import ServiceError
 
-__all__ = ["LOG_TAIL_LINES", "ServiceError", "ServiceProcess", "StartError", "tail"]
+__all__ = [
+    "LOG_TAIL_LINES",
+    "ServiceError",
+    "ServiceProcess",
+    "StartError",
+    "exit_code",
+    "tail",
+]
 
 LOG_TAIL_LINES = 20
 
@@ -51,6 +61,8 @@ class ServiceProcess:
         self.ready = ready
         self.timeout = timeout
         self._lines: list[str] = []
+        self.on_exit: Callable[[ServiceProcess, int], None] | None = None
+        self._stopping = False
         self._changed = threading.Condition()
         self._closed = False
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +118,16 @@ class ServiceProcess:
         self.proc.wait()
         with self._changed:
             self._changed.notify_all()
+        hook = self.on_exit
+        if hook is not None and not self._stopping:
+            self._reader.join(1.0)  # its last lines reach the log first
+            hook(self, exit_code(self.proc.returncode))
+
+    @property
+    def exited(self) -> int | None:
+        """Its exit code (:func:`exit_code`), or None while it runs."""
+        code = self.proc.poll()
+        return None if code is None else exit_code(code)
 
     def wait_ready(self) -> None:
         deadline = self.started + self.timeout
@@ -161,6 +183,7 @@ class ServiceProcess:
 
     def stop(self, grace: float = STOP_GRACE_S) -> int | None:
         """SIGTERM to its process group, SIGKILL after ``grace``; its exit code."""
+        self._stopping = True
         if self.proc.poll() is None:
             signal_group(self.proc.pid, signal.SIGTERM)
             try:
@@ -172,6 +195,12 @@ class ServiceProcess:
             signal_group(self.proc.pid, signal.SIGTERM)
         self._reader.join(grace)
         return self.proc.returncode
+
+
+def exit_code(returncode: int) -> int:
+    """A process's exit code as a shell reports it: 128 + the signal for one killed by a
+    signal (SIGKILL: 137), else the code it exited with."""
+    return 128 - returncode if returncode < 0 else returncode
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -38,7 +38,9 @@ confirms, as fast as the connection takes them — the broker's refusal of a mes
 not seen, nor, for ``/queue``, a missing queue).
 
 The connection is not a self-healing one: a broker that goes away fails the calls in flight and
-ends subscriptions with an error, so a test sees the outage instead of a silent gap.
+ends subscriptions with an error, so a test sees the outage instead of a silent gap. The next
+call that needs the broker (a publish, a subscribe) opens a new connection within the connect
+timeout, so a harness survives a broker restart; :attr:`AmqpTransport.reconnects` counts them.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class AmqpTransport(TransportBase):
         self._publisher: aiormq.abc.AbstractChannel | None = None
         self._publisher_lock = asyncio.Lock()
         self._exchanges: set[str] = set()
+        self._reconnect_lock = asyncio.Lock()
+        self.reconnects = 0
         self._subscriptions: set[AmqpSubscription] = set()
         self._closed = False
 
@@ -114,10 +118,22 @@ class AmqpTransport(TransportBase):
             raise UsageError(f"the transport for {self.url} is closed; open a new one")
         self._connection = await open_connection(self.url, self.options, self.timeout)
 
-    def _live_connection(self) -> AbstractConnection:
+    async def _live_connection(self) -> AbstractConnection:
+        """The open connection; a new one when the broker closed the last (a restart)."""
         if self._connection is None:
             state = "closed" if self._closed else "not connected; call connect() first"
             raise UsageError(f"the transport for {self.url} is {state}")
+        if _lost(self._connection):
+            async with self._reconnect_lock:
+                lost = self._connection
+                if lost is not None and _lost(lost) and not self._closed:
+                    self._publisher = None
+                    self._connection = await open_connection(self.url, self.options, self.timeout)
+                    self.reconnects += 1
+                    with contextlib.suppress(Exception):
+                        await lost.close()
+        if self._connection is None:
+            raise UsageError(f"the transport for {self.url} is closed")
         return self._connection
 
     async def aclose(self) -> None:
@@ -331,7 +347,7 @@ class AmqpTransport(TransportBase):
             return True
 
     async def _channel(self, *, publisher_confirms: bool) -> AbstractChannel:
-        connection = self._live_connection()
+        connection = await self._live_connection()
         try:
             channel = connection.channel(publisher_confirms=publisher_confirms)
             await channel.initialize(timeout=self.timeout)
@@ -356,6 +372,15 @@ class AmqpTransport(TransportBase):
             if not channel.is_closed:
                 with contextlib.suppress(Exception):
                     await channel.close()
+
+
+def _lost(connection: AbstractConnection) -> bool:
+    """Did the broker close ``connection`` (aio-pika marks only closes it made itself)?"""
+    if connection.is_closed:
+        return True
+    transport = getattr(connection, "transport", None)
+    underlay = getattr(transport, "connection", None)
+    return underlay is None or bool(underlay.is_closed)
 
 
 class AmqpSubscription:
