@@ -7,6 +7,7 @@
     eventharness record ... | replay ...                                             cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
     eventharness contracts verify | write ...                                      cli/contracts.py
+    eventharness report history DIR -o dashboard.html                                cli/report.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -22,6 +23,7 @@ from eventharness.cli import (
     doctor,
     env,
     record,
+    report,
     run,
     schema,
     schemas,
@@ -48,6 +50,7 @@ app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
 app.command()(schema.schema)
+app.add_typer(report.app, name="report", help="Reports from saved JSON reports: history.")
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
 contracts_store.register(contracts.app)  # publish, record-deployment, can-i-deploy, matrix, check
 app.add_typer(
