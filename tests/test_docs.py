@@ -834,7 +834,7 @@ def check_eventharness(
 ) -> None:
     where = f"{block.id}: {shlex.join(argv)}"
     assert len(argv) > 1, f"{where}: no subcommand"
-    groups = ("schemas", "contracts")
+    groups = ("schemas", "contracts", "report")
     command = argv[1:3] if argv[1] in groups and len(argv) > 2 else argv[1:2]
     top = cli_help(*command[:1]) if len(command) == 2 else cli_help()
     assert re.search(rf"│ {command[-1]} ", top), f"{where}: no subcommand {command[-1]!r}"
@@ -871,6 +871,7 @@ def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
         "-b",
         "-k",
         "--report-json",
+        "--report-html",
         "--junit",
         "--concurrency",
         "-j",

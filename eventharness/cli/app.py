@@ -8,6 +8,7 @@
     eventharness schemas ...                                                         cli/schemas.py
     eventharness contracts verify | write ...                                      cli/contracts.py
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
+    eventharness report history DIR -o dashboard.html                                cli/report.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -50,7 +51,7 @@ app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
 app.command()(schema.schema)
-app.add_typer(report.app, name="report", help="Reports of several runs: merge.")
+app.add_typer(report.app, name="report", help="Reports from the reports of runs: merge, history.")
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
 contracts_store.register(contracts.app)  # publish, record-deployment, can-i-deploy, matrix, check
 app.add_typer(

@@ -1,13 +1,18 @@
-"""``eventharness report ...``: reports of several runs made into one.
+"""``eventharness report ...``: reports made from the reports of runs.
 
     eventharness report merge shard-*.json --json merged.json
     eventharness report merge shard-*.xml --junit merged.xml
-    eventharness report merge shard-*.json shard-*.xml --json merged.json --junit merged.xml
+    eventharness report history DIR -o dashboard.html
 
-Each input is a JSON report (``run --report-json``) or JUnit XML (``run --junit``), told
-apart by content; JSON inputs make ``--json``, XML inputs make ``--junit``. Exit 0 when the
+``merge``: each input is a JSON report (``run --report-json``) or JUnit XML (``run --junit``),
+told apart by content; JSON inputs make ``--json``, XML inputs make ``--junit``. Exit 0 when the
 merged reports were written, 2 (with the file and the cause) when an input cannot be read or
 would be left out.
+
+``history`` reads every JSON report in DIR and writes the history dashboard: flaky scenarios
+(mixed outcomes on one commit), pass rate per scenario over time, the slowest hops (p50/p95 per
+channel pair) and their trend, failure kinds over time. Exit 0, or 2 with a one-line cause when
+the folder or a report in it cannot be used.
 """
 
 from __future__ import annotations
@@ -17,14 +22,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from eventharness.cli.errors import fail, friendly
 from eventharness.cli.run import check_writable
-from eventharness.cli.setup import console
+from eventharness.cli.setup import console, help_settings
 
-__all__ = ["app", "merge"]
+__all__ = ["app", "history", "merge"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    name="report",
+    help="Reports from the reports of runs: merge, history.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    **help_settings(),
+)
 
 
 def _read(paths: list[Path]) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
@@ -81,3 +94,34 @@ def merge(
         if junit_out is not None:
             junit_out.write_text(merge_junit(xml) + "\n", "utf-8")
             console.print(f"JUnit XML: {junit_out} ({len(xml)} files merged)")
+
+
+@app.command()
+def history(
+    folder: Annotated[
+        Path, typer.Argument(help="The folder of JSON reports (--report-json files), one a run.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Write the dashboard (HTML) here.")
+    ] = Path("dashboard.html"),
+    title: Annotated[str, typer.Option("--title", help="The dashboard's title.")] = (
+        "eventharness history"
+    ),
+) -> None:
+    """Write the history dashboard of a folder of JSON reports."""
+    with friendly():
+        check_writable(output, "--output")
+        from eventharness.reports.dashboard import dashboard_html
+        from eventharness.reports.history import analyse, load_history
+
+        found = analyse(load_history(folder))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(dashboard_html(found, title), encoding="utf-8")
+    flaky = ", ".join(s.name for s in found.flaky) or "none"
+    console.print(
+        Text(
+            f"history of {len(found.runs)} runs, {len(found.scenarios)} scenarios · "
+            f"flaky: {flaky} · dashboard: {output}"
+        ),
+        soft_wrap=True,
+    )

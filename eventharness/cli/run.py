@@ -115,6 +115,13 @@ def run(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write JUnit XML here (config: junit).")
     ] = None,
+    report_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-html",
+            help="Write the HTML report (one self-contained page) here (config: report_html).",
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -178,7 +185,8 @@ def run(
         quiet_clients(verbose)
         json_path = report_json or base.report_json
         junit_path = junit or base.junit
-        check_run_options(connect_timeout, json_path, junit_path)
+        html_path = report_html or base.report_html
+        check_run_options(connect_timeout, json_path, junit_path, html_path)
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
         check_overrides(setup, loaded)
@@ -223,7 +231,7 @@ def run(
         duration = time.monotonic() - started
         if not interrupted:
             report.summary(outcomes, duration)
-        from eventharness.reports import write_json, write_junit
+        from eventharness.reports import write_html, write_json, write_junit
 
         if json_path:
             write_json(json_path, outcomes, duration)
@@ -231,8 +239,11 @@ def run(
         if junit_path:
             write_junit(junit_path, outcomes, duration)
             report.line(f"JUnit XML: {junit_path}", "dim")
+        if html_path:
+            write_html(html_path, outcomes, duration)
+            report.line(f"HTML report: {html_path}", "dim")
     if interrupted:
-        written = "; reports written" if json_path or junit_path else ""
+        written = "; reports written" if json_path or junit_path or html_path else ""
         errors.print(
             f"interrupted: {len(finished)} of {len(outcomes)} scenarios finished{written}",
             soft_wrap=True,
@@ -258,11 +269,15 @@ def interrupted_outcome(file: ScenarioFile) -> Any:
 
 
 def check_run_options(
-    connect_timeout: float | None, json_path: str | Path | None, junit_path: str | Path | None
+    connect_timeout: float | None,
+    json_path: str | Path | None,
+    junit_path: str | Path | None,
+    html_path: str | Path | None = None,
 ) -> None:
     """Options that would only fail after the run (or be silently replaced) fail now."""
     check_connect_timeout(connect_timeout)
-    for option, target in (("--report-json", json_path), ("--junit", junit_path)):
+    reports = (("--report-json", json_path), ("--junit", junit_path), ("--report-html", html_path))
+    for option, target in reports:
         if target:
             check_writable(Path(target), option)
 

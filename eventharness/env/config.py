@@ -58,6 +58,7 @@ PROFILE_KEYS = (
     "concurrency",
     "fail_fast",
     "report_json",
+    "report_html",
     "junit",
     "paths",
     "select",
@@ -123,6 +124,7 @@ class Profile:
     concurrency: int = 4
     fail_fast: bool = False
     report_json: str | None = None
+    report_html: str | None = None
     junit: str | None = None
     paths: list[str] = field(default_factory=lambda: ["scenarios"])
     select: str | None = None
@@ -306,6 +308,7 @@ class _Reader:
             concurrency=self.number(where, table, "concurrency", 4),
             fail_fast=self.flag(where, table, "fail_fast", False),
             report_json=self.optional_text(where, table, "report_json"),
+            report_html=self.optional_text(where, table, "report_html"),
             junit=self.optional_text(where, table, "junit"),
             paths=list(paths),
             select=self.optional_text(where, table, "select"),

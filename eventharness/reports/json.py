@@ -11,26 +11,82 @@ carries ``"xfail": {"kind", "outcome"}``; one that failed as expected counts as 
 scenario that did not finish (running, or not yet started) is an ``error`` with one failure
 ``{"kind": "error", "step": "", "message": "interrupted by Ctrl-C"}`` and no events — a status
 every reader of this report already knows, counted in ``summary.errors``.
+
+Fields added since (readers of the fields above need no change): ``run`` — ``commit`` (from
+``EVENTHARNESS_COMMIT``, ``GITHUB_SHA``, ``CI_COMMIT_SHA`` or ``git rev-parse HEAD``; ``null``
+outside a repository), ``started_at`` and ``finished_at`` (UTC, ISO 8601); per scenario
+``started_at``, ``hops`` (``[{"from", "to", "latency_s"}]``, :mod:`eventharness.reports.hops`);
+per failure ``details`` (the nearest misses and field diffs, one line each); per event
+``note`` (what a fault or a stub did to it) and ``decode_error``, ``null`` when none.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from eventharness.files.runner import Outcome
 from eventharness.reports.counts import count_outcomes
+from eventharness.reports.hops import hops_of
 
-__all__ = ["json_report", "write_json"]
+__all__ = ["commit_of", "json_report", "write_json"]
+
+_COMMIT_VARIABLES = ("EVENTHARNESS_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA")
 
 
 def json_report(outcomes: Sequence[Outcome], duration_s: float) -> dict[str, Any]:
+    now = time.time()
     return {
         "summary": {**count_outcomes(outcomes), "duration_s": round(duration_s, 3)},
-        "scenarios": [o.to_dict() for o in outcomes],
+        "run": {
+            "commit": commit_of(),
+            "started_at": _iso(now - duration_s),
+            "finished_at": _iso(now),
+        },
+        "scenarios": [_scenario(o, now, time.monotonic()) for o in outcomes],
     }
+
+
+def _scenario(outcome: Outcome, wall: float, monotonic: float) -> dict[str, Any]:
+    data = outcome.to_dict()
+    result = outcome.result
+    data["started_at"] = _iso(wall - (monotonic - result.started)) if result.started else None
+    for entry, failure in zip(data["failures"], outcome.failures, strict=True):
+        entry["details"] = list(failure.details)
+    for entry, event in zip(data["events"], result.events, strict=True):
+        entry["note"] = event.note
+        entry["decode_error"] = event.decode_error
+    data["hops"] = [hop.to_dict() for hop in hops_of(data["events"])]
+    return data
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+def commit_of(folder: str | Path | None = None) -> str | None:
+    """The commit being tested: a CI variable, else ``git rev-parse HEAD``; ``None`` if none."""
+    for name in _COMMIT_VARIABLES:
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def write_json(path: str | Path, outcomes: Sequence[Outcome], duration_s: float) -> None:

@@ -80,7 +80,8 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.json"
     write_json(path, OUTCOMES, 4.2049)
     data = json.loads(path.read_text())
-    assert data == json_report(OUTCOMES, 4.2049)
+    again = json_report(OUTCOMES, 4.2049)
+    assert data["summary"] == again["summary"] and len(data["scenarios"]) == len(again["scenarios"])
     assert data["summary"] == {
         "passed": 1,
         "xfailed": 1,
@@ -88,7 +89,8 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
         "errors": 1,
         "duration_s": 4.205,
     }
-    assert list(data) == ["summary", "scenarios"]
+    assert list(data) == ["summary", "run", "scenarios"]  # "run" added, nothing removed
+    assert list(data["run"]) == ["commit", "started_at", "finished_at"]
     first = data["scenarios"][0]
     assert list(first) == [
         "name",
@@ -98,7 +100,10 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
         "correlation_id",
         "failures",
         "events",
+        "started_at",
+        "hops",
     ]
+    assert first["hops"] == [{"from": "kafka:orders", "to": "kafka:payments", "latency_s": 0.488}]
     assert first["duration_s"] == 1.235
     assert first["events"] == [
         {
@@ -108,6 +113,8 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
             "type": "OrderPlaced",
             "correlation_id": "c-1",
             "key": "o-1",
+            "note": None,
+            "decode_error": None,
         },
         {
             "t": 0.5,
@@ -116,6 +123,8 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
             "type": "PaymentAuthorized",
             "correlation_id": "c-1",
             "key": "o-1",
+            "note": None,
+            "decode_error": None,
         },
     ]
     assert data["scenarios"][1]["failures"] == [
@@ -123,6 +132,7 @@ def test_json_report_has_the_design_shape(tmp_path: Path) -> None:
             "kind": "timeout",
             "step": "pay",
             "message": "kafka:payments [type=PaymentAuthorized]: nothing matched",
+            "details": ["nearest misses:", "  t=0.5s kafka:payments PaymentDeclined key=o-1"],
         }
     ]
     assert data["scenarios"][3]["status"] == "passed"
