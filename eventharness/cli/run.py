@@ -43,6 +43,7 @@ from eventharness.files.model import ScenarioFile
 from eventharness.model.channels import redact
 from eventharness.model.errors import ScenarioFileError
 from eventharness.model.problems import closest
+from eventharness.tracing import resolve_endpoint
 
 __all__ = [
     "INTERRUPTED_MESSAGE",
@@ -146,6 +147,15 @@ def run(
             "up`, or the brokers as configured (config: start_services = false).",
         ),
     ] = False,
+    otlp: Annotated[
+        str | None,
+        typer.Option(
+            "--otlp",
+            metavar="URL",
+            help="Export spans over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 "
+            "(config: otlp; default: $OTEL_EXPORTER_OTLP_ENDPOINT, else off).",
+        ),
+    ] = None,
     connect_timeout: ConnectTimeoutOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
@@ -160,6 +170,7 @@ def run(
         json_path = report_json or base.report_json
         junit_path = junit or base.junit
         check_run_options(connect_timeout, json_path, junit_path)
+        resolve_endpoint(otlp, base.otlp)  # a bad endpoint fails before anything starts
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
         check_overrides(setup, loaded)
@@ -171,6 +182,7 @@ def run(
             start=not no_up and base.start_services,
             connect_timeout=connect_timeout,
             state_dir=state_dir_of(setup.config, state_dir),
+            otlp=otlp,
         )
         from eventharness.reports import TerminalReport
 
@@ -305,6 +317,7 @@ class RunOptions:
     start: bool
     connect_timeout: float | None
     state_dir: Path
+    otlp: str | None = None  # --otlp as given ("" turns tracing off)
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -393,25 +406,35 @@ async def _run_files(
     from eventharness.engine.harness import Harness
     from eventharness.files.rules import correlation_rules
     from eventharness.files.runner import run_files
+    from eventharness.tracing import make_tracing
 
     rules = correlation_rules(files, variables)
+    endpoint = resolve_endpoint(options.otlp, profile.otlp)
+    tracing = make_tracing(endpoint)
+    if endpoint is not None:
+        report.line(f"spans: OTLP/HTTP to {redact(endpoint)}", "dim")
     harness = Harness.from_profile(
         profile,
         brokers=brokers,
         correlation=rules,
         schemas=setup.store(profile),
         connect_timeout=options.connect_timeout,
+        tracing=tracing,
     )
-    async with harness:
-        outcomes = await run_files(
-            harness,
-            files,
-            variables=variables,
-            concurrency=options.concurrency,
-            fail_fast=options.fail_fast,
-            on_start=report.started,
-            on_result=on_result,
-        )
+    try:
+        async with harness:
+            outcomes = await run_files(
+                harness,
+                files,
+                variables=variables,
+                concurrency=options.concurrency,
+                fail_fast=options.fail_fast,
+                on_start=report.started,
+                on_result=on_result,
+            )
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # exports the spans still batched
     return outcomes, any(o.broker_down for o in outcomes)
 
 

@@ -20,6 +20,7 @@ from eventharness.engine.collector import Sink
 from eventharness.engine.correlation import Correlation
 from eventharness.model.channels import Channel
 from eventharness.model.events import Event
+from eventharness.tracing.base import Tracing
 from eventharness.transports.base import Transport
 
 __all__ = ["Port"]
@@ -40,6 +41,10 @@ class Port(Protocol):
     @property
     def cross_broker_slack(self) -> float:
         """How much earlier than its ``after=`` event an event on another broker may be seen."""
+
+    @property
+    def tracing(self) -> Tracing | None:
+        """Spans of scenarios, when tracing is on; None (the default) when it is off."""
 
     @property
     def channel_schemas(self) -> Mapping[str, str | Mapping[str, str]]:

@@ -65,6 +65,7 @@ PROFILE_KEYS = (
     "verbose",
     "extends",
     "channel_schemas",
+    "otlp",
 )
 SERVICE_KEYS = ("command", "cwd", "env", "ready", "start_timeout", "enabled")
 TOP_KEYS = ("default_profile", "profiles")
@@ -119,6 +120,7 @@ class Profile:
     concurrency: int = 4
     fail_fast: bool = False
     report_json: str | None = None
+    otlp: str | None = None  # OTLP/HTTP endpoint spans are exported to (tracing on)
     junit: str | None = None
     paths: list[str] = field(default_factory=lambda: ["scenarios"])
     select: str | None = None
@@ -302,6 +304,7 @@ class _Reader:
             concurrency=self.number(where, table, "concurrency", 4),
             fail_fast=self.flag(where, table, "fail_fast", False),
             report_json=self.optional_text(where, table, "report_json"),
+            otlp=self.optional_text(where, table, "otlp"),
             junit=self.optional_text(where, table, "junit"),
             paths=list(paths),
             select=self.optional_text(where, table, "select"),
