@@ -344,6 +344,7 @@ def run_group(
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
     env: Environment | None = None
+    receiver = span_receiver(profile, files)
     if running is not None:
         brokers = setup.brokers(profile, running)
         variables = dict(running.variables)
@@ -367,6 +368,7 @@ def run_group(
             log=(lambda line: report.line(f"  {line}", "dim"))
             if options.verbose
             else (lambda line: None),
+            otlp=receiver.url if receiver is not None else None,
         )
     report.header(profile.name, setup.config.source, len(files))
     try:
@@ -385,12 +387,29 @@ def run_group(
                     report.line(f"service {name} not started: {reason}", "yellow")
         chosen = {n: u for n, u in brokers.items() if n in needed}
         report.brokers(chosen)
+        if receiver is not None:
+            report.line(f"receiving spans (OTLP/HTTP) at {receiver.url}", "dim")
         return asyncio.run(
-            _run_files(setup, profile, files, chosen, variables, options, report, on_result)
+            _run_files(
+                setup, profile, files, chosen, variables, options, report, on_result, receiver
+            )
         )
     finally:
         if env is not None:
             env.stop()
+        if receiver is not None:
+            receiver.close()
+
+
+def span_receiver(profile: Profile, files: list[ScenarioFile]) -> Any:
+    """A started span receiver when the profile hands ``${otlp}`` to its services; None
+    otherwise (a run that needs none starts none)."""
+    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
+    if "${otlp}" not in repr(texts):
+        return None
+    from eventharness.tracing.receiver import SpanReceiver
+
+    return SpanReceiver().start()
 
 
 async def _run_files(
@@ -402,6 +421,7 @@ async def _run_files(
     options: RunOptions,
     report: Any,
     on_result: Callable[[Any], None],
+    receiver: Any = None,
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
     from eventharness.files.rules import correlation_rules
@@ -420,6 +440,7 @@ async def _run_files(
         schemas=setup.store(profile),
         connect_timeout=options.connect_timeout,
         tracing=tracing,
+        receiver=receiver,
     )
     try:
         async with harness:

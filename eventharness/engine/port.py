@@ -20,7 +20,7 @@ from eventharness.engine.collector import Sink
 from eventharness.engine.correlation import Correlation
 from eventharness.model.channels import Channel
 from eventharness.model.events import Event
-from eventharness.tracing.base import Tracing
+from eventharness.tracing.base import SpanSource, Tracing
 from eventharness.transports.base import Transport
 
 __all__ = ["Port"]
@@ -45,6 +45,10 @@ class Port(Protocol):
     @property
     def tracing(self) -> Tracing | None:
         """Spans of scenarios, when tracing is on; None (the default) when it is off."""
+
+    @property
+    def receiver(self) -> SpanSource | None:
+        """Spans the system under test sends (OTLP), when a receiver runs; None otherwise."""
 
     @property
     def channel_schemas(self) -> Mapping[str, str | Mapping[str, str]]:

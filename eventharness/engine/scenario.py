@@ -39,7 +39,7 @@ from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpac
 from eventharness.engine.port import Port
 from eventharness.engine.probes import Probe, poll, probe_failure
 from eventharness.engine.stubs import Stub
-from eventharness.engine.traced import Traced, sent, traced
+from eventharness.engine.traced import Traced, join_spans, sent, traced
 from eventharness.engine.verdict import (
     Check,
     Evidence,
@@ -175,6 +175,7 @@ class Scenario(Checks):
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
+        join_spans(self.harness, result)
         if self._on_result is not None:
             self._on_result(result)
         return result

@@ -9,16 +9,17 @@ span per collected event, and :meth:`Traced.end` closes the root with the verdic
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 from eventharness.engine.port import Port
 from eventharness.model.channels import Channel, parse_channel
-from eventharness.model.events import Event
+from eventharness.model.events import Event, monotonic
 from eventharness.model.result import ScenarioResult
 from eventharness.tracing.base import PublishSpan, ScenarioTrace, messaging_system
 
-__all__ = ["Traced", "sent", "traced"]
+__all__ = ["Traced", "join_spans", "sent", "traced"]
 
 
 class Traced:
@@ -56,6 +57,16 @@ def traced(port: Port, name: str, correlation_id: str) -> Traced | None:
     if tracing is None:
         return None
     return Traced(port, tracing.scenario(name, correlation_id))
+
+
+def join_spans(port: Port, result: ScenarioResult) -> None:
+    """Put the spans received for the scenario's trace on its result, with the wall-clock
+    time of its start that places them on the timeline."""
+    receiver = port.receiver
+    if receiver is None:
+        return
+    result.spans = receiver.spans(result.correlation_id)
+    result.started_unix_ns = time.time_ns() - int((monotonic() - result.started) * 1e9)
 
 
 async def sent(span: PublishSpan, event: Event, sending: Awaitable[Any]) -> None:

@@ -15,17 +15,19 @@ OpenTelemetry is imported. :mod:`eventharness.tracing.spans` (``opentelemetry-sd
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from eventharness.model.channels import Channel
 from eventharness.model.errors import MissingDependency, UsageError
 from eventharness.model.events import Event
+from eventharness.model.spans import Span
 
 __all__ = [
     "ENDPOINT_ENV",
     "PublishSpan",
     "ScenarioTrace",
+    "SpanSource",
     "Tracing",
     "make_tracing",
     "messaging_system",
@@ -65,6 +67,17 @@ class Tracing(Protocol):
 
     def shutdown(self) -> None:
         """Export what is left and stop (idempotent)."""
+
+
+class SpanSource(Protocol):
+    """Spans the system under test sent (:class:`~eventharness.tracing.receiver.SpanReceiver`
+    is one), by trace id; listeners are called (from any thread) when more arrive."""
+
+    def spans(self, trace_id: str) -> list[Span]: ...
+
+    def add_listener(self, callback: Callable[[], None]) -> None: ...
+
+    def remove_listener(self, callback: Callable[[], None]) -> None: ...
 
 
 def messaging_system(scheme: str | None) -> str:
