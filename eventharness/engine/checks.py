@@ -1,17 +1,27 @@
-"""Checks declared on a scenario beside its expectations: order, per-key order, consistency.
+"""Checks declared on a scenario beside its expectations: order, per-key order, consistency,
+and checks on its trace.
 
 :class:`Checks` is a part of :class:`~eventharness.engine.scenario.Scenario` (its base): what
 is declared here is judged with everything else by :mod:`~eventharness.engine.verdict`, once
-the expectations are judged.
+the expectations are judged; trace checks (:mod:`~eventharness.engine.traces`) wait for the
+services' spans first (:meth:`Checks._await_traces`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from eventharness.engine.expectations import Expectation, InOrder, KeyOrder
+from eventharness.engine.port import Port
+from eventharness.engine.traces import Propagation, SpanExpectation, hold, trace_failures
 from eventharness.engine.verdict import Check, equal, step_reference
-from eventharness.model.events import Event
+from eventharness.model.durations import optional_seconds
+from eventharness.model.errors import UsageError
+from eventharness.model.events import Event, monotonic
+from eventharness.model.result import Failure
 
 __all__ = ["Checks"]
 
@@ -20,7 +30,12 @@ class Checks:
     """Order and consistency checks of a scenario (the scenario's own state, declared here)."""
 
     name: str
+    harness: Port
+    correlation_id: str
+    default_within: float
     events: list[Event]
+    _failures: list[Failure]
+    _traces: list[Propagation | SpanExpectation]
     _expectations: list[Expectation]
     _orders: list[InOrder | KeyOrder]
     _checks: list[tuple[str, Check]]
@@ -60,3 +75,89 @@ class Checks:
         UsageError (:func:`~eventharness.engine.verdict.step_reference`)."""
         refs = tuple(step_reference(item, self._expectations, self.name) for item in items)
         self._checks.append((name or "equal " + " = ".join(map(str, refs)), equal(refs)))
+
+    # -- trace checks ----------------------------------------------------------------------
+
+    def _span_source(self, what: str) -> Any:
+        receiver = self.harness.receiver
+        if receiver is None:
+            raise UsageError(
+                f"{what} in scenario {self.name!r} needs the spans of the services: give the "
+                "harness a span receiver (Harness(receiver=SpanReceiver())); `eventharness "
+                "run` starts one when a file checks traces, at ${otlp}"
+            )
+        return receiver
+
+    def expect_propagated(self, step: Expectation | str | None = None) -> None:
+        """``trace: propagated``: every collected event (of ``step``, or of the scenario)
+        carries the scenario's trace id and a parent span of the flow; else a ``trace``
+        failure naming the first channel, and the service, where the context was lost."""
+        self._span_source("trace: propagated")
+        self._traces.append(Propagation(self.step(step) if step is not None else None))
+
+    def expect_span(
+        self,
+        *,
+        service: str | None = None,
+        name: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
+        step_name: str | None = None,
+    ) -> SpanExpectation:
+        """A span of the scenario's trace (sent by a service) with this ``service``, span
+        ``name``, ``attributes`` (matched like ``match=``: ``{"http.status_code": {"lt":
+        500}}``), ``status`` (unset, ok, error) and duration bounds, in seconds."""
+        self._span_source("expect_span")
+        check = SpanExpectation(
+            step_name or f"span {service or '*'}/{name or '*'}",
+            service=service,
+            span=name,
+            attributes=dict(attributes or {}),
+            status=status,
+            min_duration=optional_seconds("min_duration", min_duration, allow_zero=True),
+            max_duration=optional_seconds("max_duration", max_duration),
+        )
+        self._traces.append(check)
+        return check
+
+    async def _await_traces(self) -> None:
+        """Wait, woken by the receiver, until every trace check holds or the window passes."""
+        if not self._traces:
+            return
+        receiver = self._span_source("a trace check")
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(woken.set)
+
+        receiver.add_listener(wake)
+        try:
+            end = monotonic() + self.default_within
+            while not hold(self._traces, self.correlation_id, self.events, self._spans()):
+                left = end - monotonic()
+                if left <= 0:
+                    break
+                woken.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), left)
+        finally:
+            receiver.remove_listener(wake)
+
+    def _spans(self) -> list[Any]:
+        receiver = self.harness.receiver
+        return receiver.spans(self.correlation_id) if receiver is not None else []
+
+    def _trace_checks(self) -> None:
+        if self._traces:
+            self._failures.extend(
+                trace_failures(
+                    self._traces,
+                    self.correlation_id,
+                    self.events,
+                    self._spans(),
+                    self.default_within,
+                )
+            )

@@ -40,6 +40,7 @@ from eventharness.engine.port import Port
 from eventharness.engine.probes import Probe, poll, probe_failure
 from eventharness.engine.stubs import Stub
 from eventharness.engine.traced import Traced, join_spans, sent, traced
+from eventharness.engine.traces import Propagation, SpanExpectation, propagated
 from eventharness.engine.verdict import (
     Check,
     Evidence,
@@ -82,6 +83,7 @@ class Scenario(Checks):
         settle: float = 0.0,
         file: str | None = None,
         on_result: Callable[[ScenarioResult], None] | None = None,
+        trace: str | None = None,
     ) -> None:
         self.harness = harness
         self.name = name
@@ -109,11 +111,15 @@ class Scenario(Checks):
         self._evidence_made: Evidence | None = None
         self._acks = Acks()  # publishes that did not wait (wait=False)
         self._trace: Traced | None = None  # its spans, when the harness traces
+        self._traces: list[Propagation | SpanExpectation] = []  # checks on its trace
+        self._trace_rule = trace is not None and propagated(trace)  # declared on entering
         self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Scenario:
+        if self._trace_rule and not self._traces:
+            self.expect_propagated()  # a usage error before anything is opened
         await self._owned.__aenter__()
         self.began = monotonic()
         self._entered = True
@@ -143,6 +149,7 @@ class Scenario(Checks):
                     await self._acks.gather(self._failures)
                     await self.armed()
                     await self._wait()
+                    await self._await_traces()
                 self._final_checks()
             elif isinstance(exc, AssertionError):
                 self._failures.append(Failure("consistency", "assert", str(exc) or "assert"))
@@ -217,6 +224,7 @@ class Scenario(Checks):
         name: str | None = None,
         collect_queue: bool = False,
         order_slack: float | None = None,
+        trace: str | None = None,
     ) -> Expectation:
         """Expect matching events on ``channel`` within the window. Returns a handle.
 
@@ -230,7 +238,7 @@ class Scenario(Checks):
             first = self.step(after).channel.partition(":")[0]
             same = self.harness.same_broker(first, channel.partition(":")[0])
             order_slack = 0.0 if same else self.harness.cross_broker_slack
-        return self._add(
+        exp = self._add(
             Expectation,
             channel,
             Matcher(type=type, match=match, fields=fields, where=where),
@@ -246,6 +254,9 @@ class Scenario(Checks):
             collect_queue=collect_queue,
             default_name=type or channel,
         )
+        if trace is not None and propagated(trace):
+            self.expect_propagated(exp)
+        return exp
 
     def expect_none(
         self,
@@ -479,3 +490,4 @@ class Scenario(Checks):
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())
+        self._trace_checks()

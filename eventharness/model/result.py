@@ -14,7 +14,7 @@ from eventharness.model.spans import Span
 __all__ = ["FAILURE_KINDS", "Failure", "FailureKind", "ScenarioResult", "Status"]
 
 FailureKind = Literal[
-    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error"
+    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "trace", "error"
 ]
 FAILURE_KINDS: tuple[FailureKind, ...] = (
     "timeout",
@@ -23,6 +23,7 @@ FAILURE_KINDS: tuple[FailureKind, ...] = (
     "unexpected",
     "duplicate",
     "consistency",
+    "trace",
     "error",
 )
 Status = Literal["passed", "failed", "error"]
