@@ -55,6 +55,7 @@ async def run(ctx: Context) -> list[Row]:
     from aiokafka import AIOKafkaProducer
 
     import eventharness as eh
+    from eventharness.tracing import make_tracing, resolve_endpoint
     from eventharness.transports.kafka import KafkaTransport
     from eventharness.transports.kafka_config import client_config, producer_config
 
@@ -72,11 +73,14 @@ async def run(ctx: Context) -> list[Row]:
     raw_rates: list[float] = []
     batched_rates: list[float] = []
     raw_batched_rates: list[float] = []
+    # OTEL_EXPORTER_OTLP_ENDPOINT set: the harness rows are traced (spans exported over OTLP)
+    tracing = make_tracing(resolve_endpoint(None, None))
+    traced = " (traced)" if tracing is not None else ""
     try:
         for trial in range(trials):
             # A fresh harness per trial (as a pytest fixture gives each test), and no garbage
             # of one side left for the other side's collector to walk.
-            async with eh.Harness({"kafka": ctx.kafka_url}, within=TIMEOUT_S) as h:
+            async with eh.Harness({"kafka": ctx.kafka_url}, within=TIMEOUT_S, tracing=tracing) as h:
                 for side in ("raw", "harness") if trial % 2 == 0 else ("harness", "raw"):
                     topic = unique("k" + side)
                     await admin.create_channel(topic, partitions=PARTITIONS)
@@ -93,7 +97,7 @@ async def run(ctx: Context) -> list[Row]:
                         )
                         h.results.clear()  # its 2N events must not slow the next run
             lingering = f"{ctx.kafka_url}?linger_ms={LINGER_MS}"
-            async with eh.Harness({"kafka": lingering}, within=TIMEOUT_S) as h:
+            async with eh.Harness({"kafka": lingering}, within=TIMEOUT_S, tracing=tracing) as h:
                 for side in ("raw", "harness") if trial % 2 == 0 else ("harness", "raw"):
                     topic = unique("kb" + side)
                     await admin.create_channel(topic, partitions=PARTITIONS)
@@ -110,12 +114,14 @@ async def run(ctx: Context) -> list[Row]:
                         )
                         h.results.clear()
     finally:
+        if tracing is not None:
+            tracing.shutdown()
         await batched.stop()
         await producer.stop()
         await admin.aclose()
     return [
         throughput_row(
-            "kafka publish+collect",
+            "kafka publish+collect" + traced,
             harness_rates,
             raw_rates,
             events=n,
@@ -123,7 +129,7 @@ async def run(ctx: Context) -> list[Row]:
             concurrency=CONCURRENCY,
         ),
         throughput_row(
-            "kafka publish+collect, batched (no wait per ack)",
+            "kafka publish+collect, batched (no wait per ack)" + traced,
             batched_rates,
             raw_batched_rates,
             events=n,

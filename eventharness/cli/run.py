@@ -9,6 +9,10 @@ configuration that governs each, run on one harness per profile.
 on Ctrl-C: it stops what it started, marks each scenario that did not finish as an ``error``
 "interrupted by Ctrl-C", writes the reports and prints one line,
 ``interrupted: N of M scenarios finished; reports written``.
+
+Over 500 lines since sharding, tracing and service incidents joined the run: the environment
+part (``run_group``, ``span_receiver``, ``_run_files``) is the next to move to a module of
+its own.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from eventharness.files.model import ScenarioFile
 from eventharness.model.channels import redact
 from eventharness.model.errors import ScenarioFileError
 from eventharness.model.problems import closest
+from eventharness.tracing import resolve_endpoint
 
 __all__ = [
     "INTERRUPTED_MESSAGE",
@@ -172,6 +177,15 @@ def run(
             help="Balance --shard by the durations in this JSON report of an earlier run.",
         ),
     ] = None,
+    otlp: Annotated[
+        str | None,
+        typer.Option(
+            "--otlp",
+            metavar="URL",
+            help="Export spans over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 "
+            "(config: otlp; default: $OTEL_EXPORTER_OTLP_ENDPOINT, else off).",
+        ),
+    ] = None,
     connect_timeout: ConnectTimeoutOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
@@ -187,6 +201,7 @@ def run(
         junit_path = junit or base.junit
         html_path = report_html or base.report_html
         check_run_options(connect_timeout, json_path, junit_path, html_path)
+        resolve_endpoint(otlp, base.otlp)  # a bad endpoint fails before anything starts
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
         check_overrides(setup, loaded)
@@ -199,6 +214,7 @@ def run(
             start=not no_up and base.start_services,
             connect_timeout=connect_timeout,
             state_dir=state_dir_of(setup.config, state_dir),
+            otlp=otlp,
         )
         from eventharness.reports import TerminalReport
 
@@ -364,6 +380,7 @@ class RunOptions:
     start: bool
     connect_timeout: float | None
     state_dir: Path
+    otlp: str | None = None  # --otlp as given ("" turns tracing off)
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -391,6 +408,7 @@ def run_group(
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
     env: Environment | None = None
+    receiver = span_receiver(profile, files)
     if running is not None:
         brokers = setup.brokers(profile, running)
         variables = dict(running.variables)
@@ -414,6 +432,7 @@ def run_group(
             log=(lambda line: report.line(f"  {line}", "dim"))
             if options.verbose
             else (lambda line: None),
+            otlp=receiver.url if receiver is not None else None,
         )
     report.header(profile.name, setup.config.source, len(files))
     try:
@@ -434,12 +453,29 @@ def run_group(
         report.brokers(chosen)
         run_id = running.run_id if running is not None else env.run_id if env else ""
         profile = profile_channels(profile, variables, run_id=run_id)
+        if receiver is not None:
+            report.line(f"receiving spans (OTLP/HTTP) at {receiver.url}", "dim")
         return asyncio.run(
-            _run_files(setup, profile, files, chosen, variables, options, report, on_result, env)
+            _run_files(
+                setup, profile, files, chosen, variables, options, report, on_result, env, receiver
+            )
         )
     finally:
         if env is not None:
             env.stop()
+        if receiver is not None:
+            receiver.close()
+
+
+def span_receiver(profile: Profile, files: list[ScenarioFile]) -> Any:
+    """A started span receiver when the profile hands ``${otlp}`` to its services; None
+    otherwise (a run that needs none starts none)."""
+    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
+    if "${otlp}" not in repr(texts):
+        return None
+    from eventharness.tracing.receiver import SpanReceiver
+
+    return SpanReceiver().start()
 
 
 async def _run_files(
@@ -452,37 +488,49 @@ async def _run_files(
     report: Any,
     on_result: Callable[[Any], None],
     env: Any = None,
+    receiver: Any = None,
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
     from eventharness.files.rules import correlation_rules
     from eventharness.files.runner import run_files
+    from eventharness.tracing import make_tracing
 
     rules = correlation_rules(files, variables)
+    endpoint = resolve_endpoint(options.otlp, profile.otlp)
+    tracing = make_tracing(endpoint)
+    if endpoint is not None:
+        report.line(f"spans: OTLP/HTTP to {redact(endpoint)}", "dim")
     harness = Harness.from_profile(
         profile,
         brokers=brokers,
         correlation=rules,
         schemas=setup.store(profile),
         connect_timeout=options.connect_timeout,
+        tracing=tracing,
+        receiver=receiver,
     )
-    async with harness:
-        if env is not None:  # a service that exits fails the scenarios running then
-            incidents = harness.incidents
-            env.watch(
-                lambda source, message, details, standing: incidents.report_threadsafe(
-                    source, message, details=details, standing=standing
-                ),
-                incidents.resolve_threadsafe,
+    try:
+        async with harness:
+            if env is not None:  # a service that exits fails the scenarios running then
+                incidents = harness.incidents
+                env.watch(
+                    lambda source, message, details, standing: incidents.report_threadsafe(
+                        source, message, details=details, standing=standing
+                    ),
+                    incidents.resolve_threadsafe,
+                )
+            outcomes = await run_files(
+                harness,
+                files,
+                variables=variables,
+                concurrency=options.concurrency,
+                fail_fast=options.fail_fast,
+                on_start=report.started,
+                on_result=on_result,
             )
-        outcomes = await run_files(
-            harness,
-            files,
-            variables=variables,
-            concurrency=options.concurrency,
-            fail_fast=options.fail_fast,
-            on_start=report.started,
-            on_result=on_result,
-        )
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # exports the spans still batched
     return outcomes, any(o.broker_down for o in outcomes)
 
 

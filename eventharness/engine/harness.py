@@ -29,6 +29,7 @@ from eventharness.model.durations import check_seconds
 from eventharness.model.errors import BrokerError, UsageError
 from eventharness.model.events import Decoder, Event, decode_value, encode_value
 from eventharness.model.result import ScenarioResult
+from eventharness.tracing.base import SpanSource, Tracing
 from eventharness.transports.base import Transport, make_transport
 
 __all__ = ["CROSS_BROKER_SLACK", "DEFAULT_WITHIN", "Harness", "HarnessProfile"]
@@ -76,6 +77,8 @@ class Harness:
         decoder: Decoder | None = None,
         cross_broker_slack: float = CROSS_BROKER_SLACK,
         channel_schemas: Mapping[str, str | Mapping[str, str]] | None = None,
+        tracing: Tracing | None = None,
+        receiver: SpanSource | None = None,
     ) -> None:
         check_seconds("connect_timeout", connect_timeout)
         self.brokers: dict[str, Transport] = {}
@@ -94,6 +97,8 @@ class Harness:
             "cross_broker_slack", cross_broker_slack, allow_zero=True
         )
         self.channel_schemas = dict(channel_schemas or {})
+        self.tracing = tracing  # spans (eventharness.tracing); None: off, and free
+        self.receiver = receiver  # spans the services send (a SpanReceiver), joined by trace id
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
         self.results: list[ScenarioResult] = []

@@ -70,10 +70,13 @@ Headers = tuple[dict[str, str], dict[str, bytes]]
 # -- stamp -------------------------------------------------------------------------------
 
 
-def stamp(correlation_id: str, given: Mapping[str, str | bytes] | None) -> Headers:
-    """A scenario's headers: correlation id, trace context, a new message id; ``given`` wins."""
+def stamp(
+    correlation_id: str, given: Mapping[str, str | bytes] | None, traceparent: str | None = None
+) -> Headers:
+    """A scenario's headers: correlation id, trace context (``traceparent``: the publish
+    span's, when tracing is on), a new message id; ``given`` wins."""
     message_id = new_message_id()
-    traceparent = make_traceparent(correlation_id)
+    traceparent = traceparent or make_traceparent(correlation_id)
     correlation = correlation_id.encode()
     text = {
         CORRELATION_HEADER: correlation_id,

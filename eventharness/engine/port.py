@@ -21,6 +21,7 @@ from eventharness.engine.correlation import Correlation
 from eventharness.engine.incidents import Incident
 from eventharness.model.channels import Channel
 from eventharness.model.events import Event
+from eventharness.tracing.base import SpanSource, Tracing
 from eventharness.transports.base import Transport
 
 __all__ = ["Port"]
@@ -41,6 +42,14 @@ class Port(Protocol):
     @property
     def cross_broker_slack(self) -> float:
         """How much earlier than its ``after=`` event an event on another broker may be seen."""
+
+    @property
+    def tracing(self) -> Tracing | None:
+        """Spans of scenarios, when tracing is on; None (the default) when it is off."""
+
+    @property
+    def receiver(self) -> SpanSource | None:
+        """Spans the system under test sends (OTLP), when a receiver runs; None otherwise."""
 
     @property
     def channel_schemas(self) -> Mapping[str, str | Mapping[str, str]]:

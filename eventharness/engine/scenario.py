@@ -23,6 +23,7 @@ from typing import Any
 
 from eventharness.engine.acks import Acks
 from eventharness.engine.arming import Arming
+from eventharness.engine.checks import Checks
 from eventharness.engine.correlation import rule_value
 from eventharness.engine.expectations import (
     Absence,
@@ -38,6 +39,8 @@ from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpac
 from eventharness.engine.port import Port
 from eventharness.engine.probes import Probe, poll, probe_failure
 from eventharness.engine.stubs import Stub
+from eventharness.engine.traced import Traced, join_spans, sent, traced
+from eventharness.engine.traces import Propagation, SpanExpectation, propagated
 from eventharness.engine.verdict import (
     Check,
     Evidence,
@@ -45,10 +48,8 @@ from eventharness.engine.verdict import (
     Violation,
     bound_violation,
     broken_channels,
-    equal,
     judge,
     outcome,
-    step_reference,
 )
 from eventharness.engine.waiting import Wakeup, until_judged
 from eventharness.model.durations import check_seconds, optional_seconds
@@ -63,7 +64,7 @@ class _Abort(Exception):
     """Stop the scenario body: a failure was recorded that makes going on pointless."""
 
 
-class Scenario:
+class Scenario(Checks):
     """One run: its correlation id, its expectations, its timeline. Use ``async with``.
 
     ``harness`` is what runs it (any :class:`~eventharness.engine.port.Port`; made by
@@ -82,6 +83,7 @@ class Scenario:
         settle: float = 0.0,
         file: str | None = None,
         on_result: Callable[[ScenarioResult], None] | None = None,
+        trace: str | None = None,
     ) -> None:
         self.harness = harness
         self.name = name
@@ -108,17 +110,23 @@ class Scenario:
         self._violations: list[Violation] = []
         self._evidence_made: Evidence | None = None
         self._acks = Acks()  # publishes that did not wait (wait=False)
+        self._trace: Traced | None = None  # its spans, when the harness traces
+        self._traces: list[Propagation | SpanExpectation] = []  # checks on its trace
+        self._trace_rule = trace is not None and propagated(trace)  # declared on entering
         self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Scenario:
+        if self._trace_rule and not self._traces:
+            self.expect_propagated()  # a usage error before anything is opened
         await self._owned.__aenter__()
         self.began = monotonic()
         self._entered = True
         # released in __aexit__ after the stack (cheaper than two callbacks on it)
         self.harness.add_listener(self._changed.wake)
         self.correlate(self.correlation_id)
+        self._trace = traced(self.harness, self.name, self.correlation_id)
         self._arming.start()
         return self
 
@@ -141,6 +149,7 @@ class Scenario:
                     await self._acks.gather(self._failures)
                     await self.armed()
                     await self._wait()
+                    await self._await_traces()
                 self._final_checks()
             elif isinstance(exc, AssertionError):
                 self._failures.append(Failure("consistency", "assert", str(exc) or "assert"))
@@ -158,6 +167,8 @@ class Scenario:
                 for key in self._keys:
                     self.harness.unregister(key)
         result = self._result()
+        if self._trace is not None:
+            self._trace.end(result)
         if exc is not None and not isinstance(exc, _Abort | AssertionError):
             return  # the original exception propagates; the result says "error"
         if not result.passed:
@@ -171,6 +182,7 @@ class Scenario:
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
+        join_spans(self.harness, result)
         if self._on_result is not None:
             self._on_result(result)
         return result
@@ -212,6 +224,7 @@ class Scenario:
         name: str | None = None,
         collect_queue: bool = False,
         order_slack: float | None = None,
+        trace: str | None = None,
     ) -> Expectation:
         """Expect matching events on ``channel`` within the window. Returns a handle.
 
@@ -225,7 +238,7 @@ class Scenario:
             first = self.step(after).channel.partition(":")[0]
             same = self.harness.same_broker(first, channel.partition(":")[0])
             order_slack = 0.0 if same else self.harness.cross_broker_slack
-        return self._add(
+        exp = self._add(
             Expectation,
             channel,
             Matcher(type=type, match=match, fields=fields, where=where),
@@ -241,6 +254,9 @@ class Scenario:
             collect_queue=collect_queue,
             default_name=type or channel,
         )
+        if trace is not None and propagated(trace):
+            self.expect_propagated(exp)
+        return exp
 
     def expect_none(
         self,
@@ -307,39 +323,6 @@ class Scenario:
         names = ", ".join(exp.name for exp in self._expectations) or "none yet"
         raise UsageError(f"no step named {ref!r} in scenario {self.name!r} (steps: {names})")
 
-    def expect_order(self, *steps: Expectation | str, name: str | None = None) -> None:
-        """The first events of ``steps`` must arrive in this order."""
-        resolved = [self.step(s) for s in steps]
-        self._orders.append(InOrder(name or "order", resolved))
-
-    def expect_key_order(
-        self, step: Expectation | str, *, by: str, name: str | None = None
-    ) -> None:
-        """For each key, events of ``step`` arrive in the order the scenario published their
-        causes, compared through ``by`` (a path both carry, e.g. ``value.seq``)."""
-        exp = self.step(step)
-        self._orders.append(KeyOrder(name or f"{exp.name} per-key order", exp, by, self._published))
-
-    def _published(self) -> list[Event]:
-        return [ev for ev in self.events if ev.direction == "out"]
-
-    def check(self, fn: Check, *, name: str | None = None) -> None:
-        """A cross-event consistency check, run once expectations are judged.
-
-        ``fn(facts)`` gets :class:`Facts`; ``facts[pay]`` is the first event of step ``pay``.
-        Returning false or raising AssertionError fails the scenario with kind
-        ``consistency``."""
-        self._checks.append((name or str(getattr(fn, "__name__", "check")), fn))
-
-    def check_equal(self, *items: Any, name: str | None = None) -> None:
-        """All items agree, once expectations are judged:
-        ``s.check_equal(pay.value("amount"), ship["value.amount"], 42)``. A handle's
-        ``.value(path)`` / ``[path]`` (or ``"NAME.path"``, NAME a step's name) is read from the
-        step's first event; other values are literals. A dotted string naming no step is a
-        UsageError (:func:`~eventharness.engine.verdict.step_reference`)."""
-        refs = tuple(step_reference(item, self._expectations, self.name) for item in items)
-        self._checks.append((name or "equal " + " = ".join(map(str, refs)), equal(refs)))
-
     def correlate(self, value: str) -> None:
         """Claim events that carry ``value`` as a correlation value (e.g. a business key)."""
         value = str(value)
@@ -393,19 +376,22 @@ class Scenario:
         value, key, headers, partition = unpack(value, key, headers, partition)
         port = self.harness
         parsed = port.channel(channel)
+        span = self._trace.publish(parsed) if self._trace is not None else None
         try:
             event, record = compose(
                 port,
                 parsed,
                 value,
                 key=key,
-                headers=stamp(self.correlation_id, headers),
+                headers=stamp(self.correlation_id, headers, span.traceparent if span else None),
                 correlation_id=self.correlation_id,
                 schema=schema,
                 validate=True,
                 partition=partition,
             )
         except Rejected as exc:
+            if span is not None:
+                span.end(exc.event, "rejected: violates its schema")
             self._sender.unsent(exc.event)
             self._failures.append(exc.failure())
             raise _Abort() from None
@@ -413,6 +399,13 @@ class Scenario:
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
+        sending = self._send(parsed, event, record, faults, wait)
+        await (sending if span is None else sent(span, event, sending))
+        return event
+
+    async def _send(
+        self, parsed: Any, event: Event, record: Any, faults: Sequence[Fault], wait: bool
+    ) -> None:
         if faults:
             for fault in check_faults(faults):
                 if fault not in self._faults:
@@ -423,7 +416,6 @@ class Scenario:
             event.position = await self._sender.publish(parsed, event, record)
         else:
             self._acks.add(event, await self._sender.enqueue(parsed, event, record))
-        return event
 
     async def eventually(
         self,
@@ -481,6 +473,8 @@ class Scenario:
             violation = bound_violation(self.harness, event)
             if violation is not None:
                 self._violations.append(violation)
+        if self._trace is not None:
+            self._trace.collected(event)
         event.release_value()  # matched and checked: keep the bytes, decode again on demand
         self._changed.wake()
 
@@ -496,3 +490,4 @@ class Scenario:
 
     def _final_checks(self) -> None:
         judge(self.harness, self._evidence(), self._failures, Facts(self), monotonic())
+        self._trace_checks()

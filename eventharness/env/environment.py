@@ -72,6 +72,7 @@ class Environment:
         needed: Collection[str] | None = None,
         connect_timeout: float | None = None,
         log: Log = _ignore,
+        otlp: str | None = None,
     ) -> None:
         """``needed``: the broker names the run uses (default: all of the profile's); they and
         the brokers of the services to start are checked before anything starts, each within
@@ -90,6 +91,7 @@ class Environment:
         self.services: dict[str, ServiceProcess] = {}
         self.skipped: dict[str, str] = {}
         self.variables: dict[str, str] = {}
+        self.otlp = otlp  # ${otlp}: the run's span receiver, when one runs
         self._ports: dict[str, int] = {}
         self._stopped = False
         self.proxies: dict[tuple[str, str], ProxyThread] = {}
@@ -122,6 +124,8 @@ class Environment:
             return sys.executable
         if head == "root":
             return str(self.config.root)
+        if head == "otlp":
+            return self.otlp or ""
         raise UsageError(f"unknown variable ${{{ref.text}}}")
 
     def render(self, value: Any) -> Any:

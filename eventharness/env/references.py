@@ -11,6 +11,8 @@ the environment starts (:meth:`eventharness.env.environment.Environment.resolve`
 ``${vars.NAME}``            a profile variable
 ``${env.NAME}``             an environment variable (``${env.NAME:-default}``)
 ``${python}`` ``${root}``   the running Python interpreter; the folder of the config file
+``${otlp}``                 the URL of the run's span receiver (OTLP/HTTP), for services'
+                            ``OTEL_EXPORTER_OTLP_ENDPOINT``; empty when none runs (``up``)
 =========================== ===============================================================
 
 :func:`reference_problem` checks one when the configuration is read, so a typo is an error
@@ -28,7 +30,7 @@ from eventharness.model.problems import closest
 
 __all__ = ["NAMESPACES", "places_problem", "reference_problem"]
 
-NAMESPACES = ("run", "port", "brokers", "vars", "env", "python", "root")
+NAMESPACES = ("run", "port", "brokers", "vars", "env", "python", "root", "otlp")
 
 
 def _did_you_mean(head: str) -> str:
@@ -55,8 +57,10 @@ def reference_problem(
         return (
             f"{text} is not known{_did_you_mean(head)}; use ${{run.id}}, "
             "${port.NAME}, ${brokers.NAME}, ${brokers.NAME.bootstrap}, ${vars.NAME}, "
-            "${env.NAME}, ${python} or ${root}"
+            "${env.NAME}, ${python}, ${root} or ${otlp}"
         )
+    if head == "otlp" and len(parts) != 1:
+        return f"{text}: write ${{otlp}} (the span receiver's URL)"
     if head == "brokers":
         if len(parts) < 2 or parts[1] not in brokers:
             return (

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eventharness.model.events import Event
+from eventharness.model.spans import Span
 
 __all__ = ["FAILURE_KINDS", "Failure", "FailureKind", "ScenarioResult", "Status"]
 
 FailureKind = Literal[
-    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "error"
+    "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "trace", "error"
 ]
 FAILURE_KINDS: tuple[FailureKind, ...] = (
     "timeout",
@@ -22,6 +23,7 @@ FAILURE_KINDS: tuple[FailureKind, ...] = (
     "unexpected",
     "duplicate",
     "consistency",
+    "trace",
     "error",
 )
 Status = Literal["passed", "failed", "error"]
@@ -55,6 +57,8 @@ class ScenarioResult:
     failures: list[Failure] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     started: float = 0.0  # monotonic time the scenario began; timeline t is relative to it
+    spans: list[Span] = field(default_factory=list)  # the services' spans of its trace
+    started_unix_ns: int = 0  # wall-clock time of ``started``: places spans on the timeline
 
     @property
     def passed(self) -> bool:
@@ -66,6 +70,10 @@ class ScenarioResult:
 
     def t(self, event: Event) -> float:
         return max(0.0, event.received - self.started)
+
+    def span_t(self, span: Span) -> float:
+        """Where ``span`` starts on the timeline (seconds since ``started``)."""
+        return (span.start_ns - self.started_unix_ns) / 1e9
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,7 +94,11 @@ class ScenarioResult:
                 }
                 for ev in self.events
             ],
+            **({"spans": [self._span_dict(span) for span in self.spans]} if self.spans else {}),
         }
+
+    def _span_dict(self, span: Span) -> dict[str, Any]:
+        return {"t": round(self.span_t(span), 6), **span.to_dict()}
 
     def timeline(self, limit: int = 200) -> str:
         """One line per event: t, direction, channel, type, key."""
@@ -97,14 +109,24 @@ class ScenarioResult:
         if shown is not self.events:
             rows.append(f"  ... {len(self.events) - limit} earlier events not shown")
         width = max(len(ev.channel) for ev in shown)
+        lines: list[tuple[float, str]] = []
         for ev in shown:
             arrow = "→" if ev.direction == "out" else "←"
             extra = f"  ! {ev.decode_error}" if ev.decode_error else ""
             extra += f"  ! {ev.note}" if ev.note else ""
-            rows.append(
-                f"  {self.t(ev):8.3f}s {arrow} {ev.channel:<{width}}  {ev.type or '-':<24} "
-                f"key={ev.key if ev.key is not None else '-'}{extra}"
+            lines.append(
+                (
+                    self.t(ev),
+                    f"  {self.t(ev):8.3f}s {arrow} {ev.channel:<{width}}  {ev.type or '-':<24} "
+                    f"key={ev.key if ev.key is not None else '-'}{extra}",
+                )
             )
+        for span in self.spans:  # interleaved by start time; error spans marked
+            mark = "  ! error" if span.status == "error" else ""
+            t = self.span_t(span)
+            lines.append((t, f"  {t:8.3f}s ◆ {span.service or '-':<{width}}  {span.name}{mark}"))
+        lines.sort(key=lambda line: line[0])
+        rows.extend(text for _, text in lines)
         return "\n".join(rows)
 
     def explain(self) -> str:
