@@ -56,7 +56,9 @@ def test_the_demo_suite_passes_with_no_broker(tmp_path: Path) -> None:
     scenarios = {Path(s["file"]).name: s for s in data["scenarios"]}
     assert len(scenarios) == len(list(DEMO.glob("*.yaml")))
     expected = {s["xfail"]["kind"] for s in scenarios.values() if "xfail" in s}
-    assert expected == set(FAILURE_KINDS)  # one deliberately failing scenario per kind
+    # one deliberately failing scenario per kind, but 'trace': it is judged on the spans that
+    # services export, and the demo's stubs export none (tests/tracing fails it on real spans)
+    assert expected == set(FAILURE_KINDS) - {"trace"}
     for name, s in scenarios.items():
         if "xfail" in s:
             assert s["xfail"]["outcome"] == "xfailed", (name, s["failures"])
