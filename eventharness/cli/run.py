@@ -10,17 +10,13 @@ on Ctrl-C: it stops what it started, marks each scenario that did not finish as 
 "interrupted by Ctrl-C", writes the reports and prints one line,
 ``interrupted: N of M scenarios finished; reports written``.
 
-Over 500 lines since sharding, tracing and service incidents joined the run: the environment
-part (``run_group``, ``span_receiver``, ``_run_files``) is the next to move to a module of
-its own.
+The environment and the harness of each profile's group: :mod:`eventharness.cli.session`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +24,7 @@ import typer
 from rich.text import Text
 
 from eventharness.cli.errors import ERROR, FAILED, INTERRUPTED, OK, errors, fail, friendly
+from eventharness.cli.session import RunOptions, run_group, used_brokers
 from eventharness.cli.setup import (
     BrokerOption,
     ConfigOption,
@@ -41,8 +38,7 @@ from eventharness.cli.setup import (
     quiet_clients,
     state_dir_of,
 )
-from eventharness.env.brokers import EMBEDDED
-from eventharness.env.config import Profile, load_config
+from eventharness.env.config import load_config
 from eventharness.files.loader import discover, load_files
 from eventharness.files.model import ScenarioFile
 from eventharness.model.channels import redact
@@ -52,7 +48,6 @@ from eventharness.tracing import resolve_endpoint
 
 __all__ = [
     "INTERRUPTED_MESSAGE",
-    "RunOptions",
     "check_overrides",
     "check_run_options",
     "check_writable",
@@ -61,7 +56,6 @@ __all__ = [
     "load_scenarios",
     "run",
     "sharding",
-    "used_brokers",
     "validate",
 ]
 
@@ -370,168 +364,6 @@ def check_overrides(setup: Setup, loaded: list[tuple[Setup, ScenarioFile]]) -> N
                 f"{name!r} and no scenario uses one{hint} (brokers: "
                 f"{', '.join(sorted(known)) or 'none'})"
             )
-
-
-@dataclass
-class RunOptions:
-    concurrency: int
-    fail_fast: bool
-    verbose: bool
-    start: bool
-    connect_timeout: float | None
-    state_dir: Path
-    otlp: str | None = None  # --otlp as given ("" turns tracing off)
-
-
-def used_brokers(files: list[ScenarioFile]) -> set[str]:
-    """Broker names the files' channels name (``kafka`` of ``kafka:orders``)."""
-    found: set[str] = set()
-    for file in files:
-        for channel in file.channels:
-            if "${" not in channel.partition(":")[0]:
-                found.add(channel.partition(":")[0])
-    return found
-
-
-def run_group(
-    setup: Setup,
-    profile: Profile,
-    files: list[ScenarioFile],
-    options: RunOptions,
-    report: Any,
-    on_result: Callable[[Any], None],
-) -> tuple[list[Any], bool]:
-    """Run the files of one profile: bring its environment up (or reuse one), run, stop."""
-    from eventharness.env.environment import Environment
-    from eventharness.files.rules import profile_channels
-
-    needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
-    running = setup.running(profile, options.state_dir)
-    env: Environment | None = None
-    receiver = span_receiver(profile, files)
-    if running is not None:
-        brokers = setup.brokers(profile, running)
-        variables = dict(running.variables)
-        report.line(f"using the environment of `eventharness up` (run id {running.run_id})", "dim")
-    else:
-        wanted = setup.brokers(profile, None)
-        embedded = [n for n, url in wanted.items() if url == EMBEDDED and n in needed]
-        if embedded and not options.start:
-            fail(
-                f"broker {embedded[0]!r} is 'embedded' and no environment is up; run "
-                "`eventharness up` first, or drop --no-up"
-            )
-        env = Environment(
-            setup.config,
-            profile,
-            brokers=setup.overrides,
-            state_dir=options.state_dir,
-            start_services=options.start,
-            needed=needed,
-            connect_timeout=options.connect_timeout,
-            log=(lambda line: report.line(f"  {line}", "dim"))
-            if options.verbose
-            else (lambda line: None),
-            otlp=receiver.url if receiver is not None else None,
-        )
-    report.header(profile.name, setup.config.source, len(files))
-    try:
-        if env is not None:
-            began = time.monotonic()
-            env.start()
-            brokers, variables = env.brokers, env.variables
-            started = [*env.embedded, *env.services]
-            if started:
-                report.line(
-                    f"environment up in {time.monotonic() - began:.1f}s: {', '.join(started)}",
-                    "dim",
-                )
-            for name, reason in env.skipped.items():
-                if options.start:
-                    report.line(f"service {name} not started: {reason}", "yellow")
-        chosen = {n: u for n, u in brokers.items() if n in needed}
-        report.brokers(chosen)
-        run_id = running.run_id if running is not None else env.run_id if env else ""
-        profile = profile_channels(profile, variables, run_id=run_id)
-        if receiver is not None:
-            report.line(f"receiving spans (OTLP/HTTP) at {receiver.url}", "dim")
-        return asyncio.run(
-            _run_files(
-                setup, profile, files, chosen, variables, options, report, on_result, env, receiver
-            )
-        )
-    finally:
-        if env is not None:
-            env.stop()
-        if receiver is not None:
-            receiver.close()
-
-
-def span_receiver(profile: Profile, files: list[ScenarioFile]) -> Any:
-    """A started span receiver when the profile hands ``${otlp}`` to its services; None
-    otherwise (a run that needs none starts none)."""
-    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
-    if "${otlp}" not in repr(texts):
-        return None
-    from eventharness.tracing.receiver import SpanReceiver
-
-    return SpanReceiver().start()
-
-
-async def _run_files(
-    setup: Setup,
-    profile: Profile,
-    files: list[ScenarioFile],
-    brokers: dict[str, str],
-    variables: dict[str, Any],
-    options: RunOptions,
-    report: Any,
-    on_result: Callable[[Any], None],
-    env: Any = None,
-    receiver: Any = None,
-) -> tuple[list[Any], bool]:
-    from eventharness.engine.harness import Harness
-    from eventharness.files.rules import correlation_rules
-    from eventharness.files.runner import run_files
-    from eventharness.tracing import make_tracing
-
-    rules = correlation_rules(files, variables)
-    endpoint = resolve_endpoint(options.otlp, profile.otlp)
-    tracing = make_tracing(endpoint)
-    if endpoint is not None:
-        report.line(f"spans: OTLP/HTTP to {redact(endpoint)}", "dim")
-    harness = Harness.from_profile(
-        profile,
-        brokers=brokers,
-        correlation=rules,
-        schemas=setup.store(profile),
-        connect_timeout=options.connect_timeout,
-        tracing=tracing,
-        receiver=receiver,
-    )
-    try:
-        async with harness:
-            if env is not None:  # a service that exits fails the scenarios running then
-                incidents = harness.incidents
-                env.watch(
-                    lambda source, message, details, standing: incidents.report_threadsafe(
-                        source, message, details=details, standing=standing
-                    ),
-                    incidents.resolve_threadsafe,
-                )
-            outcomes = await run_files(
-                harness,
-                files,
-                variables=variables,
-                concurrency=options.concurrency,
-                fail_fast=options.fail_fast,
-                on_start=report.started,
-                on_result=on_result,
-            )
-    finally:
-        if tracing is not None:
-            tracing.shutdown()  # exports the spans still batched
-    return outcomes, any(o.broker_down for o in outcomes)
 
 
 def validate(
