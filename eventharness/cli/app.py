@@ -2,6 +2,7 @@
 
     eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...   cli/run.py
     eventharness validate scenarios/                                                 cli/run.py
+    eventharness load SCENARIO --rate 200/s --duration 60s [--slo p99<500ms]       cli/load.py
     eventharness up | down | status                                                  cli/env.py
     eventharness doctor                                                              cli/doctor.py
     eventharness record ... | replay ...                                             cli/record.py
@@ -23,6 +24,7 @@ from eventharness.cli import (
     contracts_store,
     doctor,
     env,
+    load,
     record,
     report,
     run,
@@ -44,6 +46,7 @@ app = typer.Typer(
 
 app.command()(run.run)
 app.command()(run.validate)
+app.command()(load.load)
 app.command()(env.up)
 app.command()(env.down)
 app.command()(env.status)

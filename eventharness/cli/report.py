@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from eventharness.cli.errors import fail, friendly
+from eventharness.cli.errors import FAILED, fail, friendly
 from eventharness.cli.run import check_writable
 from eventharness.cli.setup import console, help_settings
 
@@ -69,14 +69,34 @@ def merge(
     junit_out: Annotated[
         Path | None, typer.Option("--junit", help="Write the merged JUnit XML here.")
     ] = None,
+    slo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--slo",
+            metavar="SLO",
+            help="Load reports: an objective the merged figures must meet, e.g. 'p99<500ms' "
+            "(repeatable); exit 1 when one is missed.",
+        ),
+    ] = None,
 ) -> None:
-    """Merge the JSON and JUnit reports of shards (or any runs) into one of each."""
+    """Merge the JSON and JUnit reports of shards (or any runs) into one of each; load
+    reports (``load --json``) merge into one load report, histograms added exactly."""
     from eventharness.reports.merge import merge_json, merge_junit
 
     with friendly():
         if json_out is None and junit_out is None:
             fail("nothing to write: give --json OUT and/or --junit OUT")
         found, xml = _read(reports)
+        loads = [
+            path for path, data in found if isinstance(data, dict) and data.get("kind") == "load"
+        ]
+        if loads:
+            _merge_loads(found, loads, json_out, xml, slo or [])
+            return
+        if slo:
+            fail(
+                "--slo applies to load reports (`eventharness load --json`); these are run reports"
+            )
         for option, out, inputs, kind in (
             ("--json", json_out, found, "JSON reports"),
             ("--junit", junit_out, xml, "JUnit XML files"),
@@ -94,6 +114,44 @@ def merge(
         if junit_out is not None:
             junit_out.write_text(merge_junit(xml) + "\n", "utf-8")
             console.print(f"JUnit XML: {junit_out} ({len(xml)} files merged)")
+
+
+def _merge_loads(
+    found: list[tuple[str, Any]],
+    loads: list[str],
+    out: Path | None,
+    xml: list[tuple[str, str]],
+    slos: list[str],
+) -> None:
+    """Load reports of processes that ran side by side, as one; exit 1 when an SLO fails."""
+    from eventharness.cli.load import render
+    from eventharness.reports.load import LoadStats, merge_load, parse_slo
+
+    others = [path for path, _ in found if path not in loads] + [path for path, _ in xml]
+    if others:
+        fail(f"{others[0]}: not a load report; load reports merge only with load reports")
+    if out is None:
+        fail("give --json OUT for the merged load report")
+    check_writable(out, "--json")
+    stats = []
+    for path, data in found:
+        try:
+            stats.append(LoadStats.from_dict(data))
+        except (KeyError, TypeError, ValueError) as exc:
+            fail(
+                f"{path}: a load report that cannot be read ({exc}); "
+                "write it again with load --json"
+            )
+    try:
+        objectives = [parse_slo(text) for text in slos]
+    except ValueError as exc:
+        fail(str(exc))
+    merged = merge_load(stats)
+    render(merged, objectives)
+    out.write_text(json.dumps(merged.to_dict(objectives), indent=2) + "\n", "utf-8")
+    console.print(f"load report: {out} ({len(stats)} reports merged, {merged.flows} flows)")
+    if not all(one.holds(merged) for one in objectives):
+        raise typer.Exit(FAILED)
 
 
 @app.command()
