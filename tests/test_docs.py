@@ -631,10 +631,18 @@ async def run_yaml_on_shop(block: Block, scenario: Path, config: str | None) -> 
 
 def check_workflow(block: Block, tmp: Path) -> None:
     flow = yaml.safe_load(block.text)
-    runs = [step["run"] for job in flow["jobs"].values() for step in job["steps"] if "run" in step]
+    runs = [
+        (step["run"], job.get("strategy", {}).get("matrix", {}))
+        for job in flow["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+    ]
     assert runs, f"{block.id}: a workflow with no run: step"
-    for command in runs:
+    for command, matrix in runs:
         command = re.sub(r"\$\{\{\s*github\.base_ref\s*\}\}", "main", command)
+        for name, values in matrix.items():  # a matrix job: its first combination
+            if isinstance(values, list) and values:
+                command = re.sub(rf"\$\{{\{{\s*matrix\.{name}\s*\}}\}}", str(values[0]), command)
         assert "${{" not in command, f"{block.id}: no value for {command!r}"
         check_command_lines(block, command, tmp, console=False)
 
@@ -848,10 +856,10 @@ def check_eventharness(
         return
     if command == ["validate"]:
         expect_ok(cli(*argv[1:], env=env), where)
-    elif command == ["run"]:
+    elif command in (["run"], ["load"]):
         paths, options = split_run_args(rest)
         if paths and all(p.startswith("scenarios/demo") for p in paths):
-            expect_ok(cli(*argv[1:], env=env), where)
+            expect_ok(cli(*command, *in_tmp(rest, tmp), env=env), where)
         else:  # needs real brokers and services: its files are validated for real
             expect_ok(cli("validate", *paths, *options, env=env), f"{where} (as validate)")
     elif command in (["schemas", "check"], ["schemas", "validate"]) and "--registry" not in rest:
@@ -860,6 +868,24 @@ def check_eventharness(
         if command[1] == "validate":
             args = args[:3] + example_files(repo, args[3:])
         expect_ok(cli(*args, cwd=repo, env=env), where)
+
+
+#: Options of ``run`` and ``load`` naming files they write (or read, ``--durations-from``).
+FILE_OPTIONS = {"--report-json", "--report-html", "--junit", "--json", "--durations-from"}
+
+
+def in_tmp(words: list[str], tmp: Path) -> list[str]:
+    """A real ``run``/``load`` line's arguments with the files it writes moved to ``tmp`` (the
+    repository is not written to); the report ``--durations-from`` reads is made there first,
+    by a run of the demo."""
+    moved = list(words)
+    for i, word in enumerate(moved[:-1]):
+        if word in FILE_OPTIONS and not Path(moved[i + 1]).is_absolute():
+            moved[i + 1] = str(tmp / moved[i + 1])
+            if word == "--durations-from" and not Path(moved[i + 1]).exists():
+                demo = ("scenarios/demo", "--config", "scenarios/demo/eventharness.toml")
+                cli("run", *demo, "--report-json", moved[i + 1])
+    return moved
 
 
 def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
@@ -878,6 +904,14 @@ def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
         "--connect-timeout",
         "--config",
         "--state-dir",
+        "--shard",
+        "--durations-from",
+        "--otlp",
+        "--rate",
+        "--duration",
+        "--ramp",
+        "--slo",
+        "--json",
     }
     paths: list[str] = []
     options: list[str] = []
