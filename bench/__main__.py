@@ -25,8 +25,9 @@ BENCHMARKS: dict[str, str] = {
     "contracts": "bench.contracts_verify",
     "startup": "bench.startup",
     "proxy": "bench.proxy",
+    "scale": "bench.scale",
 }
-NEEDS_KAFKA = {"kafka", "latency", "proxy"}
+NEEDS_KAFKA = {"kafka", "latency", "proxy", "scale"}
 
 
 def main(argv: list[str] | None = None) -> int:

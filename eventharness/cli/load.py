@@ -186,6 +186,7 @@ def _work(file: Any, plan: Plan, stats: LoadStats) -> Any:
     from eventharness.files.load import file_flow, open_workload
 
     async def work(harness: Harness, variables: dict[str, Any]) -> None:
+        harness.keep_results = False  # thousands of flows: each result is counted, then dropped
         flow = file_flow(harness, file, variables)
         started = [0]
 

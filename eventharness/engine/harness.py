@@ -79,6 +79,7 @@ class Harness:
         channel_schemas: Mapping[str, str | Mapping[str, str]] | None = None,
         tracing: Tracing | None = None,
         receiver: SpanSource | None = None,
+        keep_results: bool = True,
     ) -> None:
         check_seconds("connect_timeout", connect_timeout)
         self.brokers: dict[str, Transport] = {}
@@ -102,6 +103,8 @@ class Harness:
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
         self.results: list[ScenarioResult] = []
+        # False for long runs (load mode): each scenario's result goes to whoever ran it only
+        self.keep_results = keep_results
         self.collector = Collector(self.brokers, correlation=self.correlation, decoder=self.decode)
         self.next_seq = self.collector.next_seq
         self.incidents = Incidents(self.collector.wake)  # faults reported by the environment
@@ -192,8 +195,10 @@ class Harness:
 
     def scenario(self, name: str, **options: Any) -> Scenario:
         """A new scenario with a fresh correlation id. Use it with ``async with``; its result
-        is added to :attr:`results` when it ends."""
-        return Scenario(self, name, on_result=self.results.append, **options)
+        is added to :attr:`results` when it ends (unless the harness was made with
+        ``keep_results=False``: a load of thousands of flows keeps none)."""
+        keep = self.results.append if self.keep_results else None
+        return Scenario(self, name, on_result=keep, **options)
 
     def stub(self, consume: str, **options: Any) -> Stub:
         """A virtual service on this harness (see :mod:`eventharness.engine.stubs`); run it with

@@ -383,3 +383,14 @@ async def test_one_fetch_batch_is_ordered_by_arrival(h: eh.Harness) -> None:
                 )
             # (routed directly: the collector is what a transport's batch feeds)
     assert [(f.kind, f.step) for f in caught.value.result.failures] == [("ordering", "b")]
+
+
+async def test_a_harness_that_keeps_no_results_still_gives_each_scenario_its_own(
+    memory_url: str,
+) -> None:
+    async with eh.Harness({"bus": memory_url}, keep_results=False) as harness:
+        async with harness.scenario("one of many") as s:
+            s.expect("bus:orders", type="OrderPlaced")
+            await s.publish("bus:orders", {"type": "OrderPlaced"})
+        assert s.result is not None and s.result.passed
+        assert harness.results == []  # a long load does not grow with every flow
