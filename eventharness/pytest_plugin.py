@@ -4,7 +4,8 @@ Brokers come from, in order: the test's marker ``@pytest.mark.eventharness(broke
 ``--eh-broker name=URL`` options, the ``eventharness_brokers`` ini lines (``name=URL``), and the
 profile named by ``--eh-profile NAME`` / ini ``eventharness_profile`` in eventharness.toml or
 ``[tool.eventharness]`` (its brokers, schemas, bound channels, correlation rules and window; an
-``embedded`` broker is started once per session and stopped by its pid at the end). With none
+``embedded`` broker is started once per session and stopped by its pid at the end; under
+pytest-xdist, ``pytest -n auto``, one for all the workers: the last one out stops it). With none
 given, the names ``kafka``, ``rabbit`` and ``memory`` all point at a fresh in-memory broker per
 test, so scenarios written for real brokers run unchanged in memory.
 
@@ -69,6 +70,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "eventharness_profile", "profile of eventharness.toml for the harness fixture", default=""
     )
     parser.addini("eventharness_within", "default expectation window in seconds", default="")
+    group.addoption(
+        "--eh-embedded",
+        choices=("shared", "per-worker"),
+        default=None,
+        help="under pytest-xdist: one embedded Kafka for all workers (shared, the default) "
+        "or one per worker",
+    )
+    parser.addini(
+        "eventharness_embedded",
+        "under pytest-xdist: shared (one embedded Kafka for all workers) or per-worker",
+        default="shared",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -147,21 +160,42 @@ def _profile(config: pytest.Config) -> Any:
 
 
 def _embedded_url(config: pytest.Config) -> str:
-    """One embedded Kafka for the whole session, started on first use."""
+    """One embedded Kafka for the whole session, started on first use. Under pytest-xdist the
+    workers share one (the first starts it, the last one out stops it:
+    :mod:`eventharness.env.shared_kafka`), unless ``--eh-embedded per-worker``."""
     broker = config.stash.get(_EMBEDDED, None)
     if broker is None:
-        from eventharness.env.embedded import EmbeddedKafka
+        worker = getattr(config, "workerinput", None)  # set by pytest-xdist on its workers
+        mode = config.getoption("--eh-embedded") or config.getini("eventharness_embedded")
+        if mode not in ("shared", "per-worker"):
+            raise pytest.UsageError(f"eventharness_embedded = {mode!r}: write shared or per-worker")
+        if worker is not None and mode == "shared":
+            import tempfile
+            from pathlib import Path
 
-        broker = EmbeddedKafka()
-        broker.start()
-        config.stash[_EMBEDDED] = broker
-    return str(broker.url)
+            from eventharness.env.shared_kafka import SharedKafka
+
+            folder = Path(tempfile.gettempdir()) / f"eventharness-run-{worker['testrunuid']}"
+            broker = SharedKafka(folder, user=str(worker["workerid"]))
+            url = broker.acquire()
+        else:
+            from eventharness.env.embedded import EmbeddedKafka
+
+            broker = EmbeddedKafka()
+            url = broker.start()
+        config.stash[_EMBEDDED] = (broker, url)
+        return url
+    return str(broker[1])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    broker = config.stash.get(_EMBEDDED, None)
-    if broker is not None:
-        broker.stop()
+    found = config.stash.get(_EMBEDDED, None)
+    if found is not None:
+        broker = found[0]
+        if hasattr(broker, "release"):
+            broker.release()  # the last worker out stops the shared broker
+        else:
+            broker.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

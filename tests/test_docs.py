@@ -688,6 +688,10 @@ def check_ini(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
             assert re.search(rf"^\s+{key} \(", help_text, re.M), (
                 f"{block.id}: {key} is not an ini option of the pytest plugin"
             )
+            if key == "eventharness_embedded":
+                assert value in ("shared", "per-worker"), f"{block.id}: {key} = {value!r}"
+            if key != "eventharness_brokers":
+                continue
             for line in value.split("\n"):
                 if line.strip():
                     _name, sep, url = line.strip().partition("=")

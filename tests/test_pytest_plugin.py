@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -216,3 +218,83 @@ brokers = {kafka = "memory://p", rabbit = "amqp://guest:s3cret-pw@127.0.0.1:5672
         ]
     )
     assert "s3cret" not in result.stdout.str()
+
+
+XDIST_TESTS = """
+import os
+from pathlib import Path
+
+import pytest
+
+
+def tansu_pids(port):
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                words = (entry / "cmdline").read_bytes().split(b"\\0")
+            except OSError:
+                continue
+            if f"tcp://127.0.0.1:{port}".encode() in words:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("n", range(6))
+async def test_round_trip(harness, n):
+    url = str(harness.brokers["kafka"].url)
+    port = int(url.rsplit(":", 1)[1])
+    async with harness.scenario("own echo") as s:
+        s.expect(f"kafka:echo-{n}", type="Ping", within=20)
+        await s.publish(f"kafka:echo-{n}", {"type": "Ping"})
+    pids = sorted(tansu_pids(port))
+    line = " ".join(["SEEN", os.environ.get("PYTEST_XDIST_WORKER", "-"), url, *map(str, pids)])
+    with open("seen.txt", "a") as seen:
+        seen.write(line + "\\n")
+"""
+
+
+def _seen(pytester: pytest.Pytester) -> list[tuple[str, str, tuple[str, ...]]]:
+    lines = (pytester.path / "seen.txt").read_text().splitlines()
+    return [(words[1], words[2], tuple(words[3:])) for line in lines if (words := line.split())]
+
+
+def _xdist_suite(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "eventharness_profile = local\n")
+    pytester.makepyprojecttoml(
+        '[tool.eventharness.profiles.local]\nbrokers = {kafka = "embedded"}\n'
+    )
+    pytester.makepyfile(test_xdist=XDIST_TESTS)
+
+
+@pytest.mark.kafka
+@pytest.mark.timeout(180)
+def test_xdist_workers_share_one_embedded_kafka(pytester: pytest.Pytester) -> None:
+    _xdist_suite(pytester)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    seen = _seen(pytester)
+    assert len(seen) == 6 and {worker for worker, _, _ in seen} == {"gw0", "gw1"}
+    assert len({url for _, url, _ in seen}) == 1  # one broker for both workers
+    assert {pids for _, _, pids in seen} == {seen[0][2]} and len(seen[0][2]) == 1  # one process
+    port = int(seen[0][1].rsplit(":", 1)[1])
+    import socket
+
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass  # the last worker out stopped it
+    assert not Path(f"/proc/{seen[0][2][0]}").exists() or (
+        Path(f"/proc/{seen[0][2][0]}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    )
+
+
+@pytest.mark.kafka
+@pytest.mark.timeout(180)
+def test_xdist_workers_each_start_their_own_when_asked(pytester: pytest.Pytester) -> None:
+    _xdist_suite(pytester)
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "--eh-embedded", "per-worker"
+    )
+    result.assert_outcomes(passed=6)
+    seen = _seen(pytester)
+    by_worker = {worker: url for worker, url, _ in seen}
+    assert len(by_worker) == 2 and len(set(by_worker.values())) == 2

@@ -54,6 +54,7 @@ _STOP_GRACE_S = 5.0
 _AUTO_PORT_ATTEMPTS = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LIVE: weakref.WeakSet[EmbeddedKafka] = weakref.WeakSet()
+_DETACHED: list[subprocess.Popen[bytes]] = []  # brokers handed over: kept, never collected
 
 
 class EmbeddedKafka:
@@ -88,6 +89,20 @@ class EmbeddedKafka:
         """The port the broker listens on (kept after :meth:`kill`, to start one there
         again: ``EmbeddedKafka(port=old.port_number)``); None before the first start."""
         return self._port
+
+    def detach(self) -> int | None:
+        """Hand the running broker over to whoever stops it by its pid (another process of
+        the same test run): this instance, and this process's exit, no longer stop it.
+        Returns the pid."""
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        _LIVE.discard(self)
+        _DETACHED.append(process)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return process.pid
 
     def kill(self) -> None:
         """SIGKILL the broker, as a crash would (chaos tests); :meth:`stop` still tidies up.
