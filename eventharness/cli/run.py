@@ -507,6 +507,7 @@ async def _run_files(
         schemas=setup.store(profile),
         connect_timeout=options.connect_timeout,
         tracing=tracing,
+        aliases=setup.aliases(profile),
         receiver=receiver,
     )
     try:
