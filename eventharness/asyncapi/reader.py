@@ -133,6 +133,9 @@ class _Reader:
             if isinstance(item.value, Mapping) and "$ref" in item.value:
                 name = str(item.value["$ref"]).rsplit("/", 1)[-1]
                 scheme = self.source.follow(item)
+            elif isinstance(item.value, Mapping) and not self.v2:  # 3.x: the scheme itself
+                name = str(item.value.get("name") or item.value.get("type") or "?")
+                scheme = item
             elif isinstance(item.value, Mapping) and item.value:  # 2.6: {schemeName: [scopes]}
                 name = str(next(iter(item.value)))
                 schemes = self.source.root.child("components")

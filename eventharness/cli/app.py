@@ -9,6 +9,7 @@
     eventharness contracts verify | write ...                                      cli/contracts.py
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
     eventharness report history DIR -o dashboard.html                                cli/report.py
+    eventharness asyncapi check | export | scaffold ...                              cli/asyncapi.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import typer
 
 from eventharness.cli import (
+    asyncapi,
     contracts,
     contracts_store,
     doctor,
@@ -53,6 +55,7 @@ app.command("replay")(record.replay_command)
 app.command()(schema.schema)
 app.add_typer(report.app, name="report", help="Reports from the reports of runs: merge, history.")
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
+app.add_typer(asyncapi.app, name="asyncapi", help="AsyncAPI documents: check, export, scaffold.")
 contracts_store.register(contracts.app)  # publish, record-deployment, can-i-deploy, matrix, check
 app.add_typer(
     contracts.app,

@@ -1,0 +1,95 @@
+"""``eventharness asyncapi ...``: AsyncAPI documents in and out (docs/asyncapi.md).
+
+    eventharness asyncapi check docs/asyncapi.yaml                       # the document itself
+    eventharness asyncapi check docs/asyncapi.yaml --against shop.jsonl  # ... and what was seen
+    eventharness asyncapi export shop.jsonl -o asyncapi.yaml             # what was seen, as 3.0
+    eventharness asyncapi scaffold docs/asyncapi.yaml --out scenarios/  # a scenario per flow
+
+Exit codes: 0 all good · 1 an observed event broke the document (or a channel it does not
+have) · 2 the document (or a recording) is unusable: every problem with file:line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from eventharness.cli.errors import FAILED, OK, friendly
+from eventharness.cli.setup import ConfigOption, ProfileOption, console, make_setup
+from eventharness.model.errors import AsyncApiError
+
+if TYPE_CHECKING:
+    from eventharness.asyncapi.source import Source
+
+__all__ = ["app", "check", "checked_document"]
+
+app = typer.Typer(
+    name="asyncapi",
+    help="AsyncAPI documents: check them (and what was observed against them), export, scaffold.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DocArgument = Annotated[Path, typer.Argument(help="The AsyncAPI document (2.6, 3.0, 3.1).")]
+
+
+def checked_document(path: Path) -> Source:
+    """The document at ``path``; AsyncApiError (exit 2) listing every problem otherwise."""
+    # lazy, as in every command module: `eventharness --help` imports no command's work
+    from eventharness.asyncapi.source import Source
+    from eventharness.asyncapi.structure import check_structure
+
+    source = Source.open(path)
+    problems = check_structure(source)
+    if problems:
+        raise AsyncApiError(problems)
+    return source
+
+
+@app.command()
+def check(
+    document: DocArgument,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--against", help="Recordings (.jsonl): every event must keep to the document."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="A declared message nobody sent fails too.")
+    ] = False,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check the document (structure, refs, examples); with --against, the recorded events."""
+    from eventharness.asyncapi.conformance import conformance
+    from eventharness.asyncapi.reader import read_document
+    from eventharness.engine.recordfile import Recording
+
+    with friendly():
+        doc = read_document(checked_document(document))
+        console.print(
+            f"{document}: AsyncAPI {doc.version}, {len(doc.channels)} channels, "
+            f"{sum(len(c.messages) for c in doc.channels.values())} messages, "
+            f"{len(doc.operations)} operations: valid"
+        )
+        if not against:
+            raise typer.Exit(OK)
+        brokers = make_setup(config, profile, None).profile(None).brokers
+        failed = False
+        for path in against:
+            report = conformance(doc, Recording.load(path), brokers)
+            lines = report.lines()
+            broken = not report.ok or (strict and bool(report.unsent))
+            failed = failed or broken
+            mark = "✗" if broken else "✓"
+            console.print(
+                f"{mark} {path}: {report.events} events, {len(report.problems)} problems, "
+                f"{len(report.unknown)} unknown channels, {len(report.unsent)} messages never seen",
+                soft_wrap=True,
+            )
+            for line in lines:
+                console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(FAILED if failed else OK)
