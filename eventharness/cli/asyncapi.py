@@ -18,12 +18,12 @@ import typer
 
 from eventharness.cli.errors import FAILED, OK, friendly
 from eventharness.cli.setup import ConfigOption, ProfileOption, console, make_setup
-from eventharness.model.errors import AsyncApiError
+from eventharness.model.errors import AsyncApiError, UsageError
 
 if TYPE_CHECKING:
     from eventharness.asyncapi.source import Source
 
-__all__ = ["app", "check", "checked_document"]
+__all__ = ["app", "check", "checked_document", "export"]
 
 app = typer.Typer(
     name="asyncapi",
@@ -93,3 +93,45 @@ def check(
             for line in lines:
                 console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(FAILED if failed else OK)
+
+
+@app.command()
+def export(
+    recordings: Annotated[list[Path], typer.Argument(help="Recordings (.jsonl) to describe.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the document here (default: stdout)."),
+    ] = None,
+    title: Annotated[str, typer.Option("--title", help="info.title of the document.")] = "observed",
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service",
+            help="CHANNEL=SERVICE: who sends on a channel, e.g. kafka:payments=payments "
+            "(repeatable).",
+        ),
+    ] = None,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write what the recordings hold as an AsyncAPI 3.0.0 document (schemas inferred)."""
+    from eventharness.asyncapi.export import export_document, to_yaml
+    from eventharness.engine.recordfile import Recording
+
+    with friendly():
+        owners: dict[str, str] = {}
+        for text in service or []:
+            channel, sep, name = text.rpartition("=")
+            if not sep or not channel or not name:
+                raise UsageError(
+                    f"--service {text!r}: write CHANNEL=SERVICE, e.g. kafka:payments=payments"
+                )
+            owners[channel] = name
+        brokers = make_setup(config, profile, None).profile(None).brokers
+        loaded = [Recording.load(path) for path in recordings]
+        text = to_yaml(export_document(loaded, brokers=brokers, services=owners, title=title))
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            console.print(f"wrote {output}: {sum(len(r) for r in loaded)} events described")

@@ -21,6 +21,7 @@ from eventharness.engine.recordfile import Recording
 from eventharness.engine.recording import record
 from eventharness.model.events import Record
 from eventharness.transports.base import open_transport
+from tests.asyncapi.parser import parse_with_official
 from tests.e2e.test_example_shop_services import READY_TIMEOUT, Shop
 
 pytestmark = [pytest.mark.kafka, pytest.mark.amqp]
@@ -117,6 +118,8 @@ def test_recording_of_the_shop_keeps_to_its_document(
     assert export.returncode == 0, export.stdout + export.stderr
     again = _check(exported, "--against", path, "--strict")
     assert again.returncode == 0, again.stdout + again.stderr
+    parsed = parse_with_official(exported)
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
 
 
 def test_bad_schema_fault_is_named_with_message_and_field(
