@@ -10,6 +10,7 @@
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
     eventharness report history DIR -o dashboard.html                                cli/report.py
     eventharness asyncapi check | export | scaffold ...                              cli/asyncapi.py
+    eventharness map [RECORDINGS] [--asyncapi DOC] [--format mermaid|dot|json|text]  cli/map.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -25,6 +26,7 @@ from eventharness.cli import (
     contracts_store,
     doctor,
     env,
+    map,
     record,
     report,
     run,
@@ -52,6 +54,7 @@ app.command()(env.status)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
+app.command("map")(map.map_command)
 app.command()(schema.schema)
 app.add_typer(report.app, name="report", help="Reports from the reports of runs: merge, history.")
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
