@@ -77,11 +77,11 @@ def _mermaid(graph: Map) -> str:
         senders: list[str | None] = [*sorted(node.publishers)] or (
             [None] if graph.hops or node.events else []
         )
-        for service in senders:
-            label = _send_label(graph, service, name)
+        for sender in senders:
+            label = _send_label(graph, sender, name)
             edge = f' -->|"{_quote(label)}"|' if label else " -->"
-            if service is not None:
-                lines.append(f"  {_ident('s_', service)}{edge} {_ident('c_', name)}")
+            if sender is not None:
+                lines.append(f"  {_ident('s_', sender)}{edge} {_ident('c_', name)}")
             else:
                 for hop in _hops_into(graph, None, name):
                     hop_label = f"p50 {_ms(hop.p50)} p95 {_ms(hop.p95)} ({hop.count})"
