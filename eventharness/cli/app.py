@@ -10,6 +10,7 @@
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
     eventharness report history DIR -o dashboard.html                                cli/report.py
     eventharness asyncapi check | export | scaffold ...                              cli/asyncapi.py
+    eventharness init [--from-asyncapi DOC]                                          cli/init.py
     eventharness map [RECORDINGS] [--asyncapi DOC] [--format mermaid|dot|json|text]  cli/map.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
@@ -26,6 +27,7 @@ from eventharness.cli import (
     contracts_store,
     doctor,
     env,
+    init,
     map,
     record,
     report,
@@ -55,6 +57,7 @@ app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
 app.command("map")(map.map_command)
+app.command()(init.init)
 app.command()(schema.schema)
 app.add_typer(report.app, name="report", help="Reports from the reports of runs: merge, history.")
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")

@@ -23,7 +23,7 @@ from eventharness.model.errors import AsyncApiError, UsageError
 if TYPE_CHECKING:
     from eventharness.asyncapi.source import Source
 
-__all__ = ["app", "check", "checked_document", "export"]
+__all__ = ["app", "check", "checked_document", "export", "scaffold", "write_new"]
 
 app = typer.Typer(
     name="asyncapi",
@@ -135,3 +135,44 @@ def export(
         else:
             output.write_text(text, encoding="utf-8")
             console.print(f"wrote {output}: {sum(len(r) for r in loaded)} events described")
+
+
+def write_new(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` (relative path → text) under ``root``; none if any already exists."""
+    paths = [root / name for name in files]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise UsageError(
+            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+            "nothing was written (move them away or choose another folder)"
+        )
+    for path, text in zip(paths, files.values(), strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return paths
+
+
+@app.command()
+def scaffold(
+    document: DocArgument,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write the scenario files into.")
+    ] = Path("scenarios"),
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write one scenario per flow of the document (a send some other operation receives)."""
+    from eventharness.asyncapi.reader import read_document
+    from eventharness.asyncapi.scaffold import scaffold as make_scenarios
+
+    with friendly():
+        doc = read_document(checked_document(document))
+        brokers = make_setup(config, profile, None).profile(None).brokers
+        files = make_scenarios(doc, brokers)
+        if not files:
+            raise UsageError(
+                f"{document}: no flow found (a send operation whose messages another "
+                "operation receives); nothing was written"
+            )
+        for path in write_new(out, files):
+            console.print(f"wrote {path}")
