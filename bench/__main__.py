@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "contracts": "bench.contracts_verify",
     "startup": "bench.startup",
     "proxy": "bench.proxy",
+    "asyncapi": "bench.asyncapi",
 }
 NEEDS_KAFKA = {"kafka", "latency", "proxy"}
 

@@ -51,7 +51,8 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``output``
     A sample of output, a diagram or a layout: NO test is generated (it is not counted as
     passed nor as skipped). The set is kept small and pinned in ``OUTPUT_SAMPLES``; currently:
-    README.md:8 (a failure report), docs/contracts.md:133 (a verification failure),
+    README.md:8 (a failure report), docs/asyncapi.md (``check`` errors with file:line, and a
+    fault found in a recording), docs/contracts.md:133 (a verification failure),
     docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
     docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
     docs/testing-your-services.md (a nearest miss with its suggested rule),
@@ -150,6 +151,7 @@ PYTHON = sys.executable
 # Blocks annotated `output` per file: never run, never counted. Keep it small.
 OUTPUT_SAMPLES = {
     "README.md": 1,
+    "docs/asyncapi.md": 2,
     "docs/contracts.md": 1,
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
