@@ -22,7 +22,8 @@ from typing import Any
 from eventharness.asyncapi.model import Channel, Document, Message
 from eventharness.env.config import Profile
 from eventharness.model.errors import ConfigError
-from eventharness.schemas.store import make_validator
+from eventharness.schemas.registry import RegistryClient
+from eventharness.schemas.store import LocalSchemaStore, make_validator
 from eventharness.schemas.validators import Validator
 
 __all__ = ["PREFIX", "Bound", "DocumentStore", "bind_profile", "broker_names", "subject_of"]
@@ -48,7 +49,8 @@ def broker_names(brokers: Mapping[str, str]) -> dict[str, str]:
 @dataclass
 class DocumentStore:
     """Subjects ``asyncapi:CHANNEL/MESSAGE`` from the document; anything else from
-    ``fallback`` (the profile's schema folder or registry)."""
+    ``fallback`` (the profile's schema store, or its ``schemas`` setting: a folder or a
+    registry URL)."""
 
     doc: Document
     fallback: Any = None
@@ -56,6 +58,8 @@ class DocumentStore:
 
     def validator(self, ref: str) -> Validator:
         if not ref.startswith(PREFIX):
+            if isinstance(self.fallback, str):  # a profile's `schemas`: a folder or registry URL
+                self.fallback = _store_of(self.fallback)
             if self.fallback is None:
                 raise ConfigError(f"schema {ref!r}: no schema folder or registry is configured")
             found: Validator = self.fallback.validator(ref)
@@ -78,6 +82,12 @@ class DocumentStore:
 
     def get(self, ref: str) -> Any:  # `validate` asks the store whether a subject exists
         return self.validator(ref)
+
+
+def _store_of(spec: str) -> Any:
+    if spec.startswith(("http://", "https://")):
+        return RegistryClient(spec)
+    return LocalSchemaStore(spec)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from eventharness.asyncapi.binding import bind_profile, broker_names
 from eventharness.asyncapi.reader import load_document
 from eventharness.env.config import Profile
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXE = str(Path(sys.executable).parent / "eventharness")
+pytest_plugins = ["pytester"]
 
 DOC = """\
 asyncapi: 3.0.0
@@ -80,3 +83,37 @@ def test_run_uses_the_document(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "✓ by channel id" in done.stdout
     assert "✗ bad total" in done.stdout and "$.total: 'x' is not of type 'number'" in done.stdout
+
+
+PLUGIN_TEST = """\
+import pytest
+from eventharness.model.errors import ScenarioFailed
+
+
+async def test_channel_id_and_schema(harness):
+    async with harness.scenario("by id") as s:
+        s.expect("kafka:orderPlaced", match={"order_id": "o-1"}, within=2)
+        await s.publish("kafka:orders", {"order_id": "o-1", "total": 3})
+
+
+async def test_bad_total_is_refused(harness):
+    with pytest.raises(ScenarioFailed, match="is not of type 'number'"):
+        async with harness.scenario("bad") as s:
+            await s.publish("kafka:orderPlaced", {"order_id": "o-2", "total": "x"})
+"""
+
+
+def test_pytest_plugin_profile_uses_the_document(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", asyncapi=DOC)
+    pytester.makefile(
+        ".toml",
+        eventharness='[profiles.doc]\nbrokers = { kafka = "memory://plugin-doc" }\n'
+        'asyncapi = "asyncapi.yaml"\n',
+    )
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "eventharness_profile = doc\n"
+    )
+    pytester.makepyfile(test_doc=PLUGIN_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
