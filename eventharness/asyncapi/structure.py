@@ -56,8 +56,8 @@ def check_structure(source: Source) -> list[str]:
         ]
     problems = list(_schema_problems(root, version))
     problems.extend(_ref_problems(source, root))
-    if problems:
-        return problems[:MAX_PROBLEMS]
+    if problems:  # a broken ref reached by two paths is one problem
+        return list(dict.fromkeys(problems))[:MAX_PROBLEMS]
     try:
         doc = read_document(source)
     except AsyncApiError as exc:

@@ -141,3 +141,23 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: 
     message = str(caught.value)
     assert words in message
     assert message.startswith(f"{path}:{line}: "), message
+
+
+def test_json_documents_with_lines(tmp_path: Path) -> None:
+    import json
+
+    import yaml
+
+    data = yaml.safe_load((FIXTURES / "lights-kafka.yaml").read_text())
+    good = tmp_path / "lights.json"
+    good.write_text(json.dumps(data, indent=2))
+    assert load_document(good).channels["brightness"].kafka is not None
+    data["channels"]["dim"]["messages"]["dim"] = {"$ref": "#/components/messages/nope"}
+    bad = tmp_path / "bad.json"
+    text = json.dumps(data, indent=2)
+    bad.write_text(text)
+    # the line of the key whose value is the ref (the `"dim": {` just above the `"$ref"`)
+    line = text.splitlines().index('          "$ref": "#/components/messages/nope"')
+    with pytest.raises(AsyncApiError) as caught:
+        load_document(bad)
+    assert str(caught.value).startswith(f"{bad}:{line}: $ref '#/components/messages/nope'")
