@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "startup": "bench.startup",
     "proxy": "bench.proxy",
     "scale": "bench.scale",
+    "asyncapi": "bench.asyncapi",
 }
 NEEDS_KAFKA = {"kafka", "latency", "proxy", "scale"}
 

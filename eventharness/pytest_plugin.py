@@ -235,6 +235,15 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
             name: parse_broker_url(_embedded_url(request.config) if url == "embedded" else url)
             for name, url in profile.brokers.items()
         }
+        if profile.asyncapi is not None:
+            # lazy: only a profile with `asyncapi = ...` reads a document
+            from eventharness.asyncapi.binding import bind_profile
+            from eventharness.asyncapi.reader import load_document
+
+            bound = bind_profile(profile, load_document(profile.asyncapi))
+            profile = bound.profile
+            options.setdefault("aliases", bound.aliases)
+            options.setdefault("schemas", bound.store(profile.schemas))
         harness = Harness.from_profile(profile, brokers=resolved, **options)
     else:
         if not brokers:

@@ -23,6 +23,8 @@ How a block is checked, by its language
     --help``), and its ``NAME=URL`` lines must be valid broker URLs.
 ``json``
     Parses.
+``mermaid``
+    Parsed by Mermaid's own parser (node, ``scripts/mermaid-parse``).
 ``sh`` / ``bash`` / ``console``
     Every command line (in ``console``: the ``$ `` lines) is checked by its program:
     ``eventharness``: the subcommand exists and every option used appears in
@@ -49,7 +51,8 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``output``
     A sample of output, a diagram or a layout: NO test is generated (it is not counted as
     passed nor as skipped). The set is kept small and pinned in ``OUTPUT_SAMPLES``; currently:
-    README.md:8 (a failure report), docs/contracts.md:133 (a verification failure),
+    README.md:8 (a failure report), docs/asyncapi.md (``check`` errors with file:line, and a
+    fault found in a recording), docs/contracts.md:133 (a verification failure),
     docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
     docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
     docs/testing-your-services.md (a nearest miss with its suggested rule),
@@ -148,6 +151,7 @@ PYTHON = sys.executable
 # Blocks annotated `output` per file: never run, never counted. Keep it small.
 OUTPUT_SAMPLES = {
     "README.md": 1,
+    "docs/asyncapi.md": 2,
     "docs/contracts.md": 1,
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
@@ -846,7 +850,7 @@ def check_eventharness(
 ) -> None:
     where = f"{block.id}: {shlex.join(argv)}"
     assert len(argv) > 1, f"{where}: no subcommand"
-    groups = ("schemas", "contracts", "report")
+    groups = ("schemas", "contracts", "report", "asyncapi")
     command = argv[1:3] if argv[1] in groups and len(argv) > 2 else argv[1:2]
     top = cli_help(*command[:1]) if len(command) == 2 else cli_help()
     assert re.search(rf"│ {command[-1]} ", top), f"{where}: no subcommand {command[-1]!r}"
@@ -866,6 +870,8 @@ def check_eventharness(
             expect_ok(cli(*command, *in_tmp(rest, tmp), env=env), where)
         else:  # needs real brokers and services: its files are validated for real
             expect_ok(cli("validate", *paths, *options, env=env), f"{where} (as validate)")
+    elif command in (["asyncapi", "check"], ["map"]) and not {"-o", "--output"} & set(rest):
+        expect_ok(cli(*argv[1:], env=env), where)  # on the repository's files, for real
     elif command in (["schemas", "check"], ["schemas", "validate"]) and "--registry" not in rest:
         repo = schema_repo(tmp)
         args = list(argv[1:])
@@ -1049,7 +1055,18 @@ def check_docker(where: str, argv: list[str]) -> None:
         )
 
 
+def check_mermaid(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
+    """Parsed by Mermaid's own parser (scripts/mermaid-parse, installed by scripts/test)."""
+    from tests.asyncapi.mermaid import parse_mermaid
+
+    path = tmp / "diagram.mmd"
+    path.write_text(block.text)
+    done = parse_mermaid(path)
+    assert done.returncode == 0, f"{block.id}: not valid Mermaid: {done.stdout}{done.stderr}"
+
+
 CHECKERS: dict[str, Callable[[Block, Path, pytest.Pytester], None]] = {
+    "mermaid": check_mermaid,
     "python": check_python,
     "yaml": check_yaml,
     "toml": check_toml,

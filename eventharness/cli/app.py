@@ -10,6 +10,9 @@
     eventharness contracts verify | write ...                                      cli/contracts.py
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
     eventharness report history DIR -o dashboard.html                                cli/report.py
+    eventharness asyncapi check | export | scaffold ...                              cli/asyncapi.py
+    eventharness init [--from-asyncapi DOC]                                          cli/init.py
+    eventharness map [RECORDINGS] [--asyncapi DOC] [--format mermaid|dot|json|text]  cli/map.py
 
 Exit codes (DESIGN §7, :mod:`eventharness.cli.errors`): 0 all passed · 1 a scenario failed ·
 2 usage, config or connection error, with a one-line cause and the remedy (never a traceback).
@@ -20,11 +23,14 @@ from __future__ import annotations
 import typer
 
 from eventharness.cli import (
+    asyncapi,
     contracts,
     contracts_store,
     doctor,
     env,
+    init,
     load,
+    map,
     record,
     report,
     run,
@@ -53,9 +59,12 @@ app.command()(env.status)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
+app.command("map")(map.map_command)
+app.command()(init.init)
 app.command()(schema.schema)
 app.add_typer(report.app, name="report", help="Reports from the reports of runs: merge, history.")
 app.add_typer(schemas.app, name="schemas", help="Schema conformance and compatibility checks.")
+app.add_typer(asyncapi.app, name="asyncapi", help="AsyncAPI documents: check, export, scaffold.")
 contracts_store.register(contracts.app)  # publish, record-deployment, can-i-deploy, matrix, check
 app.add_typer(
     contracts.app,

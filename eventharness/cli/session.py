@@ -195,6 +195,7 @@ async def _on_harness(
         schemas=setup.store(profile),
         connect_timeout=options.connect_timeout,
         tracing=tracing,
+        aliases=setup.aliases(profile),
         receiver=receiver,
     )
     try:

@@ -125,17 +125,44 @@ class Setup:
     overrides: dict[str, str]
     _stores: dict[str, Any] = field(default_factory=dict)
 
+    _bound: dict[str, Any] = field(default_factory=dict)
+
     def profile(self, name: str | None) -> Profile:
-        return self.config.profile(name or self.default)
+        profile = self.config.profile(name or self.default)
+        if profile.asyncapi is None:
+            return profile
+        bound: Profile = self.bound(profile).profile
+        return bound
+
+    def bound(self, profile: Profile) -> Any:
+        """The profile's AsyncAPI document bound to it (read once)."""
+        if profile.name not in self._bound:
+            # lazy: only profiles with `asyncapi = ...` pay for reading documents
+            from eventharness.asyncapi.binding import bind_profile
+            from eventharness.asyncapi.reader import load_document
+
+            assert profile.asyncapi is not None
+            self._bound[profile.name] = bind_profile(profile, load_document(profile.asyncapi))
+        return self._bound[profile.name]
+
+    def aliases(self, profile: Profile) -> dict[str, str]:
+        """Channel names of the profile's AsyncAPI document (``kafka:{channel id}``)."""
+        if profile.asyncapi is None:
+            return {}
+        found: dict[str, str] = self.bound(profile).aliases
+        return found
 
     def store(self, profile: Profile) -> Any:
         path = self.config.schema_path(profile)
-        if path is None:
-            return None
         if profile.name not in self._stores:
-            from eventharness.schemas import LocalSchemaStore
+            store: Any = None
+            if path is not None:
+                from eventharness.schemas import LocalSchemaStore
 
-            self._stores[profile.name] = LocalSchemaStore(path)
+                store = LocalSchemaStore(path)
+            if profile.asyncapi is not None:
+                store = self.bound(profile).store(store)
+            self._stores[profile.name] = store
         return self._stores[profile.name]
 
     def context_for(self, name: str | None) -> FileContext:

@@ -80,6 +80,7 @@ class Harness:
         tracing: Tracing | None = None,
         receiver: SpanSource | None = None,
         keep_results: bool = True,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         check_seconds("connect_timeout", connect_timeout)
         self.brokers: dict[str, Transport] = {}
@@ -98,6 +99,7 @@ class Harness:
             "cross_broker_slack", cross_broker_slack, allow_zero=True
         )
         self.channel_schemas = dict(channel_schemas or {})
+        self.aliases = dict(aliases or {})  # other names of channels (AsyncAPI channel ids)
         self.tracing = tracing  # spans (eventharness.tracing); None: off, and free
         self.receiver = receiver  # spans the services send (a SpanReceiver), joined by trace id
         self.schemas = _schema_store(schemas)
@@ -208,7 +210,8 @@ class Harness:
     def channel(self, text: str) -> Channel:
         found = self._channels.get(text)  # parsed once: publish calls this for every message
         if found is None:
-            found = self._channels[text] = parse_channel(text, known_brokers=self.brokers)
+            real = self.aliases.get(text, text)
+            found = self._channels[text] = parse_channel(real, known_brokers=self.brokers)
         return found
 
     def same_broker(self, a: str, b: str) -> bool:

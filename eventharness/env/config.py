@@ -70,6 +70,7 @@ PROFILE_KEYS = (
     "extends",
     "channel_schemas",
     "otlp",
+    "asyncapi",
 )
 _SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
 SERVICE_KEYS = tuple(_SERVICE_KEYS.split())
@@ -135,6 +136,7 @@ class Profile:
     select: str | None = None
     start_services: bool = True
     verbose: bool = False
+    asyncapi: str | None = None  # an AsyncAPI document binding channels (eventharness.asyncapi)
 
     @property
     def embedded(self) -> list[str]:
@@ -320,6 +322,7 @@ class _Reader:
             select=self.optional_text(where, table, "select"),
             start_services=self.flag(where, table, "start_services", True),
             verbose=self.flag(where, table, "verbose", False),
+            asyncapi=self.path_text(where, table, "asyncapi"),
         )
         self.check_refs(profile)
         return profile
@@ -472,6 +475,10 @@ class _Reader:
         if value is not None and not isinstance(value, str):
             raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
         return value
+
+    def path_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
+        value = self.optional_text(where, table, key)
+        return None if value is None else str(self.file.parent / value)
 
     def schemas_location(self, where: str, table: Mapping[str, Any]) -> str | None:
         """``schemas``: a registry URL as written, a folder made absolute against the config

@@ -6,7 +6,8 @@
     │   ├── ConfigError       eventharness.toml / [tool.eventharness]
     │   ├── ScenarioFileError a YAML scenario file (carries every problem, with file:line)
     │   ├── MissingDependency an optional extra is not installed (also an ImportError)
-    │   └── ContractError     an unusable pact file or contract (names the file and JSON path)
+    │   ├── ContractError     an unusable pact file or contract (names the file and JSON path)
+    │   └── AsyncApiError     an unusable AsyncAPI document (every problem, with file:line)
     ├── BrokerError           something a broker did or refused
     │   ├── BrokerUnavailable cannot connect within the timeout: exit code 2
     │   │   └── RegistryUnavailable   the schema registry cannot be reached (also a RegistryError)
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from eventharness.model.result import ScenarioResult
 
 __all__ = [
+    "AsyncApiError",
     "BrokerError",
     "BrokerUnavailable",
     "ChannelError",
@@ -129,3 +131,16 @@ class ScenarioFailed(EventHarnessError, AssertionError):
     @property
     def failures(self) -> list[object]:
         return list(self.result.failures)
+
+
+class AsyncApiError(UsageError):
+    """One or more problems in an AsyncAPI document, each with file:line (exit code 2)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            super().__init__(self.problems[0])
+        else:
+            n = len(self.problems)
+            head = f"{n} problems in the AsyncAPI document:"
+            super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
