@@ -454,7 +454,7 @@ def sql_probe(url: str, query: str, equals: Any = None) -> Probe:
             connection: Any = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=2.0)
         else:
             try:
-                import psycopg  # type: ignore[import-not-found]
+                import psycopg
             except ImportError as exc:
                 raise UsageError(
                     "postgresql:// needs psycopg: pip install 'psycopg[binary]'"
