@@ -136,6 +136,12 @@ def run(
             help="Scenarios run at once on one harness (config: concurrency, default 4).",
         ),
     ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed of generated test data ($generate, examples:); replays a failure."
+        ),
+    ] = None,
     fail_fast: Annotated[
         bool | None,
         typer.Option(
@@ -210,6 +216,7 @@ def run(
         options = RunOptions(
             concurrency=concurrency or base.concurrency,
             fail_fast=base.fail_fast if fail_fast is None else fail_fast,
+            seed=seed,
             verbose=verbose,
             start=not no_up and base.start_services,
             connect_timeout=connect_timeout,
@@ -381,6 +388,7 @@ class RunOptions:
     connect_timeout: float | None
     state_dir: Path
     otlp: str | None = None  # --otlp as given ("" turns tracing off)
+    seed: int | None = None  # --seed: generated values ($generate, examples:) replay
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -491,6 +499,7 @@ async def _run_files(
     receiver: Any = None,
 ) -> tuple[list[Any], bool]:
     from eventharness.engine.harness import Harness
+    from eventharness.files.properties import run_any
     from eventharness.files.rules import correlation_rules
     from eventharness.files.runner import run_files
     from eventharness.tracing import make_tracing
@@ -527,6 +536,8 @@ async def _run_files(
                 fail_fast=options.fail_fast,
                 on_start=report.started,
                 on_result=on_result,
+                seed=options.seed,
+                run_one=run_any,
             )
     finally:
         if tracing is not None:

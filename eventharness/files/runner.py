@@ -17,7 +17,7 @@ import fnmatch
 import os
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,9 +137,13 @@ async def run_files(
     fail_fast: bool = False,
     on_start: Callable[[ScenarioFile], None] | None = None,
     on_result: Callable[[Outcome], None] | None = None,
+    seed: int | None = None,
+    run_one: Callable[..., Awaitable[Outcome]] | None = None,
 ) -> list[Outcome]:
     """Run ``files`` (at most ``concurrency`` at a time) on one harness; outcomes in file
-    order. With ``fail_fast`` no new scenario starts after the first failure."""
+    order. With ``fail_fast`` no new scenario starts after the first failure. ``run_one``:
+    what runs one file (default :func:`run_file`; the property runner for ``examples:``)."""
+    run_one = run_one or run_file
     gate = asyncio.Semaphore(max(1, concurrency))
     stop = asyncio.Event()
     done: dict[int, Outcome] = {}
@@ -150,7 +154,7 @@ async def run_files(
                 return
             if on_start is not None:
                 on_start(file)
-            outcome = await run_file(harness, file, variables or {})
+            outcome = await run_one(harness, file, variables or {}, seed)
             done[index] = outcome
             if outcome.status != "passed" and fail_fast:
                 stop.set()
