@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the lazy table below, spelt out for type checkers and editors
+    from eventharness import data
     from eventharness.contracts.builder import Contract, contract
     from eventharness.contracts.terms import (
         boolean,
@@ -129,6 +130,8 @@ _WHERE: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "data":  # a namespace of its own: eh.data.from_schema(...), eh.data.invalid(...)
+        return importlib.import_module("eventharness.data")
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'eventharness' has no attribute {name!r}")
@@ -185,6 +188,7 @@ __all__ = [
     "boolean",
     "command",
     "contract",
+    "data",
     "date",
     "datetime",
     "decimal",

@@ -130,6 +130,12 @@ def run(
             help="Scenarios run at once on one harness (config: concurrency, default 4).",
         ),
     ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed of generated test data ($generate, examples:); replays a failure."
+        ),
+    ] = None,
     fail_fast: Annotated[
         bool | None,
         typer.Option(
@@ -204,6 +210,7 @@ def run(
         options = RunOptions(
             concurrency=concurrency or base.concurrency,
             fail_fast=base.fail_fast if fail_fast is None else fail_fast,
+            seed=seed,
             verbose=verbose,
             start=not no_up and base.start_services,
             connect_timeout=connect_timeout,

@@ -43,6 +43,7 @@ class RunOptions:
     connect_timeout: float | None
     state_dir: Path
     otlp: str | None = None  # --otlp as given ("" turns tracing off)
+    seed: int | None = None  # --seed: generated values ($generate, examples:) replay
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -65,6 +66,7 @@ def run_group(
 ) -> tuple[list[Any], bool]:
     """``run``: the files of one profile, once each; their outcomes, and whether a broker
     went down during the run."""
+    from eventharness.files.properties import run_any
     from eventharness.files.runner import run_files
 
     async def work(harness: Harness, variables: dict[str, Any]) -> tuple[list[Any], bool]:
@@ -76,6 +78,8 @@ def run_group(
             fail_fast=options.fail_fast,
             on_start=report.started,
             on_result=on_result,
+            seed=options.seed,
+            run_one=run_any,
         )
         return outcomes, any(o.broker_down for o in outcomes)
 

@@ -21,6 +21,7 @@ from typing import Any
 from eventharness.engine.correlation import check_rule
 from eventharness.engine.matchers import spec_problems
 from eventharness.engine.templates import Reference, references
+from eventharness.files.generate import generate_problems
 from eventharness.files.lines import line_of
 from eventharness.files.model import (
     UNSET,
@@ -113,6 +114,10 @@ class _Checker:
                 )
             names.add(stub.name)
             self.stub(stub)
+        for name, spec in file.generate.items():
+            line = file.lines.get("generate", 0)
+            for at, problem in generate_problems(spec, self.context.schemas, line):
+                self.add(at, f"generate.{name}: {problem}")
         for step in file.steps:
             self.step(step)
 
@@ -271,6 +276,8 @@ class _Checker:
         for key, value in (("value", step.value), ("key", step.key), ("headers", step.headers)):
             self.refs(value, step.at(key), steps=True)
         self.schema(step.schema, step.at("schema"))
+        for line, problem in generate_problems(step.value, self.context.schemas, step.at("value")):
+            self.add(line, problem)
 
     def expect(self, step: Expect | ExpectNone) -> None:
         """An expect or expect_none step; its ``as:`` name counts from the next step on."""

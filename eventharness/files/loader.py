@@ -19,10 +19,13 @@ code that reads the YAML data); what they mean checked against the profile
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from eventharness.data.tables import read_table, row_label
 from eventharness.engine.templates import parse_duration
 from eventharness.files.checks import ContextFor, FileContext, check_file
 from eventharness.files.lines import Mapped, line_of, read_yaml
@@ -72,9 +75,9 @@ def load_files(paths: Iterable[str | Path], context_for: ContextFor) -> list[Sce
     files: list[ScenarioFile] = []
     names: dict[str, str] = {}
     for path in discover(paths):
-        found, file_problems = _load(path, context_for)
+        loaded, file_problems = _load(path, context_for)
         problems.extend(file_problems)
-        if found is not None:
+        for found in loaded:
             earlier = names.get(found.name)
             if earlier is not None:
                 problems.append(
@@ -90,12 +93,51 @@ def load_files(paths: Iterable[str | Path], context_for: ContextFor) -> list[Sce
 
 def load_file(path: str | Path, context: FileContext | None = None) -> ScenarioFile:
     found, problems = _load(Path(path), lambda _profile: context or FileContext())
-    if problems or found is None:
+    if problems or not found:
         raise ScenarioFileError(problems)
-    return found
+    return found[0]
 
 
-def _load(path: Path, context_for: ContextFor) -> tuple[ScenarioFile | None, list[str]]:
+def _load(path: Path, context_for: ContextFor) -> tuple[list[ScenarioFile], list[str]]:
+    """The file's scenarios (one per row of its ``data:`` table, else one), or its problems."""
+    found, problems = _load_one(path, context_for)
+    if found is None or problems or found.data is None:
+        return ([] if found is None else [found]), problems
+    return _rows(found, path)
+
+
+def _rows(found: ScenarioFile, path: Path) -> tuple[list[ScenarioFile], list[str]]:
+    """One scenario per row of ``found.data``; a column the file uses that a row lacks is a
+    problem at the line that uses it."""
+    shown = found.path
+    table = path.parent / str(found.data)
+    try:
+        rows = read_table(table, _shown(table))
+    except UsageError as exc:
+        return [], [f"{shown}:{found.lines.get('data', found.line)}: data: {exc}"]
+    text = path.read_text(encoding="utf-8").splitlines()
+    used: dict[str, int] = {}  # column → the first line that uses it
+    for n, written in enumerate(text, start=1):
+        for m in _ROW_REF.finditer(written):
+            used.setdefault(m.group(1), n)
+    for number, row in enumerate(rows, start=1):
+        for column, line in used.items():
+            if column not in row:
+                have = ", ".join(row) or "none"
+                return [], [
+                    f"{shown}:{line}: ${{row.{column}}}: row {number} of {_shown(table)} has "
+                    f"no column {column!r} (columns: {have})"
+                ]
+    return [
+        replace(found, name=f"{found.name} [{row_label(n, row)}]", row=row)
+        for n, row in enumerate(rows, start=1)
+    ], []
+
+
+_ROW_REF = re.compile(r"\$\{row\.([A-Za-z0-9_-]+)")
+
+
+def _load_one(path: Path, context_for: ContextFor) -> tuple[ScenarioFile | None, list[str]]:
     shown = _shown(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -119,6 +161,9 @@ def _load(path: Path, context_for: ContextFor) -> tuple[ScenarioFile | None, lis
     except UsageError as exc:
         problems.append((line_of(data, "profile"), str(exc)))
         context = FileContext()
+    extra = [*(["row"] if "data" in data else []), *(data.get("generate") or {})]
+    if extra:
+        context = replace(context, variables=[*context.variables, *map(str, extra)])
     names = _expectation_names(data)
     found = _Builder(shown, _prune(data, [p.path for p in shape])).scenario(data, profile)
     built = {s.name for s in found.steps}
@@ -268,6 +313,11 @@ class _Builder:
             correlation={str(k): v for k, v in correlation.items()},
             correlate=tuple(correlate if isinstance(correlate, list) else [correlate]),
             xfail=None if xfail is None else XFail(xfail["kind"], xfail.get("reason") or ""),
+            data=value("data"),
+            examples=value("examples", 0),
+            generate=dict(value("generate", {})),
+            max_shrinks=value("max_shrinks", 100),
+            shrink_time=_seconds(value("shrink_time", 120)),
             stubs=tuple(
                 self.make(
                     StubSpec,

@@ -335,6 +335,15 @@ class ScenarioFile:
     correlate: tuple[str | int, ...] = ()
     xfail: XFail | None = None
     stubs: tuple[StubSpec, ...] = ()
+    data: str | None = None  # the ``data:`` table's file, as written
+    #: One row of the scenario's ``data:`` table (``${row.NAME}``), None without a table.
+    row: Mapping[str, Any] | None = None
+    #: ``examples: N``: a property-based run over N generated examples (0: a plain run).
+    examples: int = 0
+    #: ``generate:``: variables drawn per example, NAME → {$generate: ...} or a Faker name.
+    generate: Mapping[str, Any] = field(default_factory=dict)
+    max_shrinks: int = 100
+    shrink_time: float = 120.0
 
     @property
     def declarations(self) -> list[Step]:

@@ -15,18 +15,19 @@ import asyncio
 import datetime as dt
 import fnmatch
 import os
-import sqlite3
+import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
 from eventharness.engine.harness import Harness
-from eventharness.engine.probes import Probe, ProbeResult, command, http_get
+from eventharness.engine.probes import Probe, command, http_get
 from eventharness.engine.scenario import Facts, Scenario
 from eventharness.engine.stubs import KEEP, Response
 from eventharness.engine.templates import Reference, references, render
+from eventharness.files.generate import expand, has_generate
 from eventharness.files.model import (
     UNSET,
     Check,
@@ -53,6 +54,7 @@ from eventharness.files.model import (
     Step,
     Wait,
 )
+from eventharness.files.sql import sql_probe
 from eventharness.model.errors import BrokerUnavailable, ScenarioFailed, UsageError
 from eventharness.model.result import Failure, ScenarioResult
 
@@ -135,9 +137,13 @@ async def run_files(
     fail_fast: bool = False,
     on_start: Callable[[ScenarioFile], None] | None = None,
     on_result: Callable[[Outcome], None] | None = None,
+    seed: int | None = None,
+    run_one: Callable[..., Awaitable[Outcome]] | None = None,
 ) -> list[Outcome]:
     """Run ``files`` (at most ``concurrency`` at a time) on one harness; outcomes in file
-    order. With ``fail_fast`` no new scenario starts after the first failure."""
+    order. With ``fail_fast`` no new scenario starts after the first failure. ``run_one``:
+    what runs one file (default :func:`run_file`; the property runner for ``examples:``)."""
+    run_one = run_one or run_file
     gate = asyncio.Semaphore(max(1, concurrency))
     stop = asyncio.Event()
     done: dict[int, Outcome] = {}
@@ -148,7 +154,7 @@ async def run_files(
                 return
             if on_start is not None:
                 on_start(file)
-            outcome = await run_file(harness, file, variables or {})
+            outcome = await run_one(harness, file, variables or {}, seed)
             done[index] = outcome
             if outcome.status != "passed" and fail_fast:
                 stop.set()
@@ -162,9 +168,13 @@ async def run_files(
 
 
 async def run_file(
-    harness: Harness, file: ScenarioFile, variables: Mapping[str, Any] | None = None
+    harness: Harness,
+    file: ScenarioFile,
+    variables: Mapping[str, Any] | None = None,
+    seed: int | None = None,
 ) -> Outcome:
-    """Run one scenario file; never raises for a failing scenario (the outcome says it)."""
+    """Run one scenario file; never raises for a failing scenario (the outcome says it).
+    ``seed``: what generated values (``$generate``, ``${fake.*}``) are drawn from."""
     scenario = harness.scenario(
         file.name,
         within=file.within,
@@ -175,7 +185,8 @@ async def run_file(
     broker_down = False
     try:
         async with scenario as s:
-            await _Run(s, file, variables or {}).run()
+            row = {} if file.row is None else {"row": dict(file.row)}
+            await _Run(s, file, {**(variables or {}), **row}, seed).run()
     except ScenarioFailed:
         pass
     except BrokerUnavailable:
@@ -200,8 +211,15 @@ class _Pending(Exception):
 class _Run:
     """One file on one running scenario: variables, stubs, declarations, then actions."""
 
-    def __init__(self, scenario: Scenario, file: ScenarioFile, profile_vars: Mapping[str, Any]):
+    def __init__(
+        self,
+        scenario: Scenario,
+        file: ScenarioFile,
+        profile_vars: Mapping[str, Any],
+        seed: int | None = None,
+    ):
         self.s = scenario
+        self.seed = random.randrange(2**32) if seed is None else seed
         self.file = file
         self.facts = Facts(scenario)
         self._faults: dict[int, list[Fault]] = {}  # a publish step's faults, by step index
@@ -209,6 +227,10 @@ class _Run:
         self.steps: set[str] = {
             s.name for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
         }
+        for name, spec in file.generate.items():  # drawn once; a property run passes its own
+            if name not in self.values:
+                drawn = expand(self.render(spec), scenario.harness.validator, self.seed)
+                self.values[name] = drawn
         for name, raw in file.vars.items():
             self.values[name] = self.render(raw)
 
@@ -330,6 +352,8 @@ class _Run:
                 channel, value, key, headers = await self.render_when_ready(
                     step.channel, step.value, step.key, step.headers
                 )
+                if has_generate(value):
+                    value = expand(value, self.s.harness.validator, self.seed + step.index)
                 if step.index not in self._faults:  # made once per run: nth counts its messages
                     self._faults[step.index] = make_faults(step.faults, step.seed)
                 await s.publish(
@@ -441,47 +465,3 @@ def _response(spec: ResponseSpec, channel: str) -> Response:
         spec.when,
         spec.delay,
     )
-
-
-def sql_probe(url: str, query: str, equals: Any = None) -> Probe:
-    """A probe running ``query`` on a DB-API database (``sqlite:///path``, ``postgresql://``).
-
-    Holds when ``equals`` matches: a list is compared with all rows (each a list), anything
-    else with the first column of the first row. Without ``equals``: when a row comes back."""
-
-    def fetch() -> list[list[Any]]:
-        if url.startswith("sqlite:///"):
-            connection: Any = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=2.0)
-        else:
-            try:
-                import psycopg  # type: ignore[import-not-found]
-            except ImportError as exc:
-                raise UsageError(
-                    "postgresql:// needs psycopg: pip install 'psycopg[binary]'"
-                ) from exc
-            connection = psycopg.connect(url, connect_timeout=5)
-        try:
-            cursor = connection.cursor()
-            cursor.execute(query)
-            return [list(row) for row in cursor.fetchall()]
-        finally:
-            connection.close()
-
-    async def probe() -> ProbeResult:
-        try:
-            rows = await asyncio.to_thread(fetch)
-        except Exception as exc:
-            return ProbeResult(False, f"{type(exc).__name__}: {exc}")
-        if equals is None:
-            return ProbeResult(bool(rows), f"{len(rows)} row(s)")
-        if isinstance(equals, list):
-            got: Any = rows
-            want: Any = [list(r) if isinstance(r, list | tuple) else [r] for r in equals]
-        else:
-            got = rows[0][0] if rows and rows[0] else None
-            want = equals
-        return ProbeResult(got == want, f"got {got!r}, want {want!r}"[:300])
-
-    shown = url.split("@")[-1] if "@" in url else url
-    probe.description = f"SQL {query!r} on {shown}"  # type: ignore[attr-defined]
-    return probe

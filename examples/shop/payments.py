@@ -5,7 +5,7 @@ publishes ``PaymentAuthorized`` when ``total <= 1000`` or ``PaymentDeclined``
 (``reason: "limit exceeded"``) otherwise. A payment keeps its order's record key (the order id
 when the order has none), so everything about one key stays in one partition, in order.
 Headers ``correlation-id`` and ``traceparent`` are carried over. Faults (FAULT=...): reorder,
-drop, slow, bad-schema, lost-correlation — see README.md.
+drop, slow, bad-schema, lost-correlation, big-total — see README.md.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ class Payments:
         if "slow" in self.faults:
             await asyncio.sleep(self.settings.slow_seconds)
         payment = decide(order, self.settings.payment_limit)
+        if "big-total" in self.faults and order["total"] >= self.settings.payment_limit:
+            payment["amount"] = round(order["total"] * 0.99, 2)
         if "bad-schema" in self.faults:
             payment["amount"] = str(payment["amount"])
         await self.producer.send_and_wait(

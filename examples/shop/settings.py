@@ -17,6 +17,9 @@ FAULTS: dict[str, str] = {
     "slow": "payments",
     "bad-schema": "payments",
     "lost-correlation": "payments",
+    # orders of total >= payment_limit (1000) are paid 99% of their total: only big orders
+    # break, so a property-based run over generated orders finds it and shrinks to 1000
+    "big-total": "payments",
     "duplicate": "shipping",
     "stale-view": "orders-view",
 }

@@ -1,0 +1,127 @@
+"""Test data in scenario files, through the CLI: data tables (one reported scenario per row, in
+every report), ``$generate`` values, and the bad inputs that must exit 2 with file:line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+
+from tests.cli.test_cli import REPO, cli, no_traceback
+
+CONFIG = """\
+[profiles.default]
+brokers = { kafka = "memory://data" }
+within = "2s"
+schemas = "schemas"
+"""
+
+TABLE = """\
+name: order echo
+data: orders.csv
+steps:
+  - publish: {channel: kafka:orders, schema: shop.OrderPlaced,
+              value: {$generate: shop.OrderPlaced, with: {total: "${row.total}"}}}
+  - expect: {as: seen, channel: kafka:orders, type: OrderPlaced,
+             match: {total: "${row.total}"}, within: 1s}
+"""
+
+
+def project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "eventharness.toml").write_text(CONFIG)
+    (tmp_path / "schemas").mkdir()
+    shutil.copy(REPO / "examples/shop/schemas/shop.OrderPlaced.json", tmp_path / "schemas")
+    for name, text in files.items():
+        path = tmp_path / "scenarios" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return tmp_path
+
+
+def test_a_table_of_100_rows_is_100_reported_scenarios(tmp_path: Path) -> None:
+    csv = "total,currency\n" + "".join(f"{i},EUR\n" for i in range(100))
+    root = project(tmp_path, {"table.yaml": TABLE, "orders.csv": csv})
+    done = cli(root, "run", "scenarios", "--junit", "j.xml", "--report-json", "r.json")
+    no_traceback(done)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "100 passed" in done.stdout
+    assert "order echo [row 3: total=2, currency=EUR]" in done.stdout
+    cases = [case.name for suite in JUnitXml.fromfile(str(root / "j.xml")) for case in suite]
+    assert len(cases) == 100
+    assert "order echo [row 100: total=99, currency=EUR]" in cases
+    report = json.loads((root / "r.json").read_text())
+    assert report["summary"]["passed"] == 100
+    assert [s["name"] for s in report["scenarios"]][:2] == [
+        "order echo [row 1: total=0, currency=EUR]",
+        "order echo [row 2: total=1, currency=EUR]",
+    ]
+
+
+def test_a_failing_row_fails_under_its_own_name(tmp_path: Path) -> None:
+    text = TABLE.replace('match: {total: "${row.total}"}', 'match: {total: "${row.want}"}')
+    rows = '{"total": 1, "want": 1}\n{"total": 2, "want": 3}\n'
+    root = project(
+        tmp_path, {"table.yaml": text.replace("orders.csv", "rows.jsonl"), "rows.jsonl": rows}
+    )
+    done = cli(root, "run", "scenarios", "--report-json", "r.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    status = {
+        s["name"]: s["status"] for s in json.loads((root / "r.json").read_text())["scenarios"]
+    }
+    assert status == {
+        "order echo [row 1: total=1, want=1]": "passed",
+        "order echo [row 2: total=2, want=3]": "failed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {
+                "a.yaml": "name: a\nsteps:\n  - publish: {channel: kafka:orders,\n"
+                "              value: {$generate: shop.Nope}}\n"
+            },
+            "scenarios/a.yaml:4: $generate: schema 'shop.Nope' not found",
+        ),
+        (
+            {
+                "a.yaml": "name: a\nsteps:\n  - publish:\n      channel: kafka:orders\n"
+                "      value: {$generate: shop.OrderPlaced, with: {total: -5}}\n"
+            },
+            "scenarios/a.yaml:5: $generate: shop.OrderPlaced@1: total=-5 does not conform",
+        ),
+        (
+            {"a.yaml": TABLE, "orders.csv": 'total\n1\n"2\n'},
+            "scenarios/a.yaml:2: data: scenarios/orders.csv:3: not valid CSV",
+        ),
+        (
+            {"a.yaml": TABLE.replace("orders.csv", "rows.yaml"), "rows.yaml": "- {total: [1\n"},
+            "scenarios/a.yaml:2: data: scenarios/rows.yaml:2: not valid YAML",
+        ),
+        (
+            {
+                "a.yaml": TABLE.replace("orders.csv", "rows.jsonl"),
+                "rows.jsonl": '{"total": 1}\n{"sum": 2}\n',
+            },
+            "scenarios/a.yaml:5: ${row.total}: row 2 of scenarios/rows.jsonl has no column 'total'",
+        ),
+        (
+            {"a.yaml": TABLE.replace("orders.csv", "missing.csv")},
+            "scenarios/a.yaml:2: data: scenarios/missing.csv:1: cannot read the data table",
+        ),
+    ],
+    ids=["unknown-subject", "bad-override", "bad-csv", "bad-yaml", "missing-column", "no-file"],
+)
+def test_bad_test_data_exits_2_with_file_and_line(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    root = project(tmp_path, files)
+    done = cli(root, "run", "scenarios")
+    no_traceback(done)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert expected in done.stdout + done.stderr
