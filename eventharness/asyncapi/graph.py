@@ -24,20 +24,9 @@ from eventharness.asyncapi.conformance import find_channel
 from eventharness.asyncapi.coverage import covered as is_covered
 from eventharness.asyncapi.model import Document
 from eventharness.engine.recordfile import Recorded, Recording
+from eventharness.model.durations import percentile
 
 __all__ = ["ChannelNode", "Hop", "Map", "build_map", "percentile"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100), linearly interpolated; 0.0 when empty (the reports'
-    definition, so a map and a run report agree on the same latencies)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @dataclass

@@ -14,11 +14,12 @@ rule, through :func:`seconds_problem`, to durations written in files.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from eventharness.model.errors import UsageError
 
-__all__ = ["check_seconds", "optional_seconds", "seconds_problem"]
+__all__ = ["check_seconds", "optional_seconds", "percentile", "seconds_problem"]
 
 
 def seconds_problem(seconds: float, *, allow_zero: bool = False) -> str | None:
@@ -46,3 +47,15 @@ def check_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
 def optional_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float | None:
     """:func:`check_seconds`, with None (unset: take the default) let through."""
     return None if value is None else check_seconds(name, value, allow_zero=allow_zero)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0 to 100) of ``values``, linearly interpolated; 0.0 when empty.
+    One definition, so a map, a run report and the history agree on the same latencies."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eventharness.model.durations import percentile
+
 __all__ = ["Hop", "Step", "hops_of", "percentile", "read_timeline"]
 
 
@@ -92,14 +94,3 @@ def _source_of(seen: Sequence[Mapping[str, Any]], channel: str) -> Mapping[str, 
         (earlier for earlier in reversed(seen) if str(earlier["channel"]) != channel), None
     )
     return found
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0 to 100) of ``values``, linearly interpolated; 0.0 when empty."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
