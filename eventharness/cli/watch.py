@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,13 +43,9 @@ from eventharness.cli.setup import (
     state_dir_of,
 )
 from eventharness.engine.templates import parse_duration
+from eventharness.env.watch_settings import DEFAULT_METRICS_PORT, check_webhook
 from eventharness.model.channels import redact
-from eventharness.reports.alerts import (
-    AlertPolicy,
-    check_webhook,
-    send_webhook,
-    webhook_origin,
-)
+from eventharness.reports.alerts import AlertPolicy, send_webhook, webhook_origin
 from eventharness.reports.monitor import MetricsServer, WatchMetrics, WatchRound
 from eventharness.reports.terminal import TerminalReport
 
@@ -59,8 +55,6 @@ if TYPE_CHECKING:  # annotations only: the engine is imported when the watch sta
 
 __all__ = ["DEFAULT_METRICS_PORT", "watch"]
 
-#: Where ``/metrics`` is served unless ``--metrics-port`` says otherwise.
-DEFAULT_METRICS_PORT = 9477
 WEBHOOK_TIMEOUT_S = 5.0
 
 
@@ -115,9 +109,13 @@ def watch(
         typer.Argument(help="Scenario files or folders (default: the profile's paths)."),
     ] = None,
     every: Annotated[
-        str,
-        typer.Option("--every", metavar="DURATION", help="One round every DURATION (e.g. 60s)."),
-    ] = "60s",
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="DURATION",
+            help="One round every DURATION, e.g. 60s (config: watch.every, default 60s).",
+        ),
+    ] = None,
     rounds: Annotated[
         int | None,
         typer.Option(
@@ -128,29 +126,32 @@ def watch(
         ),
     ] = None,
     metrics_port: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--metrics-port",
             min=0,
             max=65535,
-            help=f"Serve Prometheus metrics on /metrics at this port (default "
-            f"{DEFAULT_METRICS_PORT}; 0: a free one, printed).",
+            help="Serve Prometheus metrics on /metrics at this port (config: "
+            f"watch.metrics_port, default {DEFAULT_METRICS_PORT}; 0: a free one, printed).",
         ),
-    ] = DEFAULT_METRICS_PORT,
+    ] = None,
     metrics_host: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--metrics-host",
-            help="Address /metrics listens on (0.0.0.0: every interface, for a remote Prometheus).",
+            help="Address /metrics listens on (config: watch.metrics_host, default "
+            "127.0.0.1; 0.0.0.0: every interface, for a remote Prometheus).",
         ),
-    ] = "127.0.0.1",
+    ] = None,
     alert_webhook: Annotated[
         str | None,
         typer.Option(
             "--alert-webhook",
             metavar="URL",
-            help="POST a Slack-compatible JSON message here for every failing round "
-            "(and on a flaky streak, and when a scenario passes again).",
+            envvar="EVENTHARNESS_ALERT_WEBHOOK",
+            show_envvar=True,
+            help="POST a Slack-compatible JSON message here for every failing round, on a "
+            "flaky streak and when a scenario passes again (config: watch.alert_webhook).",
         ),
     ] = None,
     flaky_after: Annotated[
@@ -159,19 +160,24 @@ def watch(
             "--flaky-after",
             min=2,
             metavar="K",
-            help="Alert when a scenario alternates between passing and failing K times in a row.",
+            help="Alert when a scenario alternates between passing and failing K times "
+            "in a row (config: watch.flaky_after).",
         ),
     ] = None,
     recovered: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--alert-recovered/--no-alert-recovered",
-            help="Alert when a failing scenario passes again.",
+            help="Alert when a failing scenario passes again (config: "
+            "watch.alert_recovered, default on).",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     select: Annotated[
         str | None,
-        typer.Option("-k", help="Only scenarios whose name contains PATTERN (or the glob)."),
+        typer.Option(
+            "-k", help="Only scenarios whose name contains PATTERN (or the glob) (config: select)."
+        ),
     ] = None,
     concurrency: Annotated[
         int | None,
@@ -187,7 +193,7 @@ def watch(
         typer.Option(
             "--no-up",
             help="Start nothing: use the environment of `eventharness up`, or the brokers "
-            "as configured (services already running, e.g. staging).",
+            "as configured (services already running, e.g. staging) (config: start_services).",
         ),
     ] = False,
     verbose: Annotated[
@@ -207,12 +213,14 @@ def watch(
     interrupted = False
     try:
         with friendly():
-            seconds = _every(every)
-            if alert_webhook is not None and (problem := check_webhook(alert_webhook)):
-                fail(
-                    f"--alert-webhook {redact(alert_webhook)!r}: {problem}; give the "
-                    "http(s) URL of a webhook, e.g. https://hooks.slack.com/services/..."
-                )
+            given: dict[str, Any] = {  # options given on the command line win
+                "every": _every(every) if every is not None else None,
+                "metrics_port": metrics_port,
+                "metrics_host": metrics_host,
+                "alert_webhook": _webhook(alert_webhook),
+                "flaky_after": flaky_after,
+                "alert_recovered": recovered,
+            }
             check_connect_timeout(connect_timeout)
             setup = make_setup(config, profile, broker)
             base = setup.profile(None)
@@ -228,28 +236,31 @@ def watch(
                     "give the folder of one profile, or -k"
                 )
             (_, name), (owner, files) = next(iter(groups.items()))
+            watched = owner.profile(name)
+            settings = replace(watched.watch, **{k: v for k, v in given.items() if v is not None})
             options = RunOptions(
-                concurrency=concurrency or base.concurrency,
+                concurrency=concurrency or watched.concurrency,
                 fail_fast=False,
                 verbose=verbose,
-                start=not no_up and base.start_services,
+                start=not no_up and watched.start_services,
                 connect_timeout=connect_timeout,
                 state_dir=state_dir_of(owner.config, state_dir),
             )
             metrics = WatchMetrics()
-            server = _serve(metrics, metrics_host, metrics_port)
+            server = _serve(metrics, settings.metrics_host, settings.metrics_port)
             report = TerminalReport(console, verbose=verbose)
-            policy = AlertPolicy(flaky_after=flaky_after, recovered=recovered)
-            state = _Watch(report, metrics, policy, alert_webhook)
-            alerts = f" · alerts to {webhook_origin(alert_webhook)}" if alert_webhook else ""
+            policy = AlertPolicy(settings.flaky_after, settings.alert_recovered)
+            state = _Watch(report, metrics, policy, settings.alert_webhook)
+            webhook = settings.alert_webhook
+            alerts = f" · alerts to {webhook_origin(webhook)}" if webhook else ""
             report.line(
                 f"watch: {len(files)} scenario{'s' if len(files) != 1 else ''} every "
-                f"{seconds:g}s · metrics at {server.url}{alerts}",
+                f"{settings.every:g}s · metrics at {server.url}{alerts}",
                 "bold",
             )
-            work = _work(files, options.concurrency, seconds, rounds, state)
+            work = _work(files, options.concurrency, settings.every, rounds, state)
             try:
-                run_session(owner, owner.profile(name), files, options, report, work)
+                run_session(owner, watched, files, options, report, work)
             except KeyboardInterrupt:
                 interrupted = True
     finally:
@@ -265,6 +276,15 @@ def watch(
         )
         raise typer.Exit(INTERRUPTED)
     raise typer.Exit(OK if state.failed == 0 else FAILED)
+
+
+def _webhook(url: str | None) -> str | None:
+    if url is not None and (problem := check_webhook(url)):
+        fail(
+            f"--alert-webhook {redact(url)!r}: {problem}; give the http(s) URL of a webhook, "
+            "e.g. https://hooks.slack.com/services/..."
+        )
+    return url
 
 
 def _work(

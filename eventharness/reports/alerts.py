@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from eventharness.env.watch_settings import check_webhook
 from eventharness.model.channels import redact
 from eventharness.reports.monitor import WatchRound
 
@@ -102,19 +103,6 @@ class AlertPolicy:
         if not lines:
             return None
         return Alert(redact("\n".join(lines)), tuple(reasons))
-
-
-def check_webhook(url: str) -> str | None:
-    """Why ``url`` cannot be a webhook (not http(s), no host), or None when it can."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "is not a URL"
-    if parts.scheme not in ("http", "https"):
-        return f"is not an http(s) URL (scheme {parts.scheme or 'missing'!r})"
-    if not parts.hostname:
-        return "names no host"
-    return None
 
 
 def webhook_origin(url: str) -> str:

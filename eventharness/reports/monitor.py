@@ -82,10 +82,13 @@ class ScenarioRun:
 
 
 def _hops(outcome: Outcome) -> list[Hop]:
-    """The hops of the outcome's timeline, as the JSON report computes them."""
-    events = outcome.to_dict()["events"]
-    for entry, event in zip(events, outcome.result.events, strict=True):
+    """The hops of the outcome's timeline, as the JSON report computes them but with the
+    events' times unrounded (the report keeps milliseconds; an in-memory hop takes less)."""
+    result = outcome.result
+    events = result.to_dict()["events"]
+    for entry, event in zip(events, result.events, strict=True):
         entry["note"] = event.note
+        entry["t"] = result.t(event)
     return hops_of(events)
 
 

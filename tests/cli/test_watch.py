@@ -222,3 +222,51 @@ def test_on_rabbitmq_one_webhook_per_failing_round(
     ]
     assert len(texts) == 3 and "passing again" in texts[1]  # round 3: recovered
     assert "guest:guest" not in done.stdout + done.stderr + "".join(texts)
+
+
+def test_the_profile_watch_table_is_the_options_twin(tmp_path: Path, receiver: Receiver) -> None:
+    flip, _ = sometimes(tmp_path, "FPFP")
+    root = project(tmp_path, {"b.yaml": flip})
+    config = (root / "eventharness.toml").read_text()
+    table = (
+        "\n[profiles.default.watch]\n"
+        f'every = "10ms"\nmetrics_port = 0\nalert_webhook = "{receiver.url()}"\n'
+        "flaky_after = 3\nalert_recovered = true\n"
+    )
+    (root / "eventharness.toml").write_text(
+        config.replace("[profiles.other]", table + "\n[profiles.other]")
+    )
+    done = cli(root, "watch", "scenarios", "--rounds", "4", "--no-alert-recovered")
+    no_traceback(done)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "every 0.01s · metrics at http://127.0.0.1:" in done.stdout
+    texts = receiver.wait_for(3)
+    # the config's webhook and flaky_after; the command line's --no-alert-recovered: round 2
+    # (passing again) sends nothing, round 4 completes the flaky streak
+    assert [t.splitlines()[0] for t in texts] == [
+        "eventharness watch: round 1 failed — 1 of 1 scenarios",
+        "eventharness watch: round 3 failed — 1 of 1 scenarios",
+        "eventharness watch: flaky: sometimes fails alternated between passing and failing "
+        "3 times in a row (round 4)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "cause"),
+    [
+        ("every = 0", "profiles.default.watch.every: 0 is not a positive duration"),
+        ("metrics_port = 70000", "profiles.default.watch.metrics_port: must be a port 0-65535"),
+        ('alert_webhook = "smtp://u:pw@mail"', "profiles.default.watch.alert_webhook: is not an"),
+        ("flaky_after = 1", "profiles.default.watch.flaky_after: must be a whole number ≥ 2"),
+        ("every_s = 3", "profiles.default.watch.every_s: unknown key; use every, metrics_port"),
+    ],
+)
+def test_a_bad_watch_table_is_a_config_error(tmp_path: Path, line: str, cause: str) -> None:
+    root = project(tmp_path, {"a.yaml": steady()})
+    with (root / "eventharness.toml").open("a") as config:
+        config.write(f"\n[profiles.default.watch]\n{line}\n")
+    done = cli(root, "watch", "scenarios", "--rounds", "1")
+    no_traceback(done)
+    assert done.returncode == 2
+    assert cause in done.stderr and "pw@" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
