@@ -13,14 +13,18 @@ metrics and alerts: :mod:`eventharness.reports.monitor`, :mod:`eventharness.repo
 
 Exit codes: with ``--rounds N``, 0 when every round passed and 1 when one failed; 2 for a bad
 option (``--every 0``, a webhook that is not http(s), a metrics port that is taken) before
-anything starts; 130 on Ctrl-C — the running round is abandoned (reported as interrupted),
-everything started is stopped, and one line says how far it got.
+anything starts; 130 on Ctrl-C (or SIGTERM, as ``docker stop`` and systemd send) — the running
+round is abandoned (reported as interrupted), everything started is stopped, and one line says
+how far it got.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -260,7 +264,8 @@ def watch(
             )
             work = _work(files, options.concurrency, settings.every, rounds, state)
             try:
-                run_session(owner, watched, files, options, report, work)
+                with _sigterm_as_ctrl_c():
+                    run_session(owner, watched, files, options, report, work)
             except KeyboardInterrupt:
                 interrupted = True
     finally:
@@ -276,6 +281,17 @@ def watch(
         )
         raise typer.Exit(INTERRUPTED)
     raise typer.Exit(OK if state.failed == 0 else FAILED)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """A watch is often stopped as a service is (``docker stop``, systemd, Kubernetes): with
+    SIGTERM. It then stops as on Ctrl-C: what it started is stopped, one line, exit 130."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _webhook(url: str | None) -> str | None:

@@ -95,8 +95,9 @@ def test_exactly_one_webhook_per_failing_round_and_one_on_a_flaky_streak(
     assert "T0KEN" not in done.stdout + done.stderr  # the webhook's secret path is not shown
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_metrics_then_ctrl_c_stops_everything_and_exits_130(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, stop: signal.Signals
 ) -> None:
     flip, counter = sometimes(tmp_path, "PFFH")  # round 4 hangs until Ctrl-C
     root = project(tmp_path, {"a.yaml": steady(), "b.yaml": flip})
@@ -112,7 +113,7 @@ def test_metrics_then_ctrl_c_stops_everything_and_exits_130(
         watch.until("round 3:")
         hanging = int(wait_for_file(Path(f"{counter}.pid")))  # round 4 runs its probe
         found = metrics_of(url)
-        watch.proc.send_signal(signal.SIGINT)
+        watch.proc.send_signal(stop)  # Ctrl-C, or a service manager's stop
         out, err = watch.finish()
     finally:
         watch.kill()
