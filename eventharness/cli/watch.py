@@ -25,7 +25,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -73,7 +73,6 @@ class _Watch:
     rounds: int = 0
     failed: int = 0
     running: int | None = None  # the round under way, if any
-    last: list[WatchRound] = field(default_factory=list)
 
     async def finished(self, found: WatchRound) -> None:
         self.rounds += 1
