@@ -40,7 +40,7 @@ from eventharness.env.state import EmbeddedRecord, EnvironmentState, ServiceReco
 from eventharness.model.channels import parse_broker_url, parse_channel, redact
 from eventharness.model.errors import EventHarnessError, UsageError
 
-__all__ = ["Environment", "Log", "Report"]
+__all__ = ["Environment", "Log", "ProxyNetwork", "Report"]
 
 Log = Callable[[str], None]
 Report = Callable[[str, str, tuple[str, ...], bool], None]  # source, message, details, standing
@@ -249,6 +249,12 @@ class Environment:
             )
         return found[0]
 
+    @property
+    def network(self) -> ProxyNetwork:
+        """The proxies as the engine's :class:`~eventharness.engine.network.Network`, for
+        ``Harness(network=env.network)``: scenarios apply toxics through it."""
+        return ProxyNetwork(self)
+
     # -- while it runs ---------------------------------------------------------------------
 
     def watch(self, report: Report, resolve: Callable[[str], None]) -> None:
@@ -402,3 +408,20 @@ async def _delete_channels(channels: list[str], brokers: Mapping[str, str]) -> l
         except EventHarnessError as exc:
             problems.append(f"cleanup of {text}: {exc}")
     return problems
+
+
+class ProxyNetwork:
+    """The environment's proxies, seen by scenarios (any loop, any thread) as the place where
+    network faults go (:class:`eventharness.engine.network.Network`)."""
+
+    def __init__(self, env: Environment) -> None:
+        self._env = env
+
+    async def add(self, service: str, toxic: Any, broker: str | None = None) -> str:
+        found = self._env.proxy(service, broker)
+        await found.acall(found.proxy.add, toxic)
+        return found.proxy.name
+
+    async def remove(self, service: str, toxic: Any, broker: str | None = None) -> None:
+        found = self._env.proxy(service, broker)
+        await found.acall(found.proxy.remove, toxic)
