@@ -48,7 +48,14 @@ from eventharness.files.schema import closest
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import UsageError
 
-__all__ = ["BUILTIN_VARIABLES", "STUB_NAMES", "ContextFor", "FileContext", "check_file"]
+__all__ = [
+    "BUILTIN_VARIABLES",
+    "STUB_NAMES",
+    "ContextFor",
+    "FileContext",
+    "check_file",
+    "default_fault",
+]
 
 #: Names every scenario can use without declaring them.
 BUILTIN_VARIABLES = ("uuid", "now", "correlation_id")
@@ -340,14 +347,12 @@ class _Checker:
         if step.fault is not None and step.fault not in self.network:
             self.add(step.at("fault"), self.no_fault("recover: fault", step.fault))
             return
-        fault = self.network.get(step.fault) if step.fault else None
-        if fault is None and self.network:
-            fault = list(self.network.values())[-1]
+        fault = self.network.get(step.fault) if step.fault else default_fault(self.file, step)
         if fault is None:
             self.add(
                 step.line,
-                "recover: no network step above it; a recovery is judged after a fault: put "
-                "a network step (e.g. {service: payments, cut: true, for: 5s}) before it",
+                "recover: the scenario has no network step; a recovery is judged after a "
+                "fault: add one (e.g. {service: payments, cut: true, for: 5s})",
             )
             return
         lifted = any(
@@ -435,6 +440,14 @@ class _Checker:
                         "pip install 'psycopg[binary]'",
                     )
         self.refs(list(templates), probe.line, steps=True)
+
+
+def default_fault(file: ScenarioFile, step: Recover) -> NetworkStep | None:
+    """The fault of a ``recover`` step that names none: the network step above it, else
+    (a recovery declared first) the first one below it."""
+    faults = [s for s in file.steps if isinstance(s, NetworkStep)]
+    above = [s for s in faults if s.index < step.index]
+    return above[-1] if above else faults[0] if faults else None
 
 
 def _deep_line(spec: Any, message: str) -> int:

@@ -26,6 +26,7 @@ from eventharness.engine.harness import Harness
 from eventharness.engine.probes import Probe, command, http_get
 from eventharness.engine.scenario import Facts, Scenario
 from eventharness.engine.templates import Reference, references, render
+from eventharness.files.checks import default_fault
 from eventharness.files.generate import expand, has_generate
 from eventharness.files.model import (
     Check,
@@ -350,7 +351,7 @@ class _Run:
                     type=self.render(step.type),
                     match=self.render(step.match),
                     fields=self.render(step.fields),
-                    fault=step.fault or _fault_above(self.file, step),
+                    fault=step.fault or _label(default_fault(self.file, step)),
                     by=step.by,
                     of=None if step.of is None else [str(self.render(c)) for c in step.of],
                     within=step.within,
@@ -462,7 +463,5 @@ def _plain(item: Any) -> str:
     return repr(item) if isinstance(item, str) else str(item)
 
 
-def _fault_above(file: ScenarioFile, step: Recover) -> str | None:
-    """The label of the last network step above ``step`` (a recovery's fault by default)."""
-    above = [s for s in file.steps if isinstance(s, NetworkStep) and s.index < step.index]
-    return above[-1].label if above else None
+def _label(step: NetworkStep | None) -> str | None:
+    return None if step is None else step.label
