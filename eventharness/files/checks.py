@@ -314,6 +314,12 @@ class _Checker:
                 f"network: service {step.service!r} has no proxy: set proxy = true on it in "
                 f"{profile} (its ${{brokers.NAME.bootstrap}} is then the proxy's address)",
             )
+        if step.after is not None:
+            self.earlier(
+                step.after,
+                step.at("after"),
+                "network: after: {ref} is not an earlier expect step{why}",
+            )
         known = self.context.brokers
         if step.broker is not None and known is not None and step.broker not in known:
             self.add(

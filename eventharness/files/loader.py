@@ -413,6 +413,7 @@ def _network(body: Mapping[str, Any], at: dict[str, Any]) -> NetworkStep:
         jitter=jitter,
         rate=rate,
         duration=_seconds(body["for"]) if "for" in body else None,
+        after=body.get("after"),
     )
 
 

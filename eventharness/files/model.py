@@ -319,6 +319,7 @@ class NetworkStep(StepBase):
     jitter: float = 0.0  # latency
     rate: float = 0.0  # bandwidth, bytes per second
     duration: float | None = None  # ``for:``; None: until lifted, or the scenario's end
+    after: str | None = None  # applied once this expect step has its first event
 
     @property
     def label(self) -> str:

@@ -150,6 +150,12 @@ MISTAKES = {
         3,
         ["direction: 'up' is not a direction"],
     ),
+    "after: naming no earlier expect step": (
+        "  - network: {service: payments, cut: true, after: paid}\n"
+        "  - expect: {as: paid, channel: kafka:payments}\n",
+        3,
+        ["network: after: 'paid' is not an earlier expect step", "comes later"],
+    ),
     "unknown broker": (
         "  - network: {service: payments, broker: kafak, cut: true}\n",
         3,
