@@ -18,6 +18,7 @@ everything already started is stopped. ``env.state()`` is what ``eventharness up
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import shlex
@@ -192,8 +193,13 @@ class Environment:
     def _launch(self, svc: ServiceConfig, log_name: str) -> ServiceProcess:
         def resolve(ref: Reference) -> Any:
             parts = ref.name.split(".")
-            if svc.proxy and parts[0] == "brokers" and len(parts) > 2:
-                return self._proxy(svc.name, parts[1]).proxy.bootstrap
+            if svc.proxy and parts[0] == "brokers" and len(parts) > 1:
+                url = parse_broker_url(self.resolve(Reference(f"brokers.{parts[1]}")))
+                if url.scheme != "memory":  # its URL, or its bootstrap, leads to the proxy
+                    proxy = self._proxy(svc.name, parts[1]).proxy
+                    if len(parts) > 2:
+                        return proxy.bootstrap
+                    return dataclasses.replace(url, hosts=(proxy.address,)).secret()
             return self.resolve(ref)
 
         def rendered(value: Any) -> Any:

@@ -151,9 +151,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await producer.start()
         stack.push_async_callback(producer.stop)
         early = "commit-early" in settings.faults  # auto-commit: read is as good as paid
-        consumer = kafka_io.consumer(
-            settings.kafka_bootstrap, group, "payments", auto_commit=early
-        )
+        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments", auto_commit=early)
         await consumer.start()
         stack.push_async_callback(consumer.stop)
         consumer.subscribe([settings.orders_topic], listener=assignment)
