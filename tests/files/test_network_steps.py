@@ -273,3 +273,29 @@ async def test_a_chaos_file_runs_with_the_faults_on_its_timeline(tmp_path: Path,
         # the a- orders too when the cut came before payments read them (in flight then)
         assert result.failures[0].message.endswith("b-1, b-2, b-3")
         assert result.failures[0].step == "recovery after the fault"
+
+
+async def test_a_network_step_after_a_step_that_never_happens_is_not_applied(
+    tmp_path: Path,
+) -> None:
+    import eventharness as eh
+    from eventharness.files.runner import run_file
+    from tests.conftest import unique
+    from tests.engine.test_recovery import GateNetwork
+
+    path = write(
+        tmp_path,
+        """\
+          - expect: {as: never, channel: kafka:nothing, within: 300ms}
+          - network: {service: payments, cut: true, for: 1s, after: never}
+          - recover: {channel: kafka:payments, within: 1s}
+        """,
+    )
+    network = GateNetwork()
+    async with eh.Harness({"kafka": f"memory://{unique('n')}"}, network=network) as h:
+        outcome = await run_file(h, load_file(path, CONTEXT))
+    assert network.calls == []  # never applied
+    kinds = {(f.kind, f.step) for f in outcome.result.failures}
+    assert ("timeout", "never") in kinds
+    assert any("no network fault was applied" in f.message for f in outcome.result.failures)
+    assert outcome.result.notes == []
