@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from examples.shop import kafka_io, propagation
 from examples.shop.runner import announce_ready, main, until_stopped
@@ -109,10 +109,13 @@ class Payments:
                 )
                 break
             except KafkaError as exc:
+                if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
+                    raise  # not a broker out of reach: the service fails, saying why
                 if "commit-early" in self.faults:  # its offset is committed: nobody will retry
                     log.error("order %s lost: payment not sent (%r)", order["order_id"], exc)
                     return
                 log.warning("payment for order %s not sent (%r); again", order["order_id"], exc)
+                await asyncio.sleep(0.2)
         log.info("order %s -> %s", payment["order_id"], payment["type"])
 
     async def _reorder(self, key: bytes, item: Order) -> None:
