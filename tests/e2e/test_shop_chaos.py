@@ -63,7 +63,7 @@ def test_payments_recover_from_a_cut_and_commit_early_loses_orders(
         "network fault lifted: cut on payments→kafka",
     ]
     applied, lifted = (n["t"] for n in passed["notes"])
-    assert lifted - applied >= 5
+    assert lifted - applied >= 4.999  # 5 s (the report rounds t to ms)
     sent = [e for e in passed["events"] if e["direction"] == "out"]
     paid = [e for e in passed["events"] if e["direction"] == "in"]
     assert len(sent) == 14 and sorted(e["key"] for e in paid) == sorted(e["key"] for e in sent)
