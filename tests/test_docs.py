@@ -88,6 +88,10 @@ An HTML comment on the last non-blank line before a fence declares the block's c
     in-memory stand-in's); the annotation makes the substitution visible in the Markdown.
 ``config=FILE``
     yaml: validated with ``--config FILE`` (a repository file), e.g. for its profile variables.
+``same-as=FILE``
+    yaml: the block is the repository file FILE, word for word (it cannot drift from it), and is
+    validated as it is there (with the configuration that governs it); FILE runs in its own
+    end-to-end test (e.g. scenarios/shop-chaos: network faults need the environment's proxies).
 ``wrap=stub``
     yaml: a fragment of a stub entry (e.g. ``respond:``), wrapped into a scenario with one
     ``payments`` stub (name, consume, type) that publishes one order and expects the answer.
@@ -173,6 +177,7 @@ KNOWN_KEYS = {
     "workflow",
     "contract",
     "subset-of",
+    "same-as",
     "fragment",
     "xfail",
     "xfail-match",
@@ -560,6 +565,11 @@ def check_yaml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
         return
     if "contract" in block.notes:
         check_contract(block, tmp)
+        return
+    same = block.notes.get("same-as")
+    if same:
+        assert block.text == (REPO / same).read_text(), f"{block.id}: differs from {same}"
+        expect_ok(cli("validate", same, cwd=REPO), f"{block.id}: eventharness validate {same}")
         return
     text = block.text
     if block.notes.get("wrap") == "stub":
