@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventharness.cli.errors import fail
-from eventharness.cli.setup import Setup
+from eventharness.cli.setup import Setup, receives_spans
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.config import Profile
 from eventharness.files.model import ScenarioFile
@@ -163,8 +163,7 @@ def run_session(
 def span_receiver(profile: Profile, files: list[ScenarioFile]) -> Any:
     """A started span receiver when the profile hands ``${otlp}`` to its services; None
     otherwise (a run that needs none starts none)."""
-    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
-    if "${otlp}" not in repr(texts):
+    if not receives_spans(profile):
         return None
     from eventharness.tracing.receiver import SpanReceiver
 

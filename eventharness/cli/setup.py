@@ -39,6 +39,7 @@ __all__ = [
     "make_console",
     "make_setup",
     "quiet_clients",
+    "receives_spans",
     "state_dir_of",
 ]
 
@@ -173,6 +174,7 @@ class Setup:
             variables=set(profile.vars),
             schemas=self.store(profile),
             profile=profile.name,
+            spans=receives_spans(profile),
         )
 
     def running(self, profile: Profile, state_dir: Path | None) -> EnvironmentState | None:
@@ -200,3 +202,9 @@ def check_connect_timeout(seconds: float | None) -> None:
             f"--connect-timeout {seconds:g}: give a positive number of seconds, e.g. "
             "--connect-timeout 10"
         )
+
+
+def receives_spans(profile: Profile) -> bool:
+    """Does ``profile`` hand ``${otlp}`` (the run's span receiver) to its services?"""
+    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
+    return "${otlp}" in repr(texts)

@@ -31,6 +31,7 @@ from eventharness.files.model import (
     Eventually,
     Expect,
     ExpectNone,
+    ExpectSpan,
     HttpProbe,
     KeyOrder,
     Order,
@@ -61,6 +62,8 @@ class FileContext:
     variables: Collection[str] = ()
     schemas: Any = None  # anything with .get(ref) / .validator(ref); None: no store configured
     profile: str | None = None
+    #: Does the profile hand its services ``${otlp}`` (a span receiver runs)? None: unknown.
+    spans: bool | None = None
 
 
 ContextFor = Callable[[str | None], FileContext]
@@ -120,6 +123,13 @@ class _Checker:
                 self.add(at, f"generate.{name}: {problem}")
         for step in file.steps:
             self.step(step)
+        if file.checks_traces and self.context.spans is False:
+            self.add(
+                file.lines.get("trace", 0) or _first_trace_line(file),
+                f"trace checks need the spans the services send, and profile "
+                f"{self.context.profile or 'default'!r} hands no service ${{otlp}}: add "
+                'OTEL_EXPORTER_OTLP_ENDPOINT = "${otlp}" to its env',
+            )
 
     # -- references and values -------------------------------------------------------------
 
@@ -251,6 +261,8 @@ class _Checker:
                 self.publish(step)
             case Expect() | ExpectNone():
                 self.expect(step)
+            case ExpectSpan():
+                self.expect_span(step)
             case Eventually(probe=probe):
                 self.probe(probe)
             case Check():
@@ -300,6 +312,19 @@ class _Checker:
         if step.name is not None:
             self.name(step.name, step.at("as"))
 
+    def expect_span(self, step: ExpectSpan) -> None:
+        for key in ("service", "span", "attributes"):
+            line = step.at("name" if key == "span" else key)
+            self.refs(getattr(step, key), line, steps=False)
+        if step.attributes is not None:
+            self.spec(step.attributes, "attributes", step.at("attributes"), step.kind)
+        low, high = step.min_duration, step.max_duration
+        if low is not None and high is not None and low > high:
+            self.add(
+                step.at("min_duration"),
+                f"expect_span: min_duration {low:g}s is above max_duration {high:g}s",
+            )
+
     def name(self, name: str, line: int) -> None:
         if name in self.expectations:
             self.add(
@@ -340,6 +365,15 @@ class _Checker:
                         "pip install 'psycopg[binary]'",
                     )
         self.refs(list(templates), probe.line, steps=True)
+
+
+def _first_trace_line(file: ScenarioFile) -> int:
+    for step in file.steps:
+        if isinstance(step, ExpectSpan):
+            return step.line
+        if isinstance(step, Expect) and step.trace is not None:
+            return step.at("trace")
+    return file.line
 
 
 def _deep_line(spec: Any, message: str) -> int:
