@@ -4,8 +4,10 @@ Consumes ``OrderPlaced`` from the orders topic (consumer group ``<prefix>-paymen
 publishes ``PaymentAuthorized`` when ``total <= 1000`` or ``PaymentDeclined``
 (``reason: "limit exceeded"``) otherwise. A payment keeps its order's record key (the order id
 when the order has none), so everything about one key stays in one partition, in order.
-Headers ``correlation-id`` and ``traceparent`` are carried over. Faults (FAULT=...): reorder,
-drop, slow, bad-schema, lost-correlation, big-total — see README.md.
+The ``correlation-id`` header is carried over; the trace context by OpenTelemetry's aiokafka
+instrumentation (:mod:`examples.shop.telemetry`). Faults (FAULT=...): reorder, drop, slow,
+bad-schema, lost-correlation (neither the correlation id nor the trace context), big-total —
+see README.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
-from examples.shop import kafka_io, propagation
+from examples.shop import kafka_io, propagation, telemetry
 from examples.shop.runner import announce_ready, main, until_stopped
 from examples.shop.settings import Settings
 
@@ -78,15 +80,16 @@ class Payments:
         if "drop" in self.faults and self.seen % self.settings.drop_every == 0:
             log.info("order %s dropped (FAULT=drop)", order["order_id"])
             return
+        lost = "lost-correlation" in self.faults
         headers: list[tuple[str, bytes]] = []
-        if "lost-correlation" not in self.faults:
-            context = propagation.context_from_kafka(record.headers)
-            headers = propagation.kafka_headers(propagation.child_context(context))
+        if not lost:
+            headers = propagation.kafka_headers(propagation.context_from_kafka(record.headers))
         key = record.key or order["order_id"].encode()
-        if "reorder" in self.faults:
-            await self._reorder(key, (order, key, headers))
-        else:
-            await self.pay((order, key, headers))
+        with telemetry.handling(record, drop=lost):
+            if "reorder" in self.faults:
+                await self._reorder(key, (order, key, headers))
+            else:
+                await self.pay((order, key, headers))
 
     async def pay(self, item: Order) -> None:
         order, key, headers = item

@@ -3,8 +3,10 @@
 Consumes the payments topic (consumer group ``<prefix>-shipping``); for each
 ``PaymentAuthorized`` publishes ``ShipmentScheduled`` to the RabbitMQ topic exchange
 ``shipping`` with routing key ``shipment.scheduled`` (persistent, publisher confirms), with the
-correlation id (header and ``correlation_id`` property) and traceparent carried over.
-FAULT=duplicate publishes every shipment twice.
+correlation id (header and ``correlation_id`` property) carried over, and the trace context by
+OpenTelemetry's instrumentations (:mod:`examples.shop.telemetry`). FAULT=duplicate publishes
+every shipment twice; FAULT=drop-trace handles each payment in a trace of its own (the context
+is lost here, the correlation id is not).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from aio_pika.abc import AbstractExchange
 from aiokafka import ConsumerRecord
 
-from examples.shop import amqp_io, kafka_io, propagation
+from examples.shop import amqp_io, kafka_io, propagation, telemetry
 from examples.shop.runner import announce_ready, main, until_stopped
 from examples.shop.settings import Settings
 
@@ -42,13 +44,14 @@ async def handle(record: ConsumerRecord, exchange: AbstractExchange, settings: S
         log.warning("skipping PaymentAuthorized without order_id: %r", payment)
         return
     shipment = schedule(payment)
-    context = propagation.child_context(propagation.context_from_kafka(record.headers))
+    context = propagation.context_from_kafka(record.headers)
     copies = 2 if "duplicate" in settings.faults else 1
-    for _ in range(copies):
-        await exchange.publish(
-            amqp_io.json_message(shipment, context, message_id=shipment["shipment_id"]),
-            routing_key=amqp_io.SHIPMENT_ROUTING_KEY,
-        )
+    with telemetry.handling(record, drop="drop-trace" in settings.faults):
+        for _ in range(copies):
+            await exchange.publish(
+                amqp_io.json_message(shipment, context, message_id=shipment["shipment_id"]),
+                routing_key=amqp_io.SHIPMENT_ROUTING_KEY,
+            )
     log.info("order %s -> ShipmentScheduled x%d", shipment["order_id"], copies)
 
 
