@@ -101,7 +101,7 @@ def run_session(
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
     env: Environment | None = None
-    receiver = span_receiver(profile, files)
+    receiver = span_receiver(profile, running.otlp if running is not None else None)
     if running is not None:
         brokers = setup.brokers(profile, running)
         variables = dict(running.variables)
@@ -160,14 +160,24 @@ def run_session(
             receiver.close()
 
 
-def span_receiver(profile: Profile, files: list[ScenarioFile]) -> Any:
-    """A started span receiver when the profile hands ``${otlp}`` to its services; None
-    otherwise (a run that needs none starts none)."""
+def span_receiver(profile: Profile, url: str | None = None) -> Any:
+    """A started span receiver when the profile hands ``${otlp}`` to its services — on the
+    port of ``url`` when an ``up`` environment gave its services that one; None otherwise (a
+    run that needs none starts none)."""
     if not receives_spans(profile):
         return None
+    from urllib.parse import urlsplit
+
     from eventharness.tracing.receiver import SpanReceiver
 
-    return SpanReceiver().start()
+    port = urlsplit(url).port if url else None
+    try:
+        return SpanReceiver(port=port or 0).start()
+    except OSError as exc:
+        fail(
+            f"cannot receive spans at {url} (the port `eventharness up` gave its services): "
+            f"{exc}; run `eventharness down` and `up` again"
+        )
 
 
 async def _on_harness(

@@ -22,6 +22,7 @@ from rich.console import Console
 from eventharness.cli.errors import fail
 from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
 from eventharness.env.config import Config, Profile, load_config
+from eventharness.env.references import receives_spans as references_otlp
 from eventharness.env.state import EnvironmentState, running_state
 from eventharness.files.checks import FileContext
 
@@ -206,5 +207,5 @@ def check_connect_timeout(seconds: float | None) -> None:
 
 def receives_spans(profile: Profile) -> bool:
     """Does ``profile`` hand ``${otlp}`` (the run's span receiver) to its services?"""
-    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
-    return "${otlp}" in repr(texts)
+    services = ((svc.env, svc.command) for svc in profile.services.values())
+    return references_otlp(profile.env, services)
