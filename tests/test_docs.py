@@ -55,7 +55,8 @@ An HTML comment on the last non-blank line before a fence declares the block's c
     fault found in a recording), docs/contracts.md:133 (a verification failure),
     docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
     docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
-    docs/testing-your-services.md (a nearest miss with its suggested rule),
+    docs/testing-your-services.md (a nearest miss with its suggested rule), docs/tracing.md (a
+    ``trace`` failure),
     examples/shop/README.md:198 (the architecture diagram), examples/shop/README.md:260 (the
     services' ready lines).
 ``usage``
@@ -98,6 +99,10 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``subset-of=FILE``
     toml: every key and value of the block is in the repository file FILE (the block shows an
     excerpt of it), and FILE itself loads.
+``same-as=FILE``
+    yaml: the block is the repository scenario file FILE, word for word (a file other tests run
+    for real, e.g. on the example shop with its spans); FILE is checked with ``eventharness
+    validate`` and the repository's configuration.
 ``fragment``
     toml: the block does not load alone (e.g. it ``extends`` a profile it does not show); only
     ``subset-of`` is checked.
@@ -156,6 +161,7 @@ OUTPUT_SAMPLES = {
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
     "docs/testing-your-services.md": 1,
+    "docs/tracing.md": 1,
     "examples/shop/README.md": 2,
 }
 KNOWN_KEYS = {
@@ -171,6 +177,7 @@ KNOWN_KEYS = {
     "workflow",
     "contract",
     "subset-of",
+    "same-as",
     "fragment",
     "xfail",
     "xfail-match",
@@ -558,6 +565,11 @@ def check_yaml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
         return
     if "contract" in block.notes:
         check_contract(block, tmp)
+        return
+    same = block.notes.get("same-as")
+    if same:
+        assert block.text == (REPO / same).read_text(), f"{block.id}: differs from {same}"
+        expect_ok(cli("validate", same, cwd=REPO), f"{block.id}: eventharness validate {same}")
         return
     text = block.text
     if block.notes.get("wrap") == "stub":
