@@ -63,7 +63,8 @@ class Payments:
     settings: Settings
     producer: AIOKafkaProducer
     seen: int = 0
-    held: dict[bytes, tuple[Order, asyncio.Task[None]]] = field(default_factory=dict)
+    # key → the order held, its release timer, the trace context it was received in
+    held: dict[bytes, tuple[Order, asyncio.Task[None], Any]] = field(default_factory=dict)
 
     @property
     def faults(self) -> frozenset[str]:
@@ -113,12 +114,14 @@ class Payments:
         then pay the newer one first; an order left alone is paid after REORDER_WINDOW s."""
         pending = self.held.pop(key, None)
         if pending is None:
-            self.held[key] = (item, asyncio.create_task(self._release(key, item)))
+            timer = asyncio.create_task(self._release(key, item))  # in this order's trace
+            self.held[key] = (item, timer, telemetry.current())
             return
-        earlier, timer = pending
+        earlier, timer, context = pending
         timer.cancel()
         await self.pay(item)
-        await self.pay(earlier)
+        with telemetry.resumed(context):  # the earlier order's payment, in its own trace
+            await self.pay(earlier)
 
     async def _release(self, key: bytes, item: Order) -> None:
         await asyncio.sleep(self.settings.reorder_window)
@@ -127,7 +130,7 @@ class Payments:
             await self.pay(item)
 
     async def aclose(self) -> None:
-        for _, timer in self.held.values():
+        for _, timer, _context in self.held.values():
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await timer

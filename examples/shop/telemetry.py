@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -84,3 +85,18 @@ def handling(record: Any, *, drop: bool = False) -> Iterator[trace.Span]:
         },
     ) as span:
         yield span
+
+
+def current() -> Context:
+    """The trace context now (to finish, later, work begun in it: :func:`resumed`)."""
+    return otel_context.get_current()
+
+
+@contextlib.contextmanager
+def resumed(context: Context) -> Iterator[None]:
+    """Run the block in ``context`` (what :func:`current` returned)."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
