@@ -44,6 +44,9 @@ class RunOptions:
     state_dir: Path
     otlp: str | None = None  # --otlp as given ("" turns tracing off)
     seed: int | None = None  # --seed: generated values ($generate, examples:) replay
+    #: Listen for the services' spans when the profile hands them ``${otlp}`` (a run shows
+    #: them on its timelines); a load does only when its file checks traces.
+    receive_spans: bool = True
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -101,7 +104,11 @@ def run_session(
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
     env: Environment | None = None
-    receiver = span_receiver(profile, running.otlp if running is not None else None)
+    receiver = (
+        span_receiver(profile, running.otlp if running is not None else None)
+        if options.receive_spans
+        else None
+    )
     if running is not None:
         brokers = setup.brokers(profile, running)
         variables = dict(running.variables)
