@@ -57,7 +57,8 @@ An HTML comment on the last non-blank line before a fence declares the block's c
     fault found in a recording), docs/contracts.md:133 (a verification failure),
     docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
     docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
-    docs/testing-your-services.md (a nearest miss with its suggested rule),
+    docs/testing-your-services.md (a nearest miss with its suggested rule), docs/tracing.md (a
+    ``trace`` failure),
     examples/shop/README.md:198 (the architecture diagram), examples/shop/README.md:260 (the
     services' ready lines).
 ``usage``
@@ -104,6 +105,10 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``subset-of=FILE``
     toml: every key and value of the block is in the repository file FILE (the block shows an
     excerpt of it), and FILE itself loads.
+``same-as=FILE``
+    yaml: the block is the repository scenario file FILE, word for word (a file other tests run
+    for real, e.g. on the example shop with its spans); FILE is checked with ``eventharness
+    validate`` and the repository's configuration.
 ``fragment``
     toml: the block does not load alone (e.g. it ``extends`` a profile it does not show); only
     ``subset-of`` is checked.
@@ -162,6 +167,7 @@ OUTPUT_SAMPLES = {
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
     "docs/testing-your-services.md": 1,
+    "docs/tracing.md": 1,
     "examples/shop/README.md": 2,
 }
 KNOWN_KEYS = {

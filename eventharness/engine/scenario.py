@@ -39,9 +39,9 @@ from eventharness.engine.matchers import Matcher
 from eventharness.engine.network import NetworkFault
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
 from eventharness.engine.port import Port
-from eventharness.engine.probes import Probe, poll, probe_failure
+from eventharness.engine.probes import Probe, probe_failure
 from eventharness.engine.stubs import Stub
-from eventharness.engine.traced import Traced, join_spans, sent, traced
+from eventharness.engine.traced import Traced, join_spans, polled, sent, traced
 from eventharness.engine.traces import Propagation, SpanExpectation, propagated
 from eventharness.engine.verdict import (
     Check,
@@ -116,7 +116,12 @@ class Scenario(Checks, Chaos):
         self._trace: Traced | None = None  # its spans, when the harness traces
         self._traces: list[Propagation | SpanExpectation] = []  # checks on its trace
         self._trace_rule = trace is not None and propagated(trace)  # declared on entering
-        self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
+        self._sender = Sender(
+            harness.transport,
+            self.events.append,
+            next_seq=harness.next_seq,
+            tracing=harness.tracing,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -434,7 +439,7 @@ class Scenario(Checks, Chaos):
         window = check_seconds("within", within) if within is not None else self.default_within
         check_seconds("interval", interval)
         await self.armed()
-        outcome, attempts = await poll(probe, within=window, interval=interval)
+        outcome, attempts = await polled(self._trace, probe, name, within=window, interval=interval)
         if not outcome.ok:
             self._failures.append(probe_failure(probe, name, window, attempts, outcome))
         return outcome.ok

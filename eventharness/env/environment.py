@@ -393,6 +393,7 @@ class Environment:
                 for name, svc in self.services.items()
             },
             skipped=dict(self.skipped),
+            otlp=self.otlp,
         )
 
 

@@ -31,6 +31,7 @@ from eventharness.files.model import (
     Eventually,
     Expect,
     ExpectNone,
+    ExpectSpan,
     HttpProbe,
     KeyOrder,
     Lift,
@@ -73,6 +74,8 @@ class FileContext:
     profile: str | None = None
     #: The profile's services, each with whether it has a proxy; None: not known (not checked).
     services: Mapping[str, bool] | None = None
+    #: Does the profile hand its services ``${otlp}`` (a span receiver runs)? None: unknown.
+    spans: bool | None = None
 
 
 ContextFor = Callable[[str | None], FileContext]
@@ -133,6 +136,13 @@ class _Checker:
                 self.add(at, f"generate.{name}: {problem}")
         for step in file.steps:
             self.step(step)
+        if file.checks_traces and self.context.spans is False:
+            self.add(
+                file.lines.get("trace", 0) or _first_trace_line(file),
+                f"trace checks need the spans the services send, and profile "
+                f"{self.context.profile or 'default'!r} hands no service ${{otlp}}: add "
+                'OTEL_EXPORTER_OTLP_ENDPOINT = "${otlp}" to its env',
+            )
 
     # -- references and values -------------------------------------------------------------
 
@@ -264,6 +274,8 @@ class _Checker:
                 self.publish(step)
             case Expect() | ExpectNone():
                 self.expect(step)
+            case ExpectSpan():
+                self.expect_span(step)
             case Eventually(probe=probe):
                 self.probe(probe)
             case Check():
@@ -406,6 +418,19 @@ class _Checker:
         if step.name is not None:
             self.name(step.name, step.at("as"))
 
+    def expect_span(self, step: ExpectSpan) -> None:
+        for key in ("service", "span", "attributes"):
+            line = step.at("name" if key == "span" else key)
+            self.refs(getattr(step, key), line, steps=False)
+        if step.attributes is not None:
+            self.spec(step.attributes, "attributes", step.at("attributes"), step.kind)
+        low, high = step.min_duration, step.max_duration
+        if low is not None and high is not None and low > high:
+            self.add(
+                step.at("min_duration"),
+                f"expect_span: min_duration {low:g}s is above max_duration {high:g}s",
+            )
+
     def name(self, name: str, line: int) -> None:
         if name in self.expectations:
             self.add(
@@ -454,6 +479,15 @@ def default_fault(file: ScenarioFile, step: Recover) -> NetworkStep | None:
     faults = [s for s in file.steps if isinstance(s, NetworkStep)]
     above = [s for s in faults if s.index < step.index]
     return above[-1] if above else faults[0] if faults else None
+
+
+def _first_trace_line(file: ScenarioFile) -> int:
+    for step in file.steps:
+        if isinstance(step, ExpectSpan):
+            return step.line
+        if isinstance(step, Expect) and step.trace is not None:
+            return step.at("trace")
+    return file.line
 
 
 def _deep_line(spec: Any, message: str) -> int:

@@ -245,7 +245,18 @@ def _seconds(value: Any) -> float:
 #: Keys the model names otherwise, and keys that are durations (seconds in the model).
 _RENAMED = {"as": "name", "get": "url", "field": "target"}
 _SECONDS = frozenset(
-    {"within", "during", "interval", "timeout", "delay", "seconds", "jitter", "release_after"}
+    {
+        "within",
+        "during",
+        "interval",
+        "timeout",
+        "delay",
+        "seconds",
+        "jitter",
+        "release_after",
+        "min_duration",
+        "max_duration",
+    }
 )
 
 
@@ -268,6 +279,7 @@ class _Builder:
         **fields: Any,
     ) -> Any:
         options: dict[str, Any] = {}
+        renamed: Mapping[str, str] = getattr(cls, "renamed", _RENAMED)
         for key, value in data.items():
             if key in _SECONDS:
                 value = _seconds(value)
@@ -286,7 +298,7 @@ class _Builder:
                 value = tuple(value) if isinstance(value, list) else (value,)
             elif key == "contains":
                 value = str(value)
-            options[_RENAMED.get(key, key)] = value
+            options[renamed.get(key, key)] = value
         lines = {str(k): n for k, n in data.lines.items()} if isinstance(data, Mapped) else {}
         return cls(file=self.path, line=line, lines=lines, **{**options, **fields})
 
@@ -315,6 +327,7 @@ class _Builder:
             within=None if within is None else _seconds(within),
             settle=_seconds(value("settle", 0)),
             allow_duplicates=value("allow_duplicates", False),
+            trace=value("trace"),
             correlation={str(k): v for k, v in correlation.items()},
             correlate=tuple(correlate if isinstance(correlate, list) else [correlate]),
             xfail=None if xfail is None else XFail(xfail["kind"], xfail.get("reason") or ""),

@@ -31,6 +31,7 @@ __all__ = [
     "Eventually",
     "Expect",
     "ExpectNone",
+    "ExpectSpan",
     "FaultSpec",
     "HttpProbe",
     "KeyOrder",
@@ -243,6 +244,7 @@ class Expect(StepBase):
     at_most: int | None = None
     allow_duplicates: bool = False
     collect_queue: bool = False
+    trace: str | None = None  # "propagated": its events carry the scenario's trace context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +257,23 @@ class ExpectNone(StepBase):
     fields: Mapping[str, Any] | None = None
     during: float | None = None
     after: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectSpan(StepBase):
+    """``expect_span:``: a span of the scenario's trace, sent by a service (its ``name:`` is
+    the span's name, ``span`` here; ``as:`` names the step in reports)."""
+
+    kind: ClassVar[str] = "expect_span"
+    declaration: ClassVar[bool] = True
+    #: How the file's keys map to fields (``name`` is the span's, not the step's).
+    renamed: ClassVar[Mapping[str, str]] = {"as": "name", "name": "span"}
+    service: str | None = None
+    span: str | None = None
+    attributes: Mapping[str, Any] | None = None
+    status: str | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -357,6 +376,7 @@ Step = (
     Publish
     | Expect
     | ExpectNone
+    | ExpectSpan
     | Eventually
     | Check
     | KeyOrder
@@ -374,6 +394,7 @@ STEPS: dict[str, type[Step]] = {
         Publish,
         Expect,
         ExpectNone,
+        ExpectSpan,
         Eventually,
         Check,
         KeyOrder,
@@ -415,6 +436,8 @@ class ScenarioFile:
     within: float | None = None
     settle: float = 0.0
     allow_duplicates: bool = False
+    #: ``trace: propagated``: every event it collects carries its trace context.
+    trace: str | None = None
     correlation: Mapping[str, str] = field(default_factory=dict)
     correlate: tuple[str | int, ...] = ()
     xfail: XFail | None = None
@@ -436,6 +459,14 @@ class ScenarioFile:
     @property
     def actions(self) -> list[Step]:
         return [s for s in self.steps if not s.declaration]
+
+    @property
+    def checks_traces(self) -> bool:
+        """Does it judge spans (``trace:``, an expect's ``trace:``, ``expect_span``)?"""
+        return self.trace is not None or any(
+            isinstance(s, ExpectSpan) or (isinstance(s, Expect) and s.trace is not None)
+            for s in self.steps
+        )
 
     @property
     def channels(self) -> list[str]:

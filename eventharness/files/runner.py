@@ -35,6 +35,7 @@ from eventharness.files.model import (
     Eventually,
     Expect,
     ExpectNone,
+    ExpectSpan,
     HttpProbe,
     KeyOrder,
     Lift,
@@ -184,6 +185,7 @@ async def run_file(
         settle=file.settle,
         allow_duplicates=file.allow_duplicates,
         file=file.path,
+        trace=file.trace,
     )
     broker_down = False
     try:
@@ -334,6 +336,17 @@ class _Run:
                     allow_duplicates=step.allow_duplicates,
                     name=step.name,
                     collect_queue=step.collect_queue,
+                    trace=step.trace,
+                )
+            case ExpectSpan():
+                s.expect_span(
+                    service=self.render(step.service),
+                    name=self.render(step.span),
+                    attributes=self.render(step.attributes),
+                    status=step.status,
+                    min_duration=step.min_duration,
+                    max_duration=step.max_duration,
+                    step_name=step.name,
                 )
             case ExpectNone():
                 s.expect_none(

@@ -4,10 +4,11 @@ Consumes ``OrderPlaced`` from the orders topic (consumer group ``<prefix>-paymen
 publishes ``PaymentAuthorized`` when ``total <= 1000`` or ``PaymentDeclined``
 (``reason: "limit exceeded"``) otherwise. A payment keeps its order's record key (the order id
 when the order has none), so everything about one key stays in one partition, in order.
-Headers ``correlation-id`` and ``traceparent`` are carried over. An order's offset is
-committed once its payment is sent; a payment the broker does not take (it is unreachable) is
-sent again until it is. Faults (FAULT=...): reorder, drop, slow, bad-schema, lost-correlation,
-big-total, commit-early — see README.md.
+The ``correlation-id`` header is carried over; the trace context by OpenTelemetry's aiokafka
+instrumentation (:mod:`examples.shop.telemetry`). An order's offset is committed once its
+payment is sent; a payment the broker does not take (it is unreachable) is sent again until it
+is. Faults (FAULT=...): reorder, drop, slow, bad-schema, lost-correlation (neither the
+correlation id nor the trace context), big-total, commit-early — see README.md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-from examples.shop import kafka_io, propagation
+from examples.shop import kafka_io, propagation, telemetry
 from examples.shop.runner import announce_ready, main, until_stopped
 from examples.shop.settings import Settings
 
@@ -64,7 +65,8 @@ class Payments:
     settings: Settings
     producer: AIOKafkaProducer
     seen: int = 0
-    held: dict[bytes, tuple[Order, asyncio.Task[None]]] = field(default_factory=dict)
+    # key → the order held, its release timer, the trace context it was received in
+    held: dict[bytes, tuple[Order, asyncio.Task[None], Any]] = field(default_factory=dict)
 
     @property
     def faults(self) -> frozenset[str]:
@@ -81,15 +83,16 @@ class Payments:
         if "drop" in self.faults and self.seen % self.settings.drop_every == 0:
             log.info("order %s dropped (FAULT=drop)", order["order_id"])
             return
+        lost = "lost-correlation" in self.faults
         headers: list[tuple[str, bytes]] = []
-        if "lost-correlation" not in self.faults:
-            context = propagation.context_from_kafka(record.headers)
-            headers = propagation.kafka_headers(propagation.child_context(context))
+        if not lost:
+            headers = propagation.kafka_headers(propagation.context_from_kafka(record.headers))
         key = record.key or order["order_id"].encode()
-        if "reorder" in self.faults:
-            await self._reorder(key, (order, key, headers))
-        else:
-            await self.pay((order, key, headers))
+        with telemetry.handling(record, drop=lost):
+            if "reorder" in self.faults:
+                await self._reorder(key, (order, key, headers))
+            else:
+                await self.pay((order, key, headers))
 
     async def pay(self, item: Order) -> None:
         order, key, headers = item
@@ -123,12 +126,14 @@ class Payments:
         then pay the newer one first; an order left alone is paid after REORDER_WINDOW s."""
         pending = self.held.pop(key, None)
         if pending is None:
-            self.held[key] = (item, asyncio.create_task(self._release(key, item)))
+            timer = asyncio.create_task(self._release(key, item))  # in this order's trace
+            self.held[key] = (item, timer, telemetry.current())
             return
-        earlier, timer = pending
+        earlier, timer, context = pending
         timer.cancel()
         await self.pay(item)
-        await self.pay(earlier)
+        with telemetry.resumed(context):  # the earlier order's payment, in its own trace
+            await self.pay(earlier)
 
     async def _release(self, key: bytes, item: Order) -> None:
         await asyncio.sleep(self.settings.reorder_window)
@@ -137,7 +142,7 @@ class Payments:
             await self.pay(item)
 
     async def aclose(self) -> None:
-        for _, timer in self.held.values():
+        for _, timer, _context in self.held.values():
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await timer
