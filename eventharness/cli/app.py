@@ -5,7 +5,7 @@
     eventharness load SCENARIO --rate 200/s --duration 60s [--slo p99<500ms]       cli/load.py
     eventharness up | down | status                                                  cli/env.py
     eventharness doctor                                                              cli/doctor.py
-    eventharness record ... | replay ...                                             cli/record.py
+    eventharness record ... | replay ... | mask ...                                  cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
     eventharness contracts verify | write ...                                      cli/contracts.py
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
@@ -59,6 +59,7 @@ app.command()(env.status)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
+app.command("mask")(record.mask_command)
 app.command("map")(map.map_command)
 app.command()(init.init)
 app.command()(schema.schema)

@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from eventharness.data.fake import fake_strategy, faker_name
 from eventharness.data.generators import from_schema
 from eventharness.engine.harness import Harness
 from eventharness.files.generate import KEY
@@ -74,6 +75,10 @@ def _strategy(harness: Harness, file: ScenarioFile) -> Any:
 
     parts = {}
     for name, spec in file.generate.items():
+        provider = faker_name(spec)
+        if provider is not None:
+            parts[name] = fake_strategy(provider)
+            continue
         overrides = dict(spec.get("with") or {})
         parts[name] = from_schema(harness.validator(spec[KEY]), **overrides).strategy
     return st.fixed_dictionaries(parts)
