@@ -139,6 +139,7 @@ async def run_property(
     key = json.dumps(minimal, sort_keys=True, default=str)
     outcome = search.runs[key]
     budget = f"stopped early at {search.stopped_early}" if search.stopped_early else "done"
+    shrinking = time.monotonic() - (search.first_failure or time.monotonic())
     shown = json.dumps(minimal, sort_keys=True, default=str)
     outcome.result.failures.insert(
         0,
@@ -148,6 +149,7 @@ async def run_property(
             f"fails with the minimal example {shown} (example {search.examples} of "
             f"{file.examples} failed; {search.shrinks} shrink runs, {budget}); "
             f"replay: --seed {seed}",
+            (f"shrinking took {shrinking:.2f}s: {search.shrinks} runs after the first failure",),
         ),
     )
     return outcome

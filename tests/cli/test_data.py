@@ -31,6 +31,16 @@ steps:
 """
 
 
+PROPERTY = """\
+name: property
+examples: 3
+generate:
+  order: {spec}
+steps:
+  - publish: {{channel: kafka:orders, value: "${{order}}"}}
+"""
+
+
 def project(tmp_path: Path, files: dict[str, str]) -> Path:
     (tmp_path / "eventharness.toml").write_text(CONFIG)
     (tmp_path / "schemas").mkdir()
@@ -114,8 +124,50 @@ def test_a_failing_row_fails_under_its_own_name(tmp_path: Path) -> None:
             {"a.yaml": TABLE.replace("orders.csv", "missing.csv")},
             "scenarios/a.yaml:2: data: scenarios/missing.csv:1: cannot read the data table",
         ),
+        (
+            {"a.yaml": PROPERTY.format(spec="{$generate: shop.Nope}")},
+            "scenarios/a.yaml:4: generate.order: $generate: schema 'shop.Nope' not found",
+        ),
+        (
+            {"a.yaml": PROPERTY.format(spec="{$generate: shop.OrderPlaced, with: {total: -1}}")},
+            "scenarios/a.yaml:4: generate.order: $generate: shop.OrderPlaced@1: total=-1 does "
+            "not conform",
+        ),
+        (
+            {
+                "a.yaml": TABLE.replace("orders.csv", "rows.jsonl"),
+                "rows.jsonl": '{"total": 1}\n{"total": 2\n',
+            },
+            "scenarios/a.yaml:2: data: scenarios/rows.jsonl:2: not a JSON object",
+        ),
+        (
+            {"a.yaml": TABLE, "orders.csv": "total,currency\n1,EUR\n2\n"},
+            "scenarios/a.yaml:2: data: scenarios/orders.csv:3: 1 cells, but the header has 2",
+        ),
+        (
+            {"a.yaml": TABLE, "orders.csv": "sum,currency\n1,EUR\n"},
+            "scenarios/a.yaml:5: ${row.total}: row 1 of scenarios/orders.csv has no column 'total'",
+        ),
+        (
+            {"a.yaml": PROPERTY.format(spec='"${fake.nmae}"')},
+            "scenarios/a.yaml:4: ${fake.nmae}: unknown Faker provider 'nmae' (did you mean "
+            "'name'?)",
+        ),
     ],
-    ids=["unknown-subject", "bad-override", "bad-csv", "bad-yaml", "missing-column", "no-file"],
+    ids=[
+        "unknown-subject",
+        "bad-override",
+        "bad-csv",
+        "bad-yaml",
+        "missing-column",
+        "no-file",
+        "unknown-subject-in-generate",
+        "bad-override-in-generate",
+        "bad-jsonl",
+        "short-csv-row",
+        "missing-csv-column",
+        "unknown-faker-provider",
+    ],
 )
 def test_bad_test_data_exits_2_with_file_and_line(
     tmp_path: Path, files: dict[str, str], expected: str
