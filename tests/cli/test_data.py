@@ -4,6 +4,7 @@ every report), ``$generate`` values, and the bad inputs that must exit 2 with fi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -177,3 +178,30 @@ def test_bad_test_data_exits_2_with_file_and_line(
     no_traceback(done)
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stdout + done.stderr
+
+
+FAKE_FAILS = """\
+name: a realistic customer
+vars: {customer: "${fake.name}"}
+steps:
+  - publish: {channel: kafka:orders, value: {type: OrderPlaced, customer: "${customer}",
+              iban: "${fake.iban}"}}
+  - expect: {channel: kafka:orders, match: {customer: nobody}, within: 300ms}
+"""
+
+
+def test_a_failure_replays_with_the_printed_seed(tmp_path: Path) -> None:
+    """A run without --seed prints its seed; running again with it sends the same values (the
+    nearest miss shows them), and another seed sends others."""
+    root = project(tmp_path, {"fake.yaml": FAKE_FAILS})
+    first = cli(root, "run", "scenarios")
+    assert first.returncode == 1, first.stdout + first.stderr
+    seed = re.search(r"seed (\d+) \(--seed \1 replays the generated values\)", first.stdout)
+    assert seed is not None, first.stdout
+    miss = re.compile(r"customer: expected 'nobody', got '([^']+)'")
+    shown = miss.search(first.stdout)
+    assert shown is not None, first.stdout
+    again = cli(root, "run", "scenarios", "--seed", seed.group(1))
+    assert miss.search(again.stdout).group(1) == shown.group(1)  # type: ignore[union-attr]
+    other = cli(root, "run", "scenarios", "--seed", str(int(seed.group(1)) + 1))
+    assert miss.search(other.stdout).group(1) != shown.group(1)  # type: ignore[union-attr]
