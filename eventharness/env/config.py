@@ -32,6 +32,7 @@ from eventharness.env.brokers import EMBEDDED
 from eventharness.env.correlation_settings import correlation_settings
 from eventharness.env.references import places_problem
 from eventharness.env.tomlfile import find_config, read_toml
+from eventharness.env.watch_settings import WatchSettings, watch_settings
 from eventharness.model.channels import parse_broker_url, redact
 from eventharness.model.errors import ChannelError, ConfigError
 from eventharness.model.problems import closest
@@ -73,6 +74,7 @@ PROFILE_KEYS = (
     "otlp",
     "asyncapi",
     "mask",
+    "watch",
 )
 _SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
 SERVICE_KEYS = tuple(_SERVICE_KEYS.split())
@@ -140,6 +142,7 @@ class Profile:
     verbose: bool = False
     asyncapi: str | None = None  # an AsyncAPI document binding channels (eventharness.asyncapi)
     mask: tuple[str, ...] = ()  # payload paths masked in recordings and reports (engine.masking)
+    watch: WatchSettings = field(default_factory=WatchSettings)  # `eventharness watch`
 
     @property
     def embedded(self) -> list[str]:
@@ -327,6 +330,7 @@ class _Reader:
             verbose=self.flag(where, table, "verbose", False),
             asyncapi=self.path_text(where, table, "asyncapi"),
             mask=self.mask(where, table.get("mask", [])),
+            watch=watch_settings(table.get("watch", {}), where, self.fail),
         )
         self.check_refs(profile)
         return profile
