@@ -1,5 +1,5 @@
-"""``mask``: the reports of ``run`` (terminal, JSON, JUnit, HTML), the recordings of ``record``
-and ``eventharness mask`` leave none of the masked values (the bytes are searched), keep the
+"""``mask``: the reports of ``run`` (terminal, JSON, JUnit, HTML, ``--record``), the
+recordings of ``record`` and ``eventharness mask`` leave none of the masked values (the bytes are searched), keep the
 shape, and a masked recording replays; a bad path exits 2 naming where it was written."""
 
 from __future__ import annotations
@@ -62,10 +62,13 @@ def test_every_report_of_a_run_masks_the_profile_and_option_paths(tmp_path: Path
         "j.xml",
         "--report-html",
         "r.html",
+        "--record",
+        "rec.jsonl",
     )
     no_traceback(done)
     assert done.returncode == 1, done.stdout + done.stderr
-    reports = {name: (root / name).read_bytes() for name in ("r.json", "j.xml", "r.html")}
+    files = ("r.json", "j.xml", "r.html", "rec.jsonl")
+    reports = {name: (root / name).read_bytes() for name in files}
     reports["terminal"] = done.stdout.encode()
     for name, data in reports.items():
         for secret in (CARD, EMAIL, TOKEN, str(TOTAL)):
@@ -75,6 +78,9 @@ def test_every_report_of_a_run_masks_the_profile_and_option_paths(tmp_path: Path
     report = json.loads(reports["r.json"])
     (scenario,) = report["scenarios"]
     assert scenario["events"][0]["key"] == "xxx.xxx@xxxxxxx.xxx"
+    recorded = Recording.load(root / "rec.jsonl").events[0]  # the run's own recording
+    assert recorded.value["card"] == {"number": "0000 0000 0000 0000", "cvc": 737}
+    assert recorded.value["email"] == "xxx.xxx@xxxxxxx.xxx" and recorded.value["total"] == 0
 
 
 def test_without_a_mask_the_values_are_reported(tmp_path: Path) -> None:
