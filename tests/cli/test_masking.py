@@ -1,6 +1,7 @@
 """``mask``: the reports of ``run`` (terminal, JSON, JUnit, HTML, ``--record``), the
-recordings of ``record`` and ``eventharness mask`` leave none of the masked values (the bytes are searched), keep the
-shape, and a masked recording replays; a bad path exits 2 naming where it was written."""
+recordings of ``record`` and ``eventharness mask`` leave none of the masked values (the bytes
+are searched), keep the shape, and a masked recording replays; a bad path exits 2 naming where
+it was written."""
 
 from __future__ import annotations
 
