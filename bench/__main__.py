@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "proxy": "bench.proxy",
     "scale": "bench.scale",
     "asyncapi": "bench.asyncapi",
+    "generation": "bench.generation",
 }
 NEEDS_KAFKA = {"kafka", "latency", "proxy", "scale"}
 

@@ -14,7 +14,16 @@ from tests.conftest import broker_missing
 
 pytestmark = pytest.mark.timeout(600)
 
-RATIO_BENCHMARKS = {"kafka", "amqp", "inmemory", "routing", "conformance", "startup", "proxy"}
+RATIO_BENCHMARKS = {
+    "kafka",
+    "amqp",
+    "inmemory",
+    "routing",
+    "conformance",
+    "startup",
+    "proxy",
+    "generation",
+}
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))

@@ -23,6 +23,9 @@ How a block is checked, by its language
     --help``), and its ``NAME=URL`` lines must be valid broker URLs.
 ``json``
     Parses.
+``csv``
+    A data table (annotated ``data-file=NAME``): read by ``eventharness.data.tables``, at least
+    one row. A ``yaml`` block of the same page whose ``data:`` names NAME runs with it.
 ``mermaid``
     Parsed by Mermaid's own parser (node, ``scripts/mermaid-parse``).
 ``sh`` / ``bash`` / ``console``
@@ -112,6 +115,8 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``fragment``
     toml: the block does not load alone (e.g. it ``extends`` a profile it does not show); only
     ``subset-of`` is checked.
+``data-file=NAME``
+    csv: the file name a scenario's ``data:`` gives this table (see ``csv`` above).
 ``xfail=REASON; xfail-match=TEXT``
     The example is right, the product is wrong: the test is ``xfail(strict=True)``, and counts
     as the expected failure only when the failure's text contains TEXT (any other failure is a
@@ -187,6 +192,7 @@ KNOWN_KEYS = {
     "fragment",
     "xfail",
     "xfail-match",
+    "data-file",
 }
 ANNOTATION = re.compile(r"^<!--\s*doc-test:(.*)-->\s*$")
 FENCE = re.compile(r"^(```+|~~~+)\s*([\w+-]*)\s*$")
@@ -585,6 +591,14 @@ def check_yaml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     scenario = tmp / "scenarios" / "doc.yaml"
     scenario.parent.mkdir()
     scenario.write_text(text)
+    table = re.search(r"^data:\s*(\S+)\s*$", text, re.M)
+    if table:  # the page's csv block of that name is the table
+        (found,) = [
+            b
+            for b in ALL_BLOCKS
+            if b.file == block.file and b.notes.get("data-file") == table.group(1)
+        ]
+        (scenario.parent / table.group(1)).write_text(found.text)
     mem = memory_url()
     brokers = [
         arg
@@ -629,6 +643,7 @@ async def run_yaml_on_shop(block: Block, scenario: Path, config: str | None) -> 
     from eventharness.engine.harness import Harness
     from eventharness.env.config import load_config
     from eventharness.files.loader import FileContext, load_files
+    from eventharness.files.properties import run_any
     from eventharness.files.runner import run_files
     from eventharness.schemas import LocalSchemaStore
     from tests.docs.shop import running_shop
@@ -647,7 +662,7 @@ async def run_yaml_on_shop(block: Block, scenario: Path, config: str | None) -> 
             else Harness(brokers)
         )
         async with harness as h:
-            (outcome,) = await run_files(h, files, variables=variables)
+            (outcome,) = await run_files(h, files, variables=variables, run_one=run_any)
     assert outcome.status == "passed", f"{block.id}:\n{outcome.explain()}"
 
 
@@ -734,6 +749,15 @@ def check_contract(block: Block, tmp: Path) -> None:
 
 def check_json(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     json.loads(block.text)
+
+
+def check_table(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
+    from eventharness.data.tables import read_table
+
+    name = block.notes.get("data-file")
+    assert name, f"{block.id}: a csv block names its file: <!-- doc-test: data-file=NAME -->"
+    (tmp / name).write_text(block.text)
+    assert read_table(tmp / name), f"{block.id}: no rows"
 
 
 # --- shell ---------------------------------------------------------------------------------
@@ -951,6 +975,8 @@ def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
         "--shard",
         "--durations-from",
         "--otlp",
+        "--seed",
+        "--mask",
         "--rate",
         "--duration",
         "--ramp",
@@ -1112,6 +1138,7 @@ CHECKERS: dict[str, Callable[[Block, Path, pytest.Pytester], None]] = {
     "toml": check_toml,
     "ini": check_ini,
     "json": check_json,
+    "csv": check_table,
     "sh": check_shell,
     "bash": check_shell,
     "console": check_shell,

@@ -6,7 +6,7 @@
     eventharness watch scenarios/ --every 60s [--alert-webhook URL]                cli/watch.py
     eventharness up | down | status                                                  cli/env.py
     eventharness doctor                                                              cli/doctor.py
-    eventharness record ... | replay ...                                             cli/record.py
+    eventharness record ... | replay ... | mask ...                                  cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
     eventharness contracts verify | write ...                                      cli/contracts.py
     eventharness report merge REPORTS... --json OUT --junit OUT                    cli/report.py
@@ -62,6 +62,7 @@ app.command()(env.status)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)
+app.command("mask")(record.mask_command)
 app.command("map")(map.map_command)
 app.command()(init.init)
 app.command()(schema.schema)

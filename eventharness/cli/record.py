@@ -1,8 +1,9 @@
-"""``eventharness record`` and ``eventharness replay``: the commands over
+"""``eventharness record``, ``replay`` and ``mask``: the commands over
 :mod:`eventharness.engine.recording`.
 
     eventharness record -c kafka:orders -c 'rabbit:shipping/#' --duration 10s -o shop.jsonl
     eventharness replay shop.jsonl --speed max
+    eventharness mask shop.jsonl --mask value.email -o shared.jsonl
 
 Broker names resolve as for ``run`` (:meth:`eventharness.cli.setup.Setup.brokers`): the
 profile's URLs, ``--broker`` over them, and the embedded Kafka of a running ``up``; an
@@ -34,7 +35,7 @@ from eventharness.model.channels import parse_channel
 from eventharness.model.errors import UsageError
 from eventharness.transports.base import Transport, make_transport
 
-__all__ = ["broker_urls", "record_command", "replay_command"]
+__all__ = ["broker_urls", "mask_command", "record_command", "replay_command"]
 
 T = TypeVar("T")
 
@@ -64,17 +65,29 @@ def record_command(
     count: Annotated[
         int | None, typer.Option("--count", "-n", min=1, help="Stop after this many messages.")
     ] = None,
+    mask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask",
+            metavar="PATH",
+            help="Mask this payload field, keeping its shape, e.g. value.card.number, "
+            "headers.x-token, key (repeatable; config: mask).",
+        ),
+    ] = None,
     broker: RecordBrokerOption = None,
     profile: ProfileOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
 ) -> None:
-    """Record what a running system emits (secret-looking headers redacted)."""
+    """Record what a running system emits (secret-looking headers redacted, --mask fields
+    masked)."""
+    from eventharness.engine.masking import Mask
     from eventharness.engine.recording import record
     from eventharness.engine.templates import parse_duration
 
     quiet_clients(False)
     with friendly(), Progress() as progress:
+        masking = Mask([*make_setup(config, profile, broker).profile(None).mask, *(mask or [])])
         seconds = None
         if duration is not None:
             try:
@@ -96,7 +109,7 @@ def record_command(
                 ),
             )
         )
-        found.save(output)
+        found.masked(masking).save(output)
         progress.done(f"recorded {len(found)} message(s) in {found.duration:.1f}s to {output}")
 
 
@@ -140,6 +153,37 @@ def replay_command(
             )
         )
         progress.done(f"replayed {sent} message(s) in {time.monotonic() - began:.1f}s")
+
+
+def mask_command(
+    recording: Annotated[Path, typer.Argument(help="A file written by `record`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines file to write.")],
+    mask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask",
+            metavar="PATH",
+            help="Payload field to mask, keeping its shape, e.g. value.card.number, "
+            "headers.x-token, key (repeatable; config: mask).",
+        ),
+    ] = None,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Mask payload fields of a recording (to share it): the profile's mask and --mask."""
+    from eventharness.engine.masking import Mask
+    from eventharness.engine.recording import Recording
+
+    with friendly():
+        masking = Mask([*make_setup(config, profile, None).profile(None).mask, *(mask or [])])
+        if not masking:
+            raise UsageError(
+                "nothing to mask: give --mask PATH (e.g. --mask value.card.number) or set "
+                "mask = [...] in the profile"
+            )
+        loaded = Recording.load(recording)
+        loaded.masked(masking).save(output)
+        typer.echo(f"masked {', '.join(masking.paths)} in {len(loaded)} message(s) → {output}")
 
 
 def broker_urls(

@@ -15,6 +15,7 @@ The environment and the harness of each profile's group: :mod:`eventharness.cli.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -195,6 +196,15 @@ def run(
             "(config: otlp; default: $OTEL_EXPORTER_OTLP_ENDPOINT, else off).",
         ),
     ] = None,
+    mask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask",
+            metavar="PATH",
+            help="Mask this payload field in every report, keeping its shape, e.g. "
+            "value.card.number, headers.x-token, key (repeatable; config: mask).",
+        ),
+    ] = None,
     connect_timeout: ConnectTimeoutOption = None,
     config: ConfigOption = None,
     state_dir: StateOption = None,
@@ -218,6 +228,8 @@ def run(
         check_overrides(setup, loaded)
         keep = sharding(shard, durations_from)
         groups = group_by_profile(loaded, select or base.select, chosen, keep)
+        masks = masks_of(mask or [])
+        seed = random.randrange(2**32) if seed is None else seed
         options = RunOptions(
             concurrency=concurrency or base.concurrency,
             fail_fast=base.fail_fast if fail_fast is None else fail_fast,
@@ -234,10 +246,14 @@ def run(
         if shard is not None:
             count = sum(len(files) for _, files in groups.values())
             report.line(f"shard {shard}: {count} scenario{'s' if count != 1 else ''}", "dim")
+        if any(uses_generated_data(f) for _, files in groups.values() for f in files):
+            report.line(f"seed {seed} (--seed {seed} replays the generated values)", "dim")
         outcomes: list[Any] = []
         finished: dict[int, Any] = {}  # id(file) → its outcome, as each scenario finishes
+        masking = masks(None)
 
         def on_result(outcome: Any) -> None:
+            outcome.result = masking.result(outcome.result)  # before any report sees it
             finished[id(outcome.file)] = outcome
             report.finished(outcome)
 
@@ -247,6 +263,7 @@ def run(
                 if options.fail_fast and any(o.status != "passed" for o in outcomes):
                     break
                 options.state_dir = state_dir_of(owner.config, state_dir)
+                masking = masks(owner.profile(name))
                 found, down = run_group(
                     owner, owner.profile(name), group, options, report, on_result
                 )
@@ -290,6 +307,24 @@ def run(
             ERROR,
         )
     raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
+
+
+def masks_of(paths: list[str]) -> Callable[[Any], Any]:
+    """``--mask`` paths (checked now) → the mask of a group's profile: its ``mask`` and them."""
+    from eventharness.engine.masking import Mask
+
+    Mask(paths)  # a bad path fails before anything starts
+
+    def of(profile: Any) -> Mask:
+        return Mask([*(profile.mask if profile is not None else ()), *paths])
+
+    return of
+
+
+def uses_generated_data(file: ScenarioFile) -> bool:
+    """Whether ``file`` draws values from the run's seed ($generate, generate:, ${fake.*})."""
+    text = repr((file.vars, file.steps, file.stubs))
+    return bool(file.examples or file.generate or "$generate" in text or "${fake." in text)
 
 
 def interrupted_outcome(file: ScenarioFile) -> Any:

@@ -1,6 +1,7 @@
 """The recording file: JSON Lines, one message a line (the format is described in
 :mod:`eventharness.engine.recording`), and how a received record becomes one line of it —
-with secret headers and the passwords of URLs in header values redacted.
+with secret headers and the passwords of URLs in header values redacted, and payload fields
+masked by path when asked (:meth:`Recording.masked`).
 
     found = Recording.load("shop.jsonl")      # UsageError naming file:line when it is wrong
     found.save("copy.jsonl")
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from eventharness.engine.masking import Mask
 from eventharness.model.channels import parse_channel, redact
 from eventharness.model.errors import UsageError
 from eventharness.model.events import (
@@ -178,6 +180,24 @@ class Recording:
                 )
             )
         return Recording(out)
+
+    def masked(self, mask: Mask | Iterable[str]) -> Recording:
+        """The same recording with the fields at ``mask``'s paths masked, keeping their shape
+        (:mod:`eventharness.engine.masking`); it replays as the original does."""
+        mask = mask if isinstance(mask, Mask) else Mask(mask)
+        if not mask:
+            return self
+        return Recording(
+            [
+                replace(
+                    item,
+                    value=item.value if item.raw is not None else mask.value(item.value),
+                    key=mask.key(item.key),
+                    headers=mask.headers(item.headers),
+                )
+                for item in self.events
+            ]
+        )
 
     def save(self, path: str | Path) -> None:
         with Path(path).open("w", encoding="utf-8") as out:

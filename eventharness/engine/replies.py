@@ -136,12 +136,25 @@ def _resolve(
         return time.time()
     if ref.name in variables:
         return variables[ref.name]
+    if rest and head in variables:  # a field of a variable: ${order.total}, ${fake.name}
+        return _field(variables[head], rest, ref, stub)
     if ref.default is not None:
         return ref.default
     raise StubError(
         f"stub {stub}: ${{{ref.text}}} is not something a stub knows; use "
         "${in.value.<path>}, ${in.key}, ${in.headers.<name>}, ${count}, ${uuid}"
     )
+
+
+def _field(value: Any, path: str, ref: Reference, stub: str) -> Any:
+    for part in path.split("."):
+        try:
+            value = value[int(part)] if isinstance(value, list) else value[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            if ref.default is not None:
+                return ref.default
+            raise StubError(f"stub {stub}: ${{{ref.text}}}: no {part!r} in the variable") from None
+    return value
 
 
 def _text(value: Any) -> str:

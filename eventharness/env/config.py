@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from eventharness.engine.masking import mask_problem
 from eventharness.engine.templates import parse_duration, references
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.correlation_settings import correlation_settings
@@ -72,6 +73,7 @@ PROFILE_KEYS = (
     "channel_schemas",
     "otlp",
     "asyncapi",
+    "mask",
     "watch",
 )
 _SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
@@ -139,6 +141,7 @@ class Profile:
     start_services: bool = True
     verbose: bool = False
     asyncapi: str | None = None  # an AsyncAPI document binding channels (eventharness.asyncapi)
+    mask: tuple[str, ...] = ()  # payload paths masked in recordings and reports (engine.masking)
     watch: WatchSettings = field(default_factory=WatchSettings)  # `eventharness watch`
 
     @property
@@ -326,6 +329,7 @@ class _Reader:
             start_services=self.flag(where, table, "start_services", True),
             verbose=self.flag(where, table, "verbose", False),
             asyncapi=self.path_text(where, table, "asyncapi"),
+            mask=self.mask(where, table.get("mask", [])),
             watch=watch_settings(table.get("watch", {}), where, self.fail),
         )
         self.check_refs(profile)
@@ -434,6 +438,15 @@ class _Reader:
             restart=self.restart(where, spec.get("restart", "no")),
             proxy=self.flag(where, spec, "proxy", False),
         )
+
+    def mask(self, where: str, raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, list):
+            raise self.fail(f"{where}.mask", 'must be a list of paths, e.g. ["value.card.number"]')
+        for path in raw:
+            problem = mask_problem(path)
+            if problem is not None:
+                raise self.fail(f"{where}.mask", problem)
+        return tuple(raw)
 
     def restart(self, where: str, raw: Any) -> str:
         if raw not in RESTART_POLICIES:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eventharness.data.fake import HEAD as FAKE
+from eventharness.data.fake import provider_problem
 from eventharness.engine.correlation import check_rule
 from eventharness.engine.matchers import spec_problems
 from eventharness.engine.templates import Reference, references
@@ -131,7 +133,8 @@ class _Checker:
             names.add(stub.name)
             self.stub(stub)
         for name, spec in file.generate.items():
-            line = file.lines.get("generate", 0)
+            line = file.lines.get(f"generate.{name}") or file.lines.get("generate", 0)
+            self.refs(spec, line, steps=False)
             for at, problem in generate_problems(spec, self.context.schemas, line):
                 self.add(at, f"generate.{name}: {problem}")
         for step in file.steps:
@@ -161,6 +164,9 @@ class _Checker:
             return "empty ${} : write ${name}"
         if ref.name in BUILTIN_VARIABLES or head in self.variables or head in self.broken:
             return None
+        if head == FAKE:
+            problem = provider_problem(ref.name[len(FAKE) + 1 :])
+            return None if problem is None else f"{ref!r}: {problem}"
         if head == "env":
             var = ref.name[4:]
             if not var:
@@ -257,7 +263,11 @@ class _Checker:
             for ref in references(templates):
                 if ref.problem:
                     self.add(response.line, f"{where}: {ref.problem}")
-                elif ref.head not in STUB_NAMES and ref.name not in known and ref.default is None:
+                elif ref.head == FAKE:
+                    problem = self.unknown(ref, steps=False)
+                    if problem:
+                        self.add(response.line, f"{where}: {problem}")
+                elif ref.head not in {*STUB_NAMES, *known} and ref.default is None:
                     self.add(
                         response.line,
                         f"{where}: ${{{ref.text}}} is not something a stub "

@@ -311,6 +311,8 @@ class _Builder:
         lines = {str(k): v for k, v in data.lines.items()}
         lines.update({f"vars.{k}": line_of(variables, k) for k in variables})
         lines.update({f"correlation.{k}": line_of(correlation, k) for k in correlation})
+        generated = value("generate", {})
+        lines.update({f"generate.{k}": line_of(generated, k) for k in generated})
         xfail = value("xfail")
         if isinstance(xfail, str):
             xfail = {"kind": xfail}

@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from eventharness.data.fake import fake_strategy, faker_name
 from eventharness.data.generators import from_schema
 from eventharness.engine.harness import Harness
 from eventharness.files.generate import KEY
@@ -74,6 +75,10 @@ def _strategy(harness: Harness, file: ScenarioFile) -> Any:
 
     parts = {}
     for name, spec in file.generate.items():
+        provider = faker_name(spec)
+        if provider is not None:
+            parts[name] = fake_strategy(provider)
+            continue
         overrides = dict(spec.get("with") or {})
         parts[name] = from_schema(harness.validator(spec[KEY]), **overrides).strategy
     return st.fixed_dictionaries(parts)
@@ -134,6 +139,7 @@ async def run_property(
     key = json.dumps(minimal, sort_keys=True, default=str)
     outcome = search.runs[key]
     budget = f"stopped early at {search.stopped_early}" if search.stopped_early else "done"
+    shrinking = time.monotonic() - (search.first_failure or time.monotonic())
     shown = json.dumps(minimal, sort_keys=True, default=str)
     outcome.result.failures.insert(
         0,
@@ -143,6 +149,7 @@ async def run_property(
             f"fails with the minimal example {shown} (example {search.examples} of "
             f"{file.examples} failed; {search.shrinks} shrink runs, {budget}); "
             f"replay: --seed {seed}",
+            (f"shrinking took {shrinking:.2f}s: {search.shrinks} runs after the first failure",),
         ),
     )
     return outcome

@@ -17,10 +17,13 @@ import fnmatch
 import os
 import random
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eventharness.data.fake import HEAD as FAKE
+from eventharness.data.fake import FakeValues
 from eventharness.engine.faults import Fault
 from eventharness.engine.harness import Harness
 from eventharness.engine.probes import Probe, command, http_get
@@ -232,12 +235,18 @@ class _Run:
         self.steps: set[str] = {
             s.name for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
         }
+        self.values.setdefault(FAKE, FakeValues(self.seed_of("vars")))
         for name, spec in file.generate.items():  # drawn once; a property run passes its own
             if name not in self.values:
-                drawn = expand(self.render(spec), scenario.harness.validator, self.seed)
+                drawn = expand(self.render(spec), scenario.harness.validator, self.seed_of(name))
                 self.values[name] = drawn
         for name, raw in file.vars.items():
             self.values[name] = self.render(raw)
+
+    def seed_of(self, part: str) -> int:
+        """The seed of one source of generated values: the run's seed, this scenario (each row
+        of a data table is one) and ``part`` (a variable, a step, a stub) — each draws its own."""
+        return zlib.crc32(f"{self.seed}:{self.file.name}:{part}".encode())
 
     # -- variables -------------------------------------------------------------------------
 
@@ -300,7 +309,7 @@ class _Run:
                 faults=make_faults(stub.faults, stub.seed),
                 group=stub.group,
                 consume_queue=stub.consume_queue,
-                variables=variables,
+                variables={**variables, FAKE: FakeValues(self.seed_of(f"stub {stub.name}"))},
             )
         for value in self.file.correlate:
             self.s.correlate(str(self.render(value)))
@@ -416,7 +425,8 @@ class _Run:
                 step.channel, step.value, step.key, step.headers
             )
             if has_generate(value):
-                value = expand(value, self.s.harness.validator, self.seed + step.index + n - 1)
+                seed = self.seed_of(f"step {step.index}") + n - 1
+                value = expand(value, self.s.harness.validator, seed)
             if step.index not in self._faults:  # made once per run: nth counts its messages
                 self._faults[step.index] = make_faults(step.faults, step.seed)
             await self.s.publish(

@@ -4,6 +4,7 @@ every report), ``$generate`` values, and the bad inputs that must exit 2 with fi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -28,6 +29,16 @@ steps:
               value: {$generate: shop.OrderPlaced, with: {total: "${row.total}"}}}
   - expect: {as: seen, channel: kafka:orders, type: OrderPlaced,
              match: {total: "${row.total}"}, within: 1s}
+"""
+
+
+PROPERTY = """\
+name: property
+examples: 3
+generate:
+  order: {spec}
+steps:
+  - publish: {{channel: kafka:orders, value: "${{order}}"}}
 """
 
 
@@ -114,8 +125,50 @@ def test_a_failing_row_fails_under_its_own_name(tmp_path: Path) -> None:
             {"a.yaml": TABLE.replace("orders.csv", "missing.csv")},
             "scenarios/a.yaml:2: data: scenarios/missing.csv:1: cannot read the data table",
         ),
+        (
+            {"a.yaml": PROPERTY.format(spec="{$generate: shop.Nope}")},
+            "scenarios/a.yaml:4: generate.order: $generate: schema 'shop.Nope' not found",
+        ),
+        (
+            {"a.yaml": PROPERTY.format(spec="{$generate: shop.OrderPlaced, with: {total: -1}}")},
+            "scenarios/a.yaml:4: generate.order: $generate: shop.OrderPlaced@1: total=-1 does "
+            "not conform",
+        ),
+        (
+            {
+                "a.yaml": TABLE.replace("orders.csv", "rows.jsonl"),
+                "rows.jsonl": '{"total": 1}\n{"total": 2\n',
+            },
+            "scenarios/a.yaml:2: data: scenarios/rows.jsonl:2: not a JSON object",
+        ),
+        (
+            {"a.yaml": TABLE, "orders.csv": "total,currency\n1,EUR\n2\n"},
+            "scenarios/a.yaml:2: data: scenarios/orders.csv:3: 1 cells, but the header has 2",
+        ),
+        (
+            {"a.yaml": TABLE, "orders.csv": "sum,currency\n1,EUR\n"},
+            "scenarios/a.yaml:5: ${row.total}: row 1 of scenarios/orders.csv has no column 'total'",
+        ),
+        (
+            {"a.yaml": PROPERTY.format(spec='"${fake.nmae}"')},
+            "scenarios/a.yaml:4: ${fake.nmae}: unknown Faker provider 'nmae' (did you mean "
+            "'name'?)",
+        ),
     ],
-    ids=["unknown-subject", "bad-override", "bad-csv", "bad-yaml", "missing-column", "no-file"],
+    ids=[
+        "unknown-subject",
+        "bad-override",
+        "bad-csv",
+        "bad-yaml",
+        "missing-column",
+        "no-file",
+        "unknown-subject-in-generate",
+        "bad-override-in-generate",
+        "bad-jsonl",
+        "short-csv-row",
+        "missing-csv-column",
+        "unknown-faker-provider",
+    ],
 )
 def test_bad_test_data_exits_2_with_file_and_line(
     tmp_path: Path, files: dict[str, str], expected: str
@@ -125,3 +178,30 @@ def test_bad_test_data_exits_2_with_file_and_line(
     no_traceback(done)
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stdout + done.stderr
+
+
+FAKE_FAILS = """\
+name: a realistic customer
+vars: {customer: "${fake.name}"}
+steps:
+  - publish: {channel: kafka:orders, value: {type: OrderPlaced, customer: "${customer}",
+              iban: "${fake.iban}"}}
+  - expect: {channel: kafka:orders, match: {customer: nobody}, within: 300ms}
+"""
+
+
+def test_a_failure_replays_with_the_printed_seed(tmp_path: Path) -> None:
+    """A run without --seed prints its seed; running again with it sends the same values (the
+    nearest miss shows them), and another seed sends others."""
+    root = project(tmp_path, {"fake.yaml": FAKE_FAILS})
+    first = cli(root, "run", "scenarios")
+    assert first.returncode == 1, first.stdout + first.stderr
+    seed = re.search(r"seed (\d+) \(--seed \1 replays the generated values\)", first.stdout)
+    assert seed is not None, first.stdout
+    miss = re.compile(r"customer: expected 'nobody', got '([^']+)'")
+    shown = miss.search(first.stdout)
+    assert shown is not None, first.stdout
+    again = cli(root, "run", "scenarios", "--seed", seed.group(1))
+    assert miss.search(again.stdout).group(1) == shown.group(1)  # type: ignore[union-attr]
+    other = cli(root, "run", "scenarios", "--seed", str(int(seed.group(1)) + 1))
+    assert miss.search(other.stdout).group(1) != shown.group(1)  # type: ignore[union-attr]

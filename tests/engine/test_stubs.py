@@ -273,3 +273,28 @@ async def test_on_kafka_as_observer_and_as_a_worker_group(kafka_url: str) -> Non
             assert stub.calls[0].event.position.offset is not None
             assert s.result is not None and s.result.passed
             assert [e.direction for e in s.result.events] == ["out", "out", "in"]
+
+
+def test_a_reply_reads_fields_of_the_scenarios_variables() -> None:
+    """``${order.total}`` (a field of a variable) and ``${fake.name}`` (a mapping variable)."""
+    event = eh.Event("kafka:orders", {"order_id": "o-1"}, b"{}")
+    drawn = iter(["Ann Lee", "Bob Roe"])
+
+    class Names(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            return next(drawn)
+
+    response = Response(
+        "kafka:payments",
+        {"total": "${order.total}", "sku": "${order.lines.0.sku}", "payer": "${fake.name}"},
+    )
+    variables = {"order": {"total": 42, "lines": [{"sku": "s-1"}]}, "fake": Names()}
+    reply = response.build(event, 1, "pay", variables)
+    assert reply.value == {"total": 42, "sku": "s-1", "payer": "Ann Lee"}
+    assert response.build(event, 2, "pay", variables).value["payer"] == "Bob Roe"
+    with pytest.raises(StubError, match=r"stub pay: \$\{order.nope\}: no 'nope' in the variable"):
+        Response("kafka:payments", {"x": "${order.nope}"}).build(event, 1, "pay", variables)
+    default = Response("kafka:payments", {"x": "${order.nope:-0}"}).build(
+        event, 1, "pay", variables
+    )
+    assert default.value == {"x": "0"}
