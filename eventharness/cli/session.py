@@ -146,11 +146,12 @@ def run_session(
         report.brokers(chosen)
         run_id = running.run_id if running is not None else env.run_id if env else ""
         profile = profile_channels(profile, variables, run_id=run_id)
+        scenario_vars: dict[str, Any] = {**variables, "run": {"id": run_id}, "vars": variables}
         if receiver is not None:
             report.line(f"receiving spans (OTLP/HTTP) at {receiver.url}", "dim")
         return asyncio.run(
             _on_harness(
-                setup, profile, files, chosen, variables, options, report, work, env, receiver
+                setup, profile, files, chosen, scenario_vars, options, report, work, env, receiver
             )
         )
     finally:

@@ -4,10 +4,13 @@
     orders = eh.data.from_schema("shop.OrderPlaced", total=42)
     orders.sample(10, seed=1)
     eh.data.invalid("shop.OrderPlaced", "out-of-range").example()
+    eh.data.sql("sqlite:///shop.db", "INSERT INTO ...")   # setup/teardown actions
 
-See docs/data.md.
+See docs/data.md and docs/data-lifecycle.md.
 """
 
+from eventharness.data.actions import http, sql
 from eventharness.data.generators import VIOLATIONS, Generated, from_schema, invalid
+from eventharness.engine.lifecycle import publish
 
-__all__ = ["VIOLATIONS", "Generated", "from_schema", "invalid"]
+__all__ = ["VIOLATIONS", "Generated", "from_schema", "http", "invalid", "publish", "sql"]

@@ -8,9 +8,8 @@
 Declared expectations are subscribed at once (:mod:`~eventharness.engine.arming`);
 ``await s.armed()`` waits for that, and windows open then. Waiting is event-driven: each
 routed event wakes the scenario, which re-judges its expectations; otherwise it sleeps
-exactly until the nearest deadline. Only probes poll. Messages go out through
-:mod:`~eventharness.engine.outgoing`; the final judging is :mod:`~eventharness.engine.verdict`;
-the harness is seen through :class:`~eventharness.engine.port.Port` only.
+exactly until the nearest deadline. Only probes poll. Messages go out through ``outgoing``;
+the final judging is ``verdict``; setup/teardown ``lifecycle``; the harness is a ``Port``.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from eventharness.engine.expectations import (
     unique_name,
 )
 from eventharness.engine.faults import Fault, check_faults
+from eventharness.engine.lifecycle import Action, Lifecycle
 from eventharness.engine.matchers import Matcher
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
 from eventharness.engine.port import Port
@@ -70,7 +70,8 @@ class Scenario(Checks):
     ``harness`` is what runs it (any :class:`~eventharness.engine.port.Port`; made by
     ``Harness.scenario``, which also passes ``on_result`` to keep every result). The scenario
     owns what it opens — its collector routes, its stubs, the faults its publishes used —
-    through one :class:`contextlib.AsyncExitStack`, closed when it ends."""
+    through one :class:`contextlib.AsyncExitStack`, closed when it ends. ``setup`` and
+    ``teardown``: actions run before and after it (:mod:`~eventharness.engine.lifecycle`)."""
 
     def __init__(
         self,
@@ -84,8 +85,11 @@ class Scenario(Checks):
         file: str | None = None,
         on_result: Callable[[ScenarioResult], None] | None = None,
         trace: str | None = None,
+        setup: Sequence[Action] = (),
+        teardown: Sequence[Action] = (),
     ) -> None:
         self.harness = harness
+        self.lifecycle = Lifecycle(setup, teardown)  # engine/lifecycle.py: runs around it
         self.name = name
         self.correlation_id = correlation_id or new_correlation_id()
         within = optional_seconds("within", within)
@@ -122,6 +126,12 @@ class Scenario(Checks):
             self.expect_propagated()  # a usage error before anything is opened
         await self._owned.__aenter__()
         self.began = monotonic()
+        failed = await self.lifecycle.set_up(self.harness)
+        if failed is not None:  # the body does not run; teardown does
+            self._failures.append(failed)
+            await self.lifecycle.tear_down(self.harness)
+            await self._owned.aclose()
+            raise ScenarioFailed(self._result())
         self._entered = True
         # released in __aexit__ after the stack (cheaper than two callbacks on it)
         self.harness.add_listener(self._changed.wake)
@@ -163,6 +173,7 @@ class Scenario(Checks):
                 await self._arming.aclose()
                 await self._owned.aclose()  # stubs stop, held messages go, routes close
             finally:
+                await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
                 self.harness.remove_listener(self._changed.wake)
                 for key in self._keys:
                     self.harness.unregister(key)
@@ -182,6 +193,7 @@ class Scenario(Checks):
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
+        result.teardown = list(self.lifecycle.failures)
         join_spans(self.harness, result)
         if self._on_result is not None:
             self._on_result(result)
@@ -191,17 +203,11 @@ class Scenario(Checks):
         # Read twice at the end (judging, then the result); the lists it holds grow in place.
         made = self._evidence_made
         if made is None or made.started != self.started:
+            facts = (self.events, self._expectations, self._orders, self._checks)
             made = self._evidence_made = Evidence(
-                self.correlation_id,
-                self.began,
-                self.started,
-                self.events,
-                self._expectations,
-                self._orders,
-                self._checks,
-                self._violations,
+                self.correlation_id, self.began, self.started, *facts, self._violations,
                 self.allow_duplicates,
-            )
+            )  # fmt: skip
         return made
 
     # -- declaring -------------------------------------------------------------------------

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eventharness.data.actions import sql_url_problem
 from eventharness.engine.correlation import check_rule
 from eventharness.engine.matchers import spec_problems
 from eventharness.engine.templates import Reference, references
 from eventharness.files.generate import generate_problems
 from eventharness.files.lines import line_of
 from eventharness.files.model import (
+    HTTP_METHODS,
     UNSET,
     Check,
     CommandProbe,
@@ -31,12 +33,16 @@ from eventharness.files.model import (
     Eventually,
     Expect,
     ExpectNone,
+    HttpAction,
     HttpProbe,
     KeyOrder,
+    LifecycleAction,
     Order,
     ProbeSpec,
     Publish,
+    PublishAction,
     ScenarioFile,
+    SqlAction,
     SqlProbe,
     StubSpec,
     Wait,
@@ -47,8 +53,8 @@ from eventharness.model.errors import UsageError
 
 __all__ = ["BUILTIN_VARIABLES", "STUB_NAMES", "ContextFor", "FileContext", "check_file"]
 
-#: Names every scenario can use without declaring them.
-BUILTIN_VARIABLES = ("uuid", "now", "correlation_id")
+#: Names every scenario can use without declaring them (``run.id``: the run's id, for names).
+BUILTIN_VARIABLES = ("uuid", "now", "correlation_id", "run.id")
 #: What a stub's templates may name besides the scenario's variables (see docs/stubs.md).
 STUB_NAMES = ("in", "count", "uuid", "stub", "now")
 
@@ -118,6 +124,9 @@ class _Checker:
             line = file.lines.get("generate", 0)
             for at, problem in generate_problems(spec, self.context.schemas, line):
                 self.add(at, f"generate.{name}: {problem}")
+        for phase, actions in (("setup", file.setup), ("teardown", file.teardown)):
+            for action in actions:
+                self.action(action, phase)
         for step in file.steps:
             self.step(step)
 
@@ -138,6 +147,8 @@ class _Checker:
             return "empty ${} : write ${name}"
         if ref.name in BUILTIN_VARIABLES or head in self.variables or head in self.broken:
             return None
+        if head == "vars" and ref.name[5:] in self.context.variables:
+            return None  # ${vars.NAME}: a profile variable, as the profile writes it
         if head == "env":
             var = ref.name[4:]
             if not var:
@@ -319,6 +330,32 @@ class _Checker:
         if low is not None and high is not None and low > high:
             self.add(step.at("at_least"), f"at_least: {low} is more than at_most: {high}")
 
+    def action(self, action: LifecycleAction, phase: str) -> None:
+        """A setup/teardown action: its references, its channel, its database URL."""
+        where = f"{phase}.{action.kind}"
+        match action:
+            case SqlAction():
+                self.refs([action.url, list(action.run)], action.line, steps=False)
+                if "${" not in action.url.partition(":")[0]:
+                    problem = sql_url_problem(action.url)
+                    if problem:
+                        self.add(action.at("url"), f"{where}: {problem}")
+                    elif action.url.startswith("postgres") and not _have_psycopg():
+                        self.add(action.at("url"), f"{where}: {_PSYCOPG}")
+            case HttpAction():
+                if not action.method:
+                    methods = ", ".join(m.lower() for m in HTTP_METHODS)
+                    self.add(
+                        action.line,
+                        f"{where}: give the method and the URL, one of {methods}, e.g. "
+                        "http: {post: http://127.0.0.1:8080/customers, json: {...}}",
+                    )
+                self.refs([action.url, action.json, action.headers], action.line, steps=False)
+            case PublishAction():
+                self.channel(action.channel, action.at("channel"), where)
+                self.refs([action.value, action.key, action.headers], action.line, steps=False)
+                self.schema(action.schema, action.at("schema"))
+
     def probe(self, probe: ProbeSpec) -> None:
         templates: Iterable[Any]
         match probe:
@@ -330,16 +367,16 @@ class _Checker:
                 templates = (probe.run, probe.contains)
             case SqlProbe():
                 templates = (probe.url, probe.query, probe.equals)
-                if (
-                    probe.url.startswith(("postgresql://", "postgres://"))
-                    and importlib.util.find_spec("psycopg") is None
-                ):
-                    self.add(
-                        probe.at("url"),
-                        "eventually.sql: postgresql:// needs psycopg: "
-                        "pip install 'psycopg[binary]'",
-                    )
+                if probe.url.startswith(("postgresql://", "postgres://")) and not _have_psycopg():
+                    self.add(probe.at("url"), f"eventually.sql: {_PSYCOPG}")
         self.refs(list(templates), probe.line, steps=True)
+
+
+_PSYCOPG = "postgresql:// needs psycopg: pip install 'eventharness[postgres]'"
+
+
+def _have_psycopg() -> bool:
+    return importlib.util.find_spec("psycopg") is not None
 
 
 def _deep_line(spec: Any, message: str) -> int:

@@ -59,6 +59,8 @@ class ScenarioResult:
     started: float = 0.0  # monotonic time the scenario began; timeline t is relative to it
     spans: list[Span] = field(default_factory=list)  # the services' spans of its trace
     started_unix_ns: int = 0  # wall-clock time of ``started``: places spans on the timeline
+    #: Teardown actions that failed; kept apart from ``failures``: they do not change ``status``.
+    teardown: list[Failure] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -95,6 +97,7 @@ class ScenarioResult:
                 for ev in self.events
             ],
             **({"spans": [self._span_dict(span) for span in self.spans]} if self.spans else {}),
+            **({"teardown": [f.to_dict() for f in self.teardown]} if self.teardown else {}),
         }
 
     def _span_dict(self, span: Span) -> dict[str, Any]:
@@ -140,5 +143,8 @@ class ScenarioResult:
         if self.failures:
             parts.append("")
             parts.extend(f.render() for f in self.failures)
+        if self.teardown:
+            parts.extend(["", "teardown failed (the verdict above stands):"])
+            parts.extend(f.render() for f in self.teardown)
         parts.extend(["", "timeline (t from scenario start, → sent, ← received):", self.timeline()])
         return "\n".join(parts)
