@@ -4,6 +4,7 @@
     eventharness validate scenarios/                                                 cli/run.py
     eventharness load SCENARIO --rate 200/s --duration 60s [--slo p99<500ms]       cli/load.py
     eventharness up | down | status                                                  cli/env.py
+    eventharness clean [--profile P] [--prefix PREFIX] [--dry-run]                   cli/clean.py
     eventharness doctor                                                              cli/doctor.py
     eventharness record ... | replay ...                                             cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
@@ -24,6 +25,7 @@ import typer
 
 from eventharness.cli import (
     asyncapi,
+    clean,
     contracts,
     contracts_store,
     doctor,
@@ -56,6 +58,7 @@ app.command()(load.load)
 app.command()(env.up)
 app.command()(env.down)
 app.command()(env.status)
+app.command()(clean.clean)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)

@@ -251,7 +251,7 @@ def run(
         from eventharness.reports import write_html, write_json, write_junit
 
         if json_path:
-            write_json(json_path, outcomes, duration)
+            write_json(json_path, outcomes, duration, cleanup_report(options.cleanup))
             report.line(f"JSON report: {json_path}", "dim")
         if junit_path:
             write_junit(junit_path, outcomes, duration)
@@ -273,6 +273,17 @@ def run(
             ERROR,
         )
     raise typer.Exit(OK if all(o.status == "passed" for o in outcomes) else FAILED)
+
+
+def cleanup_report(removals: list[Any]) -> dict[str, Any] | None:
+    """The JSON report's ``cleanup``: every session's removal merged; None when none ran."""
+    if not removals:
+        return None
+    merged: dict[str, Any] = {"removed": [], "not_removed": []}
+    for removal in removals:
+        for key, entries in removal.to_dict().items():
+            merged[key].extend(entries)
+    return merged
 
 
 def interrupted_outcome(file: ScenarioFile) -> Any:

@@ -326,7 +326,7 @@ class _Run:
                 fields=stub.fields,
                 respond=[_response(r, str(self.render(r.channel))) for r in stub.respond],
                 faults=make_faults(stub.faults, stub.seed),
-                group=stub.group,
+                group=None if stub.group is None else str(self.render(stub.group)),
                 consume_queue=stub.consume_queue,
                 variables=variables,
             )

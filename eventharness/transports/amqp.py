@@ -338,6 +338,18 @@ class AmqpTransport(TransportBase):
                     f"than a {exchange_type} exchange: {reason(exc)}"
                 ) from exc
 
+    async def exists(self, address: str) -> bool:
+        """Does the exchange of ``exchange[/...]``, or the queue of ``/queue``, exist?"""
+        exchange, queue = split_address(address)
+        if exchange:
+            return await self._exchange_exists(exchange)
+        async with self._scratch() as channel:
+            try:
+                await channel.declare_queue(queue, passive=True)
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                return False
+            return True
+
     async def _exchange_exists(self, exchange: str) -> bool:
         async with self._scratch() as channel:
             try:
