@@ -132,7 +132,7 @@ class Scenario(Checks):
             await self.lifecycle.tear_down(self.harness)
             await self._owned.aclose()
             raise ScenarioFailed(self._result())
-        self._entered = True
+        self.began, self._entered = monotonic(), True  # setup is not on the scenario's clock
         # released in __aexit__ after the stack (cheaper than two callbacks on it)
         self.harness.add_listener(self._changed.wake)
         self.correlate(self.correlation_id)

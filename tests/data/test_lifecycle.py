@@ -10,6 +10,7 @@ import json
 import sqlite3
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -266,9 +267,17 @@ async def test_an_http_setup_with_the_wrong_status_is_an_error(
 async def test_a_setup_publish_is_sent_but_not_on_the_timeline(memory_url: str) -> None:
     async with eh.Harness({"kafka": memory_url}) as h:
         watcher = await h.transport("kafka").subscribe("catalog")
+        done: list[float] = []
+
+        async def mark(port: Any) -> None:
+            done.append(time.monotonic())
+
         scenario = h.scenario(
             "uses the catalog",
-            setup=[eh.data.publish("kafka:catalog", {"type": "PriceSet", "sku": "A"}, key="A")],
+            setup=[
+                eh.data.publish("kafka:catalog", {"type": "PriceSet", "sku": "A"}, key="A"),
+                mark,
+            ],
         )
         with pytest.raises(ScenarioFailed):
             async with scenario as s:
@@ -276,6 +285,7 @@ async def test_a_setup_publish_is_sent_but_not_on_the_timeline(memory_url: str) 
         # not the scenario's: no correlation id, not collected, no window opened by it
         assert scenario.result is not None and scenario.result.kinds == ["timeout"]
         assert scenario.result.events == []
+        assert scenario.began >= done[0]  # the scenario's clock starts after its setup
         async with asyncio.timeout(5):
             record = await anext(aiter(watcher))
         await watcher.aclose()
