@@ -24,6 +24,7 @@ scenario itself went.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -100,12 +101,18 @@ class Lifecycle:
         self.setup.extend(setup)
         self.teardown.extend(teardown)
 
-    async def set_up(self, port: Port) -> Failure | None:
-        """Run the setup actions in order; the failure of the first that fails, else None."""
+    async def set_up(self, port: Port, opened: contextlib.AsyncExitStack) -> Failure | None:
+        """Run the setup actions in order; None when all succeeded. When one fails (its
+        failure is returned) or the setup is interrupted (re-raised), the scenario will not
+        run: teardown runs at once, and ``opened`` (what the scenario opened) is closed."""
         for action in self.setup:
             try:
                 await action(port)
-            except (Exception, TimeoutError) as exc:
+            except BaseException as exc:
+                await self.tear_down(port)
+                await opened.aclose()
+                if not isinstance(exc, Exception):
+                    raise  # a cancellation, Ctrl-C
                 return Failure("error", f"setup {describe(action)}", _why(exc))
         return None
 

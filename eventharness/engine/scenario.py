@@ -126,11 +126,9 @@ class Scenario(Checks):
             self.expect_propagated()  # a usage error before anything is opened
         await self._owned.__aenter__()
         self.began = monotonic()
-        failed = await self.lifecycle.set_up(self.harness)
-        if failed is not None:  # the body does not run; teardown does
+        failed = await self.lifecycle.set_up(self.harness, self._owned)
+        if failed is not None:  # the body does not run; teardown did
             self._failures.append(failed)
-            await self.lifecycle.tear_down(self.harness)
-            await self._owned.aclose()
             raise ScenarioFailed(self._result())
         self.began, self._entered = monotonic(), True  # setup is not on the scenario's clock
         # released in __aexit__ after the stack (cheaper than two callbacks on it)

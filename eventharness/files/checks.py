@@ -233,6 +233,8 @@ class _Checker:
     def stub(self, stub: StubSpec) -> None:
         here = f"stub {stub.name!r}"
         self.channel(stub.consume, stub.at("consume"), here)
+        if stub.group is not None:
+            self.refs(stub.group, stub.at("group"), steps=False)
         for key, spec in (("match", stub.match), ("fields", stub.fields)):
             if spec is not None:
                 self.spec(spec, key, stub.at(key), here)

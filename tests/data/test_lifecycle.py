@@ -300,3 +300,30 @@ def test_actions_refuse_bad_input() -> None:
         eh.data.sql("sqlite:///x.db")
     with pytest.raises(UsageError, match="HTTP method 'FETCH'"):
         eh.data.http("FETCH", "http://127.0.0.1/")
+
+
+async def test_a_cancelled_setup_still_tears_down(memory_url: str, sqlite_db: str) -> None:
+    started = asyncio.Event()
+
+    async def hangs(port: Any) -> None:
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    async with eh.Harness({"kafka": memory_url}) as h:
+        scenario = h.scenario(
+            "cancelled in setup",
+            setup=[eh.data.sql(sqlite_db, "INSERT INTO customers VALUES ('x')"), hangs],
+            teardown=[eh.data.sql(sqlite_db, "DELETE FROM customers")],
+        )
+
+        async def body() -> None:
+            async with scenario:
+                pytest.fail("the body must not run")
+
+        task = asyncio.create_task(body())
+        await started.wait()
+        assert rows(sqlite_db) == ["x"]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert rows(sqlite_db) == []
