@@ -194,3 +194,20 @@ def test_clean_refuses_an_empty_prefix(tmp_path: Path, prefix: str) -> None:
     no_traceback(done)
     assert done.returncode == 2
     assert "--prefix" in done.stderr
+
+
+def test_clean_says_which_broker_it_could_not_reach(tmp_path: Path) -> None:
+    from eventharness.env.leftovers import Item, Ledger
+
+    root = project(tmp_path, "kafka://127.0.0.1:1", "amqp://guest:guest@127.0.0.1:1/", CREATES)
+    ledger = Ledger.begin(
+        root / ".eventharness", "0badc0de", "default", [Item("rabbit", "queue", "eh-0badc0de-q")]
+    )
+    ledger.pid, ledger.start = 1 << 22, None  # a process that is gone
+    ledger.write()
+    done = cli(root, "clean")
+    no_traceback(done)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "could not remove rabbit queue eh-0badc0de-q:" in done.stdout
+    assert "127.0.0.1:1" in done.stdout and "guest:guest" not in done.stdout
+    assert (root / ".eventharness" / "runs" / "0badc0de.json").exists()  # kept for a retry
