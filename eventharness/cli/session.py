@@ -166,8 +166,9 @@ def run_session(
             env.stop()
         if receiver is not None:
             receiver.close()
-        if ledger is not None:
-            options.cleanup.append(remove_created(ledger, kept, report))
+        removal = remove_created(ledger, kept, report) if ledger is not None else None
+        if removal is not None:
+            options.cleanup.append(removal)
 
 
 def begin_ledger(
@@ -200,7 +201,11 @@ def remove_created(ledger: Any, brokers: dict[str, str], report: Any) -> Any:
         removal = await remove_leftovers([*ledger.items, *found], brokers)
         return removal, problems
 
-    removal, problems = asyncio.run(work())
+    try:
+        removal, problems = asyncio.run(work())
+    except Exception as exc:  # the run's verdict stands; the record stays for `clean`
+        report.line(f"could not remove what run {ledger.run_id} created: {exc}", "yellow")
+        return None
     ledger.settle(item for item, _ in removal.failed)
     if removal.removed:
         shown = ", ".join(str(item) for item in removal.removed)
