@@ -211,3 +211,32 @@ def test_clean_says_which_broker_it_could_not_reach(tmp_path: Path) -> None:
     assert "could not remove rabbit queue eh-0badc0de-q:" in done.stdout
     assert "127.0.0.1:1" in done.stdout and "guest:guest" not in done.stdout
     assert (root / ".eventharness" / "runs" / "0badc0de.json").exists()  # kept for a retry
+
+
+def test_what_cannot_be_removed_is_reported_and_kept(tmp_path: Path) -> None:
+    """A broker that went away by the end of the run: the run says what it could not remove on
+    a terminal line and in the JSON report's cleanup, and keeps it in its record for
+    ``clean``. (Tansu deletes a group even while it has members, so a refused deletion cannot
+    be shown on it; Apache Kafka refuses with NON_EMPTY_GROUP, reported the same way.)"""
+    from eventharness.cli.run import cleanup_report
+    from eventharness.cli.session import remove_created
+    from eventharness.env.leftovers import Item, Ledger
+
+    lines: list[str] = []
+
+    class Report:
+        def line(self, text: str, style: str | None = None) -> None:
+            lines.append(text)
+
+    gone = {"kafka": "kafka://127.0.0.1:1", "rabbit": "amqp://guest:secret@127.0.0.1:1/"}
+    items = [Item("kafka", "topic", "eh-r0-orders"), Item("rabbit", "queue", "eh-r0-q")]
+    ledger = Ledger.begin(tmp_path, "r0", "default", items)
+    removal = remove_created(ledger, gone, Report())
+    text = "\n".join(lines)
+    assert "could not remove kafka topic eh-r0-orders: cannot reach Kafka at" in text
+    assert "could not remove rabbit queue eh-r0-q: " in text and "secret" not in text
+    report = cleanup_report([removal])
+    assert report is not None and report["removed"] == []
+    assert sorted(i["name"] for i in report["not_removed"]) == ["eh-r0-orders", "eh-r0-q"]
+    kept = Ledger.read(ledger.path)
+    assert kept is not None and kept.items == sorted(items)  # for `eventharness clean`
