@@ -109,8 +109,10 @@ class Lifecycle:
             try:
                 await action(port)
             except BaseException as exc:
-                await self.tear_down(port)
-                await opened.aclose()
+                try:
+                    await self.tear_down(port)
+                finally:
+                    await opened.aclose()
                 if not isinstance(exc, Exception):
                     raise  # a cancellation, Ctrl-C
                 return Failure("error", f"setup {describe(action)}", _why(exc))
@@ -122,15 +124,21 @@ class Lifecycle:
         if self._torn_down:
             return self.failures
         self._torn_down = True
+        cancelled: asyncio.CancelledError | None = None
         for action in self.teardown:
             try:
                 await asyncio.wait_for(_call(action, port), TEARDOWN_TIMEOUT)
             except TimeoutError:
                 message = f"did not finish within {TEARDOWN_TIMEOUT:g} s"
                 self.failures.append(Failure("error", f"teardown {describe(action)}", message))
-            except (Exception, asyncio.CancelledError) as exc:
+            except asyncio.CancelledError as exc:  # the rest still runs; then it goes on
+                cancelled = exc
+                self.failures.append(Failure("error", f"teardown {describe(action)}", "cancelled"))
+            except Exception as exc:
                 failure = Failure("error", f"teardown {describe(action)}", _why(exc))
                 self.failures.append(failure)
+        if cancelled is not None:
+            raise cancelled
         return self.failures
 
 

@@ -171,10 +171,10 @@ class Scenario(Checks):
                 await self._arming.aclose()
                 await self._owned.aclose()  # stubs stop, held messages go, routes close
             finally:
-                await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
                 self.harness.remove_listener(self._changed.wake)
                 for key in self._keys:
                     self.harness.unregister(key)
+                await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
         result = self._result()
         if self._trace is not None:
             self._trace.end(result)

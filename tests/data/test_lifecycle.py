@@ -327,3 +327,32 @@ async def test_a_cancelled_setup_still_tears_down(memory_url: str, sqlite_db: st
         with pytest.raises(asyncio.CancelledError):
             await task
     assert rows(sqlite_db) == []
+
+
+async def test_a_cancellation_during_teardown_runs_the_rest_then_goes_on(
+    memory_url: str, sqlite_db: str
+) -> None:
+    in_teardown = asyncio.Event()
+
+    async def hangs(port: Any) -> None:
+        in_teardown.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    async with eh.Harness({"kafka": memory_url}) as h:
+        scenario = h.scenario(
+            "cancelled in teardown",
+            setup=[eh.data.sql(sqlite_db, "INSERT INTO customers VALUES ('x')")],
+            teardown=[hangs, eh.data.sql(sqlite_db, "DELETE FROM customers")],
+        )
+
+        async def body() -> None:
+            async with scenario:
+                pass
+
+        task = asyncio.create_task(body())
+        await in_teardown.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert rows(sqlite_db) == []  # the action after the cancelled one ran
+    assert [f.message for f in scenario.lifecycle.failures] == ["cancelled"]
