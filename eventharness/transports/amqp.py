@@ -341,22 +341,18 @@ class AmqpTransport(TransportBase):
     async def exists(self, address: str) -> bool:
         """Does the exchange of ``exchange[/...]``, or the queue of ``/queue``, exist?"""
         exchange, queue = split_address(address)
-        if exchange:
-            return await self._exchange_exists(exchange)
         async with self._scratch() as channel:
             try:
-                await channel.declare_queue(queue, passive=True)
+                if exchange:
+                    await channel.get_exchange(exchange, ensure=True)
+                else:
+                    await channel.declare_queue(queue, passive=True)
             except aiormq.exceptions.ChannelNotFoundEntity:
                 return False
             return True
 
     async def _exchange_exists(self, exchange: str) -> bool:
-        async with self._scratch() as channel:
-            try:
-                await channel.get_exchange(exchange, ensure=True)
-            except aiormq.exceptions.ChannelNotFoundEntity:
-                return False
-            return True
+        return await self.exists(exchange)
 
     async def _channel(self, *, publisher_confirms: bool) -> AbstractChannel:
         connection = await self._live_connection()
