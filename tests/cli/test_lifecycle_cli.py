@@ -121,3 +121,32 @@ def test_ctrl_c_still_tears_down(tmp_path: Path) -> None:
     report = json.loads((root / "r.json").read_text())
     assert report["scenarios"][0]["failures"][0]["message"] == "interrupted by Ctrl-C"
     assert len(run_id) == 8
+
+
+def test_a_failed_teardown_is_reported_beside_a_pass(tmp_path: Path) -> None:
+    from junitparser import JUnitXml
+
+    root = project(
+        tmp_path,
+        """\
+        name: passes, then its teardown fails
+        teardown:
+          - sql: {url: "sqlite:///shop.db", run: "DELETE FROM no_such_table"}
+        steps:
+          - publish: {channel: kafka:orders, value: {type: OrderPlaced}}
+          - expect: {channel: kafka:orders, type: OrderPlaced, within: 2s}
+        """,
+    )
+    done = cli(root, "run", "scenarios", "--report-json", "r.json", "--junit", "j.xml")
+    no_traceback(done)
+    assert done.returncode == 0, done.stdout + done.stderr  # the verdict stands
+    assert (
+        "teardown failed: teardown scenarios/s.yaml:3 sql 'DELETE FROM no_such_table' on "
+        "shop.db: OperationalError: no such table: no_such_table" in done.stdout
+    ), done.stdout
+    (scenario,) = json.loads((root / "r.json").read_text())["scenarios"]
+    assert scenario["status"] == "passed" and scenario["failures"] == []
+    assert [t["kind"] for t in scenario["teardown"]] == ["error"]
+    (case,) = [case for suite in JUnitXml.fromfile(str(root / "j.xml")) for case in suite]
+    assert case.is_passed
+    assert "no such table: no_such_table" in (case.system_err or "")
