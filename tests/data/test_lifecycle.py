@@ -356,3 +356,40 @@ async def test_a_cancellation_during_teardown_runs_the_rest_then_goes_on(
             await task
     assert rows(sqlite_db) == []  # the action after the cancelled one ran
     assert [f.message for f in scenario.lifecycle.failures] == ["cancelled"]
+
+
+async def test_row_and_profile_variables_in_actions(
+    tmp_path: Path, memory_url: str, sqlite_db: str
+) -> None:
+    from eventharness.files.loader import load_files
+    from eventharness.files.runner import run_files
+
+    db = sqlite_db
+    (tmp_path / "customers.csv").write_text("id\nc-1\nc-2\n")
+    (tmp_path / "s.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            name: per row
+            data: customers.csv
+            setup:
+              - sql: {{url: "{db}", run: "INSERT INTO ${{vars.table}} VALUES ('${{row.id}}')"}}
+            teardown:
+              - sql: {{url: "{db}", run: "DELETE FROM customers WHERE id = '${{row.id}}'"}}
+            steps:
+              - eventually:
+                  sql: {{url: "{db}", query: "SELECT id FROM customers", equals: ["${{row.id}}"]}}
+                  within: 2s
+            """
+        )
+    )
+    files = load_files([tmp_path / "s.yaml"], lambda _: eh_context())
+    async with eh.Harness({"kafka": memory_url}) as h:
+        outcomes = await run_files(h, files, variables={"table": "customers"})
+    assert [o.result.status for o in outcomes] == ["passed", "passed"], outcomes[0].explain()
+    assert rows(sqlite_db) == []
+
+
+def eh_context() -> Any:
+    from eventharness.files.checks import FileContext
+
+    return FileContext(brokers={"kafka"}, variables={"table"})
