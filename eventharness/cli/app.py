@@ -3,6 +3,7 @@
     eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...   cli/run.py
     eventharness validate scenarios/                                                 cli/run.py
     eventharness load SCENARIO --rate 200/s --duration 60s [--slo p99<500ms]       cli/load.py
+    eventharness watch scenarios/ --every 60s [--alert-webhook URL]                cli/watch.py
     eventharness up | down | status                                                  cli/env.py
     eventharness clean [--profile P] [--prefix PREFIX] [--dry-run]                   cli/clean.py
     eventharness doctor                                                              cli/doctor.py
@@ -39,6 +40,7 @@ from eventharness.cli import (
     schema,
     schemas,
     setup,
+    watch,
 )
 
 __all__ = ["app", "main"]
@@ -55,6 +57,7 @@ app = typer.Typer(
 app.command()(run.run)
 app.command()(run.validate)
 app.command()(load.load)
+app.command()(watch.watch)
 app.command()(env.up)
 app.command()(env.down)
 app.command()(env.status)

@@ -260,6 +260,7 @@ async def _on_harness(
         tracing=tracing,
         aliases=setup.aliases(profile),
         receiver=receiver,
+        network=env.network if env is not None else None,  # the services' proxies
     )
     try:
         async with harness:

@@ -173,6 +173,7 @@ class Setup:
             variables=set(profile.vars),
             schemas=self.store(profile),
             profile=profile.name,
+            services={name: svc.proxy for name, svc in profile.services.items()},
         )
 
     def running(self, profile: Profile, state_dir: Path | None) -> EnvironmentState | None:

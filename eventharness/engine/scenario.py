@@ -22,6 +22,7 @@ from typing import Any
 
 from eventharness.engine.acks import Acks
 from eventharness.engine.arming import Arming
+from eventharness.engine.chaos import Chaos
 from eventharness.engine.checks import Checks
 from eventharness.engine.correlation import rule_value
 from eventharness.engine.expectations import (
@@ -35,6 +36,7 @@ from eventharness.engine.expectations import (
 from eventharness.engine.faults import Fault, check_faults
 from eventharness.engine.lifecycle import Action, Lifecycle
 from eventharness.engine.matchers import Matcher
+from eventharness.engine.network import NetworkFault
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
 from eventharness.engine.port import Port
 from eventharness.engine.probes import Probe, poll, probe_failure
@@ -64,14 +66,13 @@ class _Abort(Exception):
     """Stop the scenario body: a failure was recorded that makes going on pointless."""
 
 
-class Scenario(Checks):
+class Scenario(Checks, Chaos):
     """One run: its correlation id, its expectations, its timeline. Use ``async with``.
 
     ``harness`` is what runs it (any :class:`~eventharness.engine.port.Port`; made by
     ``Harness.scenario``, which also passes ``on_result`` to keep every result). The scenario
     owns what it opens — its collector routes, its stubs, the faults its publishes used —
-    through one :class:`contextlib.AsyncExitStack`, closed when it ends. ``setup`` and
-    ``teardown``: actions run before and after it (:mod:`~eventharness.engine.lifecycle`)."""
+    through one ``AsyncExitStack``, closed when it ends (``setup``/``teardown``: lifecycle)."""
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class Scenario(Checks):
         self._entered = False
         self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
         self._faults: set[Fault] = set()  # used by publishes; released at the end
+        self._network: list[NetworkFault] = []  # network faults applied (engine/chaos.py)
         self._violations: list[Violation] = []
         self._evidence_made: Evidence | None = None
         self._acks = Acks()  # publishes that did not wait (wait=False)
@@ -191,7 +193,7 @@ class Scenario(Checks):
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
-        result.teardown = list(self.lifecycle.failures)
+        result.teardown, result.notes = list(self.lifecycle.failures), self.network_notes()
         join_spans(self.harness, result)
         if self._on_result is not None:
             self._on_result(result)

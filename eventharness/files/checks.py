@@ -10,7 +10,6 @@ valid for the engine. Each problem is ``(line, text)``; the loader adds the file
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -18,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eventharness.data.actions import sql_url_problem
 from eventharness.engine.correlation import check_rule
 from eventharness.engine.matchers import spec_problems
 from eventharness.engine.templates import Reference, references
 from eventharness.files.generate import generate_problems
+from eventharness.files.lifecycle import HAVE_PSYCOPG, PSYCOPG_HINT, action_problems
 from eventharness.files.lines import line_of
 from eventharness.files.model import (
-    HTTP_METHODS,
     UNSET,
     Check,
     CommandProbe,
@@ -37,10 +35,13 @@ from eventharness.files.model import (
     HttpProbe,
     KeyOrder,
     LifecycleAction,
+    Lift,
+    NetworkStep,
     Order,
     ProbeSpec,
     Publish,
     PublishAction,
+    Recover,
     ScenarioFile,
     SqlAction,
     SqlProbe,
@@ -51,7 +52,14 @@ from eventharness.files.schema import closest
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import UsageError
 
-__all__ = ["BUILTIN_VARIABLES", "STUB_NAMES", "ContextFor", "FileContext", "check_file"]
+__all__ = [
+    "BUILTIN_VARIABLES",
+    "STUB_NAMES",
+    "ContextFor",
+    "FileContext",
+    "check_file",
+    "default_fault",
+]
 
 #: Names every scenario can use without declaring them (``run.id``: the run's id, for names).
 BUILTIN_VARIABLES = ("uuid", "now", "correlation_id", "run.id")
@@ -67,6 +75,8 @@ class FileContext:
     variables: Collection[str] = ()
     schemas: Any = None  # anything with .get(ref) / .validator(ref); None: no store configured
     profile: str | None = None
+    #: The profile's services, each with whether it has a proxy; None: not known (not checked).
+    services: Mapping[str, bool] | None = None
 
 
 ContextFor = Callable[[str | None], FileContext]
@@ -93,6 +103,7 @@ class _Checker:
         self.later = {
             s.name: s.at("as") for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
         }
+        self.network: dict[str, NetworkStep] = {}  # network steps so far, by label
 
     def add(self, line: int, message: str) -> None:
         self.problems.append((line, message))
@@ -281,13 +292,106 @@ class _Checker:
                     )
             case Correlate():
                 self.refs(step.value, step.line, steps=False)
+            case NetworkStep():
+                self.network_step(step)
+            case Lift():
+                if step.fault not in self.network:
+                    self.add(step.line, self.no_fault("lift", step.fault))
+            case Recover():
+                self.recover(step)
             case Wait():
                 pass
 
+    def network_step(self, step: NetworkStep) -> None:
+        if not step.toxic:
+            self.add(
+                step.line,
+                "network: name one fault: latency, bandwidth, cut, reset_peer, timeout or "
+                "slow_close, e.g. {service: payments, cut: true, for: 5s}",
+            )
+        services = self.context.services
+        profile = f"profile {self.context.profile!r}" if self.context.profile else "the profile"
+        if services is not None and step.service not in services:
+            self.add(
+                step.at("service"),
+                f"network: no service {step.service!r} in {profile}"
+                f"{closest(step.service, services)} (services: "
+                f"{', '.join(services) or 'none'}); faults go between a service the "
+                "environment starts and its broker",
+            )
+        elif services is not None and not services[step.service]:
+            self.add(
+                step.at("service"),
+                f"network: service {step.service!r} has no proxy: set proxy = true on it in "
+                f"{profile} (its ${{brokers.NAME.bootstrap}} is then the proxy's address)",
+            )
+        if step.after is not None:
+            self.earlier(
+                step.after,
+                step.at("after"),
+                "network: after: {ref} is not an earlier expect step{why}",
+            )
+        known = self.context.brokers
+        if step.broker is not None and known is not None and step.broker not in known:
+            self.add(
+                step.at("broker"),
+                f"network: no broker {step.broker!r}{closest(step.broker, known)} "
+                f"(brokers: {', '.join(sorted(known))})",
+            )
+        if step.label in self.network:
+            self.add(
+                step.at("as"),
+                f"network step name {step.label!r} is already used by the step on line "
+                f"{self.network[step.label].line}; names must be unique",
+            )
+        self.network[step.label] = step
+
+    def no_fault(self, what: str, name: str) -> str:
+        names = ", ".join(repr(n) for n in self.network if "#" not in n) or "none"
+        return (
+            f"{what}: {name!r} is not an earlier network step{closest(name, self.network)} "
+            f"(named network steps above: {names}); name the step with as:"
+        )
+
+    def recover(self, step: Recover) -> None:
+        self.channel(step.channel, step.at("channel"), "recover")
+        for key, spec in (("match", step.match), ("fields", step.fields)):
+            if spec is not None:
+                self.refs(spec, step.at(key), steps=False)
+                self.spec(spec, key, step.at(key), "recover")
+        for channel in step.of or ():
+            self.channel(channel, step.at("of"), "recover: of")
+        if step.fault is not None and step.fault not in self.network:
+            self.add(step.at("fault"), self.no_fault("recover: fault", step.fault))
+            return
+        fault = self.network.get(step.fault) if step.fault else default_fault(self.file, step)
+        if fault is None:
+            self.add(
+                step.line,
+                "recover: the scenario has no network step; a recovery is judged after a "
+                "fault: add one (e.g. {service: payments, cut: true, for: 5s})",
+            )
+            return
+        lifted = any(
+            isinstance(s, Lift) and s.fault == fault.label and s.index > fault.index
+            for s in self.file.steps
+        )
+        if fault.duration is None and not lifted:
+            self.add(
+                step.line,
+                f"recover: the network step on line {fault.line} is never lifted, so there is "
+                "no recovery to judge; give it for: (e.g. for: 5s) or add a lift step after it",
+            )
+
     def publish(self, step: Publish) -> None:
         self.channel(step.channel, step.at("channel"), "publish")
+        repeated = step.repeat > 1 and "n" not in self.variables
+        if repeated:
+            self.variables.add("n")  # ${n}: 1, 2, ... in a repeated publish
         for key, value in (("value", step.value), ("key", step.key), ("headers", step.headers)):
             self.refs(value, step.at(key), steps=True)
+        if repeated:
+            self.variables.discard("n")
         self.schema(step.schema, step.at("schema"))
         for line, problem in generate_problems(step.value, self.context.schemas, step.at("value")):
             self.add(line, problem)
@@ -333,28 +437,16 @@ class _Checker:
             self.add(step.at("at_least"), f"at_least: {low} is more than at_most: {high}")
 
     def action(self, action: LifecycleAction, phase: str) -> None:
-        """A setup/teardown action: its references, its channel, its database URL."""
-        where = f"{phase}.{action.kind}"
+        """A setup/teardown action: its references, its channel, its own keys."""
+        for line, problem in action_problems(action, phase):
+            self.add(line, problem)
         match action:
             case SqlAction():
                 self.refs([action.url, list(action.run)], action.line, steps=False)
-                if "${" not in action.url.partition(":")[0]:
-                    problem = sql_url_problem(action.url)
-                    if problem:
-                        self.add(action.at("url"), f"{where}: {problem}")
-                    elif action.url.startswith("postgres") and not _have_psycopg():
-                        self.add(action.at("url"), f"{where}: {_PSYCOPG}")
             case HttpAction():
-                if not action.method:
-                    methods = ", ".join(m.lower() for m in HTTP_METHODS)
-                    self.add(
-                        action.line,
-                        f"{where}: give the method and the URL, one of {methods}, e.g. "
-                        "http: {post: http://127.0.0.1:8080/customers, json: {...}}",
-                    )
                 self.refs([action.url, action.json, action.headers], action.line, steps=False)
             case PublishAction():
-                self.channel(action.channel, action.at("channel"), where)
+                self.channel(action.channel, action.at("channel"), f"{phase}.publish")
                 self.refs([action.value, action.key, action.headers], action.line, steps=False)
                 self.schema(action.schema, action.at("schema"))
 
@@ -369,16 +461,17 @@ class _Checker:
                 templates = (probe.run, probe.contains)
             case SqlProbe():
                 templates = (probe.url, probe.query, probe.equals)
-                if probe.url.startswith(("postgresql://", "postgres://")) and not _have_psycopg():
-                    self.add(probe.at("url"), f"eventually.sql: {_PSYCOPG}")
+                if probe.url.startswith(("postgresql://", "postgres://")) and not HAVE_PSYCOPG():
+                    self.add(probe.at("url"), f"eventually.sql: {PSYCOPG_HINT}")
         self.refs(list(templates), probe.line, steps=True)
 
 
-_PSYCOPG = "postgresql:// needs psycopg: pip install 'eventharness[postgres]'"
-
-
-def _have_psycopg() -> bool:
-    return importlib.util.find_spec("psycopg") is not None
+def default_fault(file: ScenarioFile, step: Recover) -> NetworkStep | None:
+    """The fault of a ``recover`` step that names none: the network step above it, else
+    (a recovery declared first) the first one below it."""
+    faults = [s for s in file.steps if isinstance(s, NetworkStep)]
+    above = [s for s in faults if s.index < step.index]
+    return above[-1] if above else faults[0] if faults else None
 
 
 def _deep_line(spec: Any, message: str) -> int:

@@ -14,15 +14,43 @@ when the action runs. Failures name the action by its file and line.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from eventharness.data.actions import http, sql
+from eventharness.data.actions import HTTP_METHODS, http, sql, sql_url_problem
 from eventharness.engine.lifecycle import Action, describe, publish
 from eventharness.engine.port import Port
 from eventharness.files.model import HttpAction, LifecycleAction, PublishAction, SqlAction
 
-__all__ = ["file_actions"]
+__all__ = ["HAVE_PSYCOPG", "PSYCOPG_HINT", "action_problems", "file_actions"]
+
+PSYCOPG_HINT = "postgresql:// needs psycopg: pip install 'eventharness[postgres]'"
+
+
+def HAVE_PSYCOPG() -> bool:
+    return importlib.util.find_spec("psycopg") is not None
+
+
+def action_problems(action: LifecycleAction, phase: str) -> list[tuple[int, str]]:
+    """(line, text) of what an action's own keys get wrong: a database URL's scheme (or
+    psycopg missing for PostgreSQL), an ``http`` action without its method."""
+    where = f"{phase}.{action.kind}"
+    if isinstance(action, SqlAction) and "${" not in action.url.partition(":")[0]:
+        problem = sql_url_problem(action.url)
+        if problem is None and action.url.startswith("postgres") and not HAVE_PSYCOPG():
+            problem = PSYCOPG_HINT
+        return [(action.at("url"), f"{where}: {problem}")] if problem else []
+    if isinstance(action, HttpAction) and not action.method:
+        methods = ", ".join(m.lower() for m in HTTP_METHODS)
+        return [
+            (
+                action.line,
+                f"{where}: give the method and the URL, one of {methods}, e.g. "
+                "http: {post: http://127.0.0.1:8080/customers, json: {...}}",
+            )
+        ]
+    return []
 
 
 def file_actions(specs: Iterable[LifecycleAction], render: Callable[[Any], Any]) -> list[Action]:

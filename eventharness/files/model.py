@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 
 __all__ = [
     "FAULTS",
-    "HTTP_METHODS",
     "PROBES",
     "STEPS",
+    "TOXICS",
     "UNSET",
     "Check",
     "CommandProbe",
@@ -36,12 +36,15 @@ __all__ = [
     "HttpProbe",
     "KeyOrder",
     "LifecycleAction",
+    "Lift",
     "Located",
+    "NetworkStep",
     "Order",
     "PauseSpec",
     "ProbeSpec",
     "Publish",
     "PublishAction",
+    "Recover",
     "ReorderSpec",
     "ResponseSpec",
     "ScenarioFile",
@@ -224,6 +227,8 @@ class Publish(StepBase):
     partition: int | None = None
     faults: tuple[FaultSpec, ...] = ()
     seed: int | None = None
+    repeat: int = 1  # sent this many times (``${n}``: 1, 2, ...), ``every`` seconds apart
+    every: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -300,11 +305,89 @@ class Correlate(StepBase):
     value: str | int
 
 
-Step = Publish | Expect | ExpectNone | Eventually | Check | KeyOrder | Order | Wait | Correlate
+#: The network faults a ``network`` step can apply (docs/chaos.md).
+TOXICS = ("latency", "bandwidth", "cut", "reset_peer", "timeout", "slow_close")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkStep(StepBase):
+    """``network: {service: payments, cut: true, for: 5s}``: a fault on a service's path to
+    its broker (``toxic``, one of :data:`TOXICS`, "" when the file names none or several)."""
+
+    kind: ClassVar[str] = "network"
+    service: str
+    toxic: str
+    broker: str | None = None
+    direction: str = "both"
+    delay: float = 0.0  # latency, slow_close
+    jitter: float = 0.0  # latency
+    rate: float = 0.0  # bandwidth, bytes per second
+    duration: float | None = None  # ``for:``; None: until lifted, or the scenario's end
+    after: str | None = None  # applied once this expect step has its first event
+
+    @property
+    def label(self) -> str:
+        """The name scenarios know it by: its ``as:``, else ``network#N`` (N its index)."""
+        return self.name or f"network#{self.index}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lift(StepBase):
+    """``lift: NAME``: the network fault of step NAME is lifted now."""
+
+    kind: ClassVar[str] = "lift"
+    fault: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recover(StepBase):
+    """``recover: {channel: ..., within: 30s}``: after the fault (``fault``, else the network
+    step above it), every message it caught completes once on ``channel``."""
+
+    kind: ClassVar[str] = "recover"
+    declaration: ClassVar[bool] = True
+    channel: str
+    type: str | None = None
+    match: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
+    fault: str | None = None
+    by: str = "key"
+    of: tuple[str, ...] | None = None
+    within: float | None = None
+    allow_duplicates: bool = False
+
+
+Step = (
+    Publish
+    | Expect
+    | ExpectNone
+    | Eventually
+    | Check
+    | KeyOrder
+    | Order
+    | Wait
+    | Correlate
+    | NetworkStep
+    | Lift
+    | Recover
+)
 #: Each step, fault and probe class by the key that names it in a file.
 STEPS: dict[str, type[Step]] = {
     c.kind: c
-    for c in (Publish, Expect, ExpectNone, Eventually, Check, KeyOrder, Order, Wait, Correlate)
+    for c in (
+        Publish,
+        Expect,
+        ExpectNone,
+        Eventually,
+        Check,
+        KeyOrder,
+        Order,
+        Wait,
+        Correlate,
+        NetworkStep,
+        Lift,
+        Recover,
+    )
 }
 
 
@@ -346,7 +429,6 @@ class PublishAction(Located):
 
 
 LifecycleAction = SqlAction | HttpAction | PublishAction
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -404,7 +486,9 @@ class ScenarioFile:
     @property
     def channels(self) -> list[str]:
         """The channels the steps and stubs name (``kafka:orders``), in file order."""
-        found = [s.channel for s in self.steps if isinstance(s, Publish | Expect | ExpectNone)]
+        found = [
+            s.channel for s in self.steps if isinstance(s, Publish | Expect | ExpectNone | Recover)
+        ]
         for stub in self.stubs:
             found.append(stub.consume)
             found.extend(response.channel for response in stub.respond)

@@ -4,8 +4,10 @@ Consumes ``OrderPlaced`` from the orders topic (consumer group ``<prefix>-paymen
 publishes ``PaymentAuthorized`` when ``total <= 1000`` or ``PaymentDeclined``
 (``reason: "limit exceeded"``) otherwise. A payment keeps its order's record key (the order id
 when the order has none), so everything about one key stays in one partition, in order.
-Headers ``correlation-id`` and ``traceparent`` are carried over. Faults (FAULT=...): reorder,
-drop, slow, bad-schema, lost-correlation, big-total — see README.md.
+Headers ``correlation-id`` and ``traceparent`` are carried over. An order's offset is
+committed once its payment is sent; a payment the broker does not take (it is unreachable) is
+sent again until it is. Faults (FAULT=...): reorder, drop, slow, bad-schema, lost-correlation,
+big-total, commit-early — see README.md.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from examples.shop import kafka_io, propagation
 from examples.shop.runner import announce_ready, main, until_stopped
@@ -92,17 +95,27 @@ class Payments:
         order, key, headers = item
         if "slow" in self.faults:
             await asyncio.sleep(self.settings.slow_seconds)
+        if self.settings.payment_seconds:
+            await asyncio.sleep(self.settings.payment_seconds)  # the payment provider answers
         payment = decide(order, self.settings.payment_limit)
         if "big-total" in self.faults and order["total"] >= self.settings.payment_limit:
             payment["amount"] = round(order["total"] * 0.99, 2)
         if "bad-schema" in self.faults:
             payment["amount"] = str(payment["amount"])
-        await self.producer.send_and_wait(
-            self.settings.payments_topic,
-            kafka_io.encode(payment),
-            key=key,
-            headers=headers,
-        )
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    self.settings.payments_topic, kafka_io.encode(payment), key=key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
+                    raise  # not a broker out of reach: the service fails, saying why
+                if "commit-early" in self.faults:  # its offset is committed: nobody will retry
+                    log.error("order %s lost: payment not sent (%r)", order["order_id"], exc)
+                    return
+                log.warning("payment for order %s not sent (%r); again", order["order_id"], exc)
+                await asyncio.sleep(0.2)
         log.info("order %s -> %s", payment["order_id"], payment["type"])
 
     async def _reorder(self, key: bytes, item: Order) -> None:
@@ -137,10 +150,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     assignment = kafka_io.Assignment([settings.orders_topic])
     async with contextlib.AsyncExitStack() as stack:
-        producer = kafka_io.producer(settings.kafka_bootstrap, "payments")
+        producer = kafka_io.producer(settings.kafka_bootstrap, "payments", settings.send_timeout)
         await producer.start()
         stack.push_async_callback(producer.stop)
-        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments")
+        early = "commit-early" in settings.faults  # auto-commit: read is as good as paid
+        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments", auto_commit=early)
         await consumer.start()
         stack.push_async_callback(consumer.stop)
         consumer.subscribe([settings.orders_topic], listener=assignment)
@@ -150,7 +164,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         async def consume() -> None:
             async for record in consumer:
                 await payments.handle(record)
-                await consumer.commit()
+                if not early:
+                    await _commit(consumer)
 
         async def ready() -> None:
             await assignment.ready.wait()
@@ -160,6 +175,20 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
 
         await until_stopped(stop, consume(), ready())
+
+
+async def _commit(consumer: AIOKafkaConsumer) -> None:
+    """Commit what was consumed, trying again while the broker cannot be reached."""
+    while True:
+        try:
+            await consumer.commit()
+            return
+        except KafkaError as exc:
+            if not exc.retriable:  # a rebalance took the partition: its new owner goes on
+                log.warning("commit failed (%r)", exc)
+                return
+            log.warning("commit failed (%r); again", exc)
+            await asyncio.sleep(0.2)
 
 
 if __name__ == "__main__":

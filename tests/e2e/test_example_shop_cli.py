@@ -110,6 +110,8 @@ def test_run_scenarios_from_clean(tmp_path: Path, amqp_url: str) -> None:
     data = report(tmp_path / "r.json")
     shop = [s for s in data["scenarios"] if s["file"].startswith("scenarios/shop/")]
     assert len(shop) == 5 and all(s["status"] == "passed" for s in shop)
+    chaos = [s for s in data["scenarios"] if s["file"].startswith("scenarios/shop-chaos/")]
+    assert [s["status"] for s in chaos] == ["passed"]  # its own profile: payments behind a proxy
     assert "environment up in" in done.stdout
     assert processes_with(mark) == []
 
