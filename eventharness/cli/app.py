@@ -5,6 +5,7 @@
     eventharness load SCENARIO --rate 200/s --duration 60s [--slo p99<500ms]       cli/load.py
     eventharness watch scenarios/ --every 60s [--alert-webhook URL]                cli/watch.py
     eventharness up | down | status                                                  cli/env.py
+    eventharness clean [--profile P] [--prefix PREFIX] [--dry-run]                   cli/clean.py
     eventharness doctor                                                              cli/doctor.py
     eventharness record ... | replay ... | mask ...                                  cli/record.py
     eventharness schemas ...                                                         cli/schemas.py
@@ -25,6 +26,7 @@ import typer
 
 from eventharness.cli import (
     asyncapi,
+    clean,
     contracts,
     contracts_store,
     doctor,
@@ -59,6 +61,7 @@ app.command()(watch.watch)
 app.command()(env.up)
 app.command()(env.down)
 app.command()(env.status)
+app.command()(clean.clean)
 app.command()(doctor.doctor)
 app.command("record")(record.record_command)
 app.command("replay")(record.replay_command)

@@ -279,7 +279,7 @@ def run(
         from eventharness.reports import write_html, write_json, write_junit
 
         if json_path:
-            write_json(json_path, outcomes, duration)
+            write_json(json_path, outcomes, duration, cleanup_report(options.cleanup))
             report.line(f"JSON report: {json_path}", "dim")
         if junit_path:
             write_junit(junit_path, outcomes, duration)
@@ -325,6 +325,17 @@ def uses_generated_data(file: ScenarioFile) -> bool:
     """Whether ``file`` draws values from the run's seed ($generate, generate:, ${fake.*})."""
     text = repr((file.vars, file.steps, file.stubs))
     return bool(file.examples or file.generate or "$generate" in text or "${fake." in text)
+
+
+def cleanup_report(removals: list[Any]) -> dict[str, Any] | None:
+    """The JSON report's ``cleanup``: every session's removal merged; None when none ran."""
+    if not removals:
+        return None
+    merged: dict[str, Any] = {"removed": [], "not_removed": []}
+    for removal in removals:
+        for key, entries in removal.to_dict().items():
+            merged[key].extend(entries)
+    return merged
 
 
 def interrupted_outcome(file: ScenarioFile) -> Any:

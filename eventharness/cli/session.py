@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -47,6 +47,8 @@ class RunOptions:
     #: Listen for the services' spans when the profile hands them ``${otlp}`` (a run shows
     #: them on its timelines); a load does only when its file checks traces.
     receive_spans: bool = True
+    #: What each session removed at its end, and what it could not (env.leftovers.Removal).
+    cleanup: list[Any] = field(default_factory=list)
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -104,6 +106,8 @@ def run_session(
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
     env: Environment | None = None
+    ledger: Any = None  # what the run records it creates (its own environment only)
+    kept: dict[str, str] = {}  # the brokers that outlive the run (not embedded, not memory)
     receiver = (
         span_receiver(profile, running.otlp if running is not None else None)
         if options.receive_spans
@@ -153,11 +157,15 @@ def run_session(
         report.brokers(chosen)
         run_id = running.run_id if running is not None else env.run_id if env else ""
         profile = profile_channels(profile, variables, run_id=run_id)
+        scenario_vars: dict[str, Any] = {**variables, "run": {"id": run_id}, "vars": variables}
+        if env is not None:
+            kept = {n: u for n, u in chosen.items() if env.wanted.get(n) != EMBEDDED}
+            ledger = begin_ledger(files, variables, run_id, profile.name, kept, options.state_dir)
         if receiver is not None:
             report.line(f"receiving spans (OTLP/HTTP) at {receiver.url}", "dim")
         return asyncio.run(
             _on_harness(
-                setup, profile, files, chosen, variables, options, report, work, env, receiver
+                setup, profile, files, chosen, scenario_vars, options, report, work, env, receiver
             )
         )
     finally:
@@ -165,6 +173,57 @@ def run_session(
             env.stop()
         if receiver is not None:
             receiver.close()
+        removal = remove_created(ledger, kept, report) if ledger is not None else None
+        if removal is not None:
+            options.cleanup.append(removal)
+
+
+def begin_ledger(
+    files: list[ScenarioFile],
+    variables: dict[str, Any],
+    run_id: str,
+    profile: str,
+    brokers: dict[str, str],
+    state_dir: Path,
+) -> Any:
+    """The record of what the run will create (named with its id), written before it starts;
+    None when no broker outlives the run (embedded, in-memory)."""
+    from eventharness.env.leftovers import Ledger
+    from eventharness.files.isolation import planned
+    from eventharness.transports.admin import broker_family
+
+    if not any(broker_family(url) for url in brokers.values()):
+        return None
+    items = planned(files, variables, run_id=run_id, brokers=brokers)
+    return Ledger.begin(state_dir, run_id, profile, items)
+
+
+def remove_created(ledger: Any, brokers: dict[str, str], report: Any) -> Any:
+    """Remove what the run created: its recorded names, and on Kafka every topic and group
+    named with its id. Says what could not be removed; the record keeps only that."""
+    from eventharness.env.leftovers import find_named, remove_leftovers
+
+    async def work() -> Any:
+        found, problems = await find_named(brokers, contains=[ledger.run_id])
+        removal = await remove_leftovers([*ledger.items, *found], brokers)
+        return removal, problems
+
+    try:
+        removal, problems = asyncio.run(work())
+    except Exception as exc:  # the run's verdict stands; the record stays for `clean`
+        report.line(f"could not remove what run {ledger.run_id} created: {exc}", "yellow")
+        return None
+    ledger.settle(item for item, _ in removal.failed)
+    if removal.removed:
+        shown = ", ".join(str(item) for item in removal.removed)
+        report.line(f"removed what run {ledger.run_id} created: {shown}", "dim")
+    for problem in problems:
+        report.line(f"could not list what run {ledger.run_id} created on {problem}", "yellow")
+    for item, why in removal.failed:
+        report.line(
+            f"could not remove {item}: {why}; `eventharness clean` removes it later", "yellow"
+        )
+    return removal
 
 
 def span_receiver(profile: Profile, url: str | None = None) -> Any:

@@ -8,9 +8,8 @@
 Declared expectations are subscribed at once (:mod:`~eventharness.engine.arming`);
 ``await s.armed()`` waits for that, and windows open then. Waiting is event-driven: each
 routed event wakes the scenario, which re-judges its expectations; otherwise it sleeps
-exactly until the nearest deadline. Only probes poll. Messages go out through
-:mod:`~eventharness.engine.outgoing`; the final judging is :mod:`~eventharness.engine.verdict`;
-the harness is seen through :class:`~eventharness.engine.port.Port` only.
+exactly until the nearest deadline. Only probes poll. Messages go out through ``outgoing``;
+the final judging is ``verdict``; setup/teardown ``lifecycle``; the harness is a ``Port``.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from eventharness.engine.expectations import (
     unique_name,
 )
 from eventharness.engine.faults import Fault, check_faults
+from eventharness.engine.lifecycle import Action, Lifecycle
 from eventharness.engine.matchers import Matcher
 from eventharness.engine.network import NetworkFault
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
@@ -72,7 +72,7 @@ class Scenario(Checks, Chaos):
     ``harness`` is what runs it (any :class:`~eventharness.engine.port.Port`; made by
     ``Harness.scenario``, which also passes ``on_result`` to keep every result). The scenario
     owns what it opens — its collector routes, its stubs, the faults its publishes used —
-    through one :class:`contextlib.AsyncExitStack`, closed when it ends."""
+    through one ``AsyncExitStack``, closed when it ends (``setup``/``teardown``: lifecycle)."""
 
     def __init__(
         self,
@@ -86,8 +86,11 @@ class Scenario(Checks, Chaos):
         file: str | None = None,
         on_result: Callable[[ScenarioResult], None] | None = None,
         trace: str | None = None,
+        setup: Sequence[Action] = (),
+        teardown: Sequence[Action] = (),
     ) -> None:
         self.harness = harness
+        self.lifecycle = Lifecycle(setup, teardown)  # engine/lifecycle.py: runs around it
         self.name = name
         self.correlation_id = correlation_id or new_correlation_id()
         within = optional_seconds("within", within)
@@ -130,7 +133,11 @@ class Scenario(Checks, Chaos):
             self.expect_propagated()  # a usage error before anything is opened
         await self._owned.__aenter__()
         self.began = monotonic()
-        self._entered = True
+        failed = await self.lifecycle.set_up(self.harness, self._owned)
+        if failed is not None:  # the body does not run; teardown did
+            self._failures.append(failed)
+            raise ScenarioFailed(self._result())
+        self.began, self._entered = monotonic(), True  # setup is not on the scenario's clock
         # released in __aexit__ after the stack (cheaper than two callbacks on it)
         self.harness.add_listener(self._changed.wake)
         self.correlate(self.correlation_id)
@@ -174,6 +181,7 @@ class Scenario(Checks, Chaos):
                 self.harness.remove_listener(self._changed.wake)
                 for key in self._keys:
                     self.harness.unregister(key)
+                await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
         result = self._result()
         if self._trace is not None:
             self._trace.end(result)
@@ -190,7 +198,7 @@ class Scenario(Checks, Chaos):
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
-        result.notes = self.network_notes()
+        result.teardown, result.notes = list(self.lifecycle.failures), self.network_notes()
         join_spans(self.harness, result)
         if self._on_result is not None:
             self._on_result(result)
@@ -200,17 +208,11 @@ class Scenario(Checks, Chaos):
         # Read twice at the end (judging, then the result); the lists it holds grow in place.
         made = self._evidence_made
         if made is None or made.started != self.started:
+            facts = (self.events, self._expectations, self._orders, self._checks)
             made = self._evidence_made = Evidence(
-                self.correlation_id,
-                self.began,
-                self.started,
-                self.events,
-                self._expectations,
-                self._orders,
-                self._checks,
-                self._violations,
+                self.correlation_id, self.began, self.started, *facts, self._violations,
                 self.allow_duplicates,
-            )
+            )  # fmt: skip
         return made
 
     # -- declaring -------------------------------------------------------------------------

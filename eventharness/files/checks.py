@@ -10,7 +10,6 @@ valid for the engine. Each problem is ``(line, text)``; the loader adds the file
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -24,6 +23,7 @@ from eventharness.engine.correlation import check_rule
 from eventharness.engine.matchers import spec_problems
 from eventharness.engine.templates import Reference, references
 from eventharness.files.generate import generate_problems
+from eventharness.files.lifecycle import HAVE_PSYCOPG, PSYCOPG_HINT, action_problems
 from eventharness.files.lines import line_of
 from eventharness.files.model import (
     UNSET,
@@ -34,15 +34,19 @@ from eventharness.files.model import (
     Expect,
     ExpectNone,
     ExpectSpan,
+    HttpAction,
     HttpProbe,
     KeyOrder,
+    LifecycleAction,
     Lift,
     NetworkStep,
     Order,
     ProbeSpec,
     Publish,
+    PublishAction,
     Recover,
     ScenarioFile,
+    SqlAction,
     SqlProbe,
     StubSpec,
     Wait,
@@ -60,8 +64,8 @@ __all__ = [
     "default_fault",
 ]
 
-#: Names every scenario can use without declaring them.
-BUILTIN_VARIABLES = ("uuid", "now", "correlation_id")
+#: Names every scenario can use without declaring them (``run.id``: the run's id, for names).
+BUILTIN_VARIABLES = ("uuid", "now", "correlation_id", "run.id")
 #: What a stub's templates may name besides the scenario's variables (see docs/stubs.md).
 STUB_NAMES = ("in", "count", "uuid", "stub", "now")
 
@@ -137,6 +141,9 @@ class _Checker:
             self.refs(spec, line, steps=False)
             for at, problem in generate_problems(spec, self.context.schemas, line):
                 self.add(at, f"generate.{name}: {problem}")
+        for phase, actions in (("setup", file.setup), ("teardown", file.teardown)):
+            for action in actions:
+                self.action(action, phase)
         for step in file.steps:
             self.step(step)
         if file.checks_traces and self.context.spans is False:
@@ -167,6 +174,8 @@ class _Checker:
         if head == FAKE:
             problem = provider_problem(ref.name[len(FAKE) + 1 :])
             return None if problem is None else f"{ref!r}: {problem}"
+        if head == "vars" and ref.name[5:] in self.context.variables:
+            return None  # ${vars.NAME}: a profile variable, as the profile writes it
         if head == "env":
             var = ref.name[4:]
             if not var:
@@ -251,6 +260,8 @@ class _Checker:
     def stub(self, stub: StubSpec) -> None:
         here = f"stub {stub.name!r}"
         self.channel(stub.consume, stub.at("consume"), here)
+        if stub.group is not None:
+            self.refs(stub.group, stub.at("group"), steps=False)
         for key, spec in (("match", stub.match), ("fields", stub.fields)):
             if spec is not None:
                 self.spec(spec, key, stub.at(key), here)
@@ -460,6 +471,20 @@ class _Checker:
         if low is not None and high is not None and low > high:
             self.add(step.at("at_least"), f"at_least: {low} is more than at_most: {high}")
 
+    def action(self, action: LifecycleAction, phase: str) -> None:
+        """A setup/teardown action: its references, its channel, its own keys."""
+        for line, problem in action_problems(action, phase):
+            self.add(line, problem)
+        match action:
+            case SqlAction():
+                self.refs([action.url, list(action.run)], action.line, steps=False)
+            case HttpAction():
+                self.refs([action.url, action.json, action.headers], action.line, steps=False)
+            case PublishAction():
+                self.channel(action.channel, action.at("channel"), f"{phase}.publish")
+                self.refs([action.value, action.key, action.headers], action.line, steps=False)
+                self.schema(action.schema, action.at("schema"))
+
     def probe(self, probe: ProbeSpec) -> None:
         templates: Iterable[Any]
         match probe:
@@ -471,15 +496,8 @@ class _Checker:
                 templates = (probe.run, probe.contains)
             case SqlProbe():
                 templates = (probe.url, probe.query, probe.equals)
-                if (
-                    probe.url.startswith(("postgresql://", "postgres://"))
-                    and importlib.util.find_spec("psycopg") is None
-                ):
-                    self.add(
-                        probe.at("url"),
-                        "eventually.sql: postgresql:// needs psycopg: "
-                        "pip install 'psycopg[binary]'",
-                    )
+                if probe.url.startswith(("postgresql://", "postgres://")) and not HAVE_PSYCOPG():
+                    self.add(probe.at("url"), f"eventually.sql: {PSYCOPG_HINT}")
         self.refs(list(templates), probe.line, steps=True)
 
 

@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from eventharness.data.actions import HTTP_METHODS
 from eventharness.data.tables import read_table, row_label
 from eventharness.engine.templates import parse_duration
 from eventharness.files.checks import ContextFor, FileContext, check_file
@@ -36,13 +37,17 @@ from eventharness.files.model import (
     TOXICS,
     Correlate,
     FaultSpec,
+    HttpAction,
+    LifecycleAction,
     Lift,
     NetworkStep,
     Order,
     Publish,
+    PublishAction,
     Recover,
     ResponseSpec,
     ScenarioFile,
+    SqlAction,
     Step,
     StubSpec,
     Wait,
@@ -350,7 +355,32 @@ class _Builder:
                 if ("stubs", i) not in self.dropped
             ),
             steps=self.steps(value("steps", [])),
+            setup=self.actions(value("setup", []), "setup"),
+            teardown=self.actions(value("teardown", []), "teardown"),
         )
+
+    def actions(self, raw: list[Any], phase: str) -> tuple[LifecycleAction, ...]:
+        """``setup:``/``teardown:`` items; an ``http`` item's method key becomes its fields."""
+        out: list[LifecycleAction] = []
+        for index, item in enumerate(raw):
+            if (phase, index) in self.dropped:
+                continue
+            ((kind, body),) = item.items()
+            line, path = line_of(item, kind), (phase, index, kind)
+            if kind == "sql":
+                run = body["run"]
+                at = {"run": (run,) if isinstance(run, str) else tuple(run)}
+                out.append(self.make(SqlAction, body, line, path, **at))
+            elif kind == "http":
+                methods = [m for m in HTTP_METHODS if m.lower() in body]
+                method = methods[0] if methods else ""
+                rest = {k: v for k, v in body.items() if k.upper() not in HTTP_METHODS}
+                url = body.get(method.lower(), "")
+                built = self.make(HttpAction, rest, line, path, method=method, url=url)
+                out.append(replace(built, lines={**built.lines, "method": line}))
+            else:
+                out.append(self.make(PublishAction, body, line, path))
+        return tuple(out)
 
     def steps(self, raw: list[Any]) -> tuple[Step, ...]:
         out: list[Step] = []

@@ -33,8 +33,10 @@ __all__ = [
     "ExpectNone",
     "ExpectSpan",
     "FaultSpec",
+    "HttpAction",
     "HttpProbe",
     "KeyOrder",
+    "LifecycleAction",
     "Lift",
     "Located",
     "NetworkStep",
@@ -42,10 +44,12 @@ __all__ = [
     "PauseSpec",
     "ProbeSpec",
     "Publish",
+    "PublishAction",
     "Recover",
     "ReorderSpec",
     "ResponseSpec",
     "ScenarioFile",
+    "SqlAction",
     "SqlProbe",
     "Step",
     "StepBase",
@@ -408,6 +412,46 @@ STEPS: dict[str, type[Step]] = {
 }
 
 
+# --- setup and teardown actions (docs/data-lifecycle.md) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SqlAction(Located):
+    """``- sql: {url, run}``: statements run in one transaction."""
+
+    kind: ClassVar[str] = "sql"
+    url: str
+    run: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpAction(Located):
+    """``- http: {post: URL, json, headers, status, timeout}``."""
+
+    kind: ClassVar[str] = "http"
+    method: str
+    url: str
+    json: Any = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    status: int | None = None  # None: any 2xx
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishAction(Located):
+    """``- publish: {channel, value, key, headers, schema}``, outside the scenario's clock."""
+
+    kind: ClassVar[str] = "publish"
+    channel: str
+    value: Any
+    key: Any = None
+    headers: Mapping[str, Any] | None = None
+    schema: str | Mapping[str, Any] | None = None
+
+
+LifecycleAction = SqlAction | HttpAction | PublishAction
+
+
 # --- the file ------------------------------------------------------------------------------
 
 
@@ -451,6 +495,8 @@ class ScenarioFile:
     generate: Mapping[str, Any] = field(default_factory=dict)
     max_shrinks: int = 100
     shrink_time: float = 120.0
+    setup: tuple[LifecycleAction, ...] = ()
+    teardown: tuple[LifecycleAction, ...] = ()
 
     @property
     def declarations(self) -> list[Step]:
@@ -477,4 +523,6 @@ class ScenarioFile:
         for stub in self.stubs:
             found.append(stub.consume)
             found.extend(response.channel for response in stub.respond)
+        actions = (*self.setup, *self.teardown)
+        found.extend(a.channel for a in actions if isinstance(a, PublishAction))
         return found

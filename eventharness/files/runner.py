@@ -31,6 +31,7 @@ from eventharness.engine.scenario import Facts, Scenario
 from eventharness.engine.templates import Reference, references, render
 from eventharness.files.checks import default_fault
 from eventharness.files.generate import expand, has_generate
+from eventharness.files.lifecycle import file_actions
 from eventharness.files.model import (
     Check,
     CommandProbe,
@@ -58,6 +59,7 @@ from eventharness.model.errors import BrokerUnavailable, ScenarioFailed, UsageEr
 from eventharness.model.result import Failure, ScenarioResult
 
 __all__ = [
+    "RUN_ID",
     "Outcome",
     "make_faults",
     "make_toxic",
@@ -66,6 +68,9 @@ __all__ = [
     "select_files",
     "sql_probe",
 ]
+
+#: ``${run.id}`` where no environment gives one (files run from Python): one per process.
+RUN_ID = uuid.uuid4().hex[:8]
 
 
 @dataclass
@@ -192,9 +197,12 @@ async def run_file(
     )
     broker_down = False
     try:
-        async with scenario as s:
-            row = {} if file.row is None else {"row": dict(file.row)}
-            await _Run(s, file, {**(variables or {}), **row}, seed).run()
+        row = {} if file.row is None else {"row": dict(file.row)}
+        run, problem = _prepare(scenario, file, {**(variables or {}), **row}, seed)
+        async with scenario:
+            if problem is not None:
+                raise problem  # recorded as the scenario's error
+            await run.run()
     except ScenarioFailed:
         pass
     except BrokerUnavailable:
@@ -206,6 +214,22 @@ async def run_file(
     if result is None:  # pragma: no cover - the engine always builds one
         result = ScenarioResult(file.name, scenario.correlation_id, "error", file=file.path)
     return Outcome(file, result, broker_down)
+
+
+def _prepare(
+    scenario: Scenario, file: ScenarioFile, values: Mapping[str, Any], seed: int | None
+) -> tuple[Any, Exception | None]:
+    """The file's run on ``scenario`` (its variables drawn and rendered), its setup and
+    teardown added to the scenario; or what went wrong making it."""
+    try:
+        run = _Run(scenario, file, values, seed)
+    except Exception as exc:
+        return None, exc
+    scenario.lifecycle.add(
+        setup=file_actions(file.setup, run.render),
+        teardown=file_actions(file.teardown, run.render),
+    )
+    return run, None
 
 
 class _Pending(Exception):
@@ -232,6 +256,8 @@ class _Run:
         self.facts = Facts(scenario)
         self._faults: dict[int, list[Fault]] = {}  # a publish step's faults, by step index
         self.values: dict[str, Any] = dict(profile_vars)
+        self.values.setdefault("run", {"id": RUN_ID})  # the session passes the environment's
+        self.values.setdefault("vars", dict(profile_vars))
         self.steps: set[str] = {
             s.name for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
         }
@@ -307,7 +333,7 @@ class _Run:
                 fields=stub.fields,
                 respond=[make_response(r, str(self.render(r.channel))) for r in stub.respond],
                 faults=make_faults(stub.faults, stub.seed),
-                group=stub.group,
+                group=None if stub.group is None else str(self.render(stub.group)),
                 consume_queue=stub.consume_queue,
                 variables={**variables, FAKE: FakeValues(self.seed_of(f"stub {stub.name}"))},
             )

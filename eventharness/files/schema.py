@@ -120,6 +120,8 @@ def _context(data: Any, path: tuple[Any, ...]) -> str:
         where = str(path[2])
         if path[2] == "eventually" and len(path) >= 4 and path[3] in ("http", "command", "sql"):
             where = f"eventually.{path[3]}"
+    elif path[:1] in (("setup",), ("teardown",)) and len(path) >= 3:
+        where = f"{path[0]}.{path[2]}"
     elif path[:1] == ("stubs",) and len(path) >= 2:
         entry = _node(data, path[:2])
         name = entry.get("name", entry.get("consume")) if isinstance(entry, dict) else None

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
+from eventharness.data.actions import connect
 from eventharness.engine.probes import Probe, ProbeResult
-from eventharness.model.errors import UsageError
 
 __all__ = ["sql_probe"]
 
@@ -20,16 +19,7 @@ def sql_probe(url: str, query: str, equals: Any = None) -> Probe:
     else with the first column of the first row. Without ``equals``: when a row comes back."""
 
     def fetch() -> list[list[Any]]:
-        if url.startswith("sqlite:///"):
-            connection: Any = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=2.0)
-        else:
-            try:
-                import psycopg
-            except ImportError as exc:
-                raise UsageError(
-                    "postgresql:// needs psycopg: pip install 'psycopg[binary]'"
-                ) from exc
-            connection = psycopg.connect(url, connect_timeout=5)
+        connection = connect(url, timeout=2.0 if url.startswith("sqlite:///") else 5.0)
         try:
             cursor = connection.cursor()
             cursor.execute(query)

@@ -69,6 +69,8 @@ class ScenarioResult:
     spans: list[Span] = field(default_factory=list)  # the services' spans of its trace
     started_unix_ns: int = 0  # wall-clock time of ``started``: places spans on the timeline
     notes: list[Note] = field(default_factory=list)  # network faults applied and lifted
+    #: Teardown actions that failed; kept apart from ``failures``: they do not change ``status``.
+    teardown: list[Failure] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -110,6 +112,7 @@ class ScenarioResult:
                 if self.notes
                 else {}
             ),
+            **({"teardown": [f.to_dict() for f in self.teardown]} if self.teardown else {}),
         }
 
     def note_t(self, note: Note) -> float:
@@ -161,5 +164,8 @@ class ScenarioResult:
         if self.failures:
             parts.append("")
             parts.extend(f.render() for f in self.failures)
+        if self.teardown:
+            parts.extend(["", "teardown failed (the verdict above stands):"])
+            parts.extend(f.render() for f in self.teardown)
         parts.extend(["", "timeline (t from scenario start, → sent, ← received):", self.timeline()])
         return "\n".join(parts)

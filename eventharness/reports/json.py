@@ -17,7 +17,12 @@ Fields added since (readers of the fields above need no change): ``run`` — ``c
 outside a repository), ``started_at`` and ``finished_at`` (UTC, ISO 8601); per scenario
 ``started_at``, ``hops`` (``[{"from", "to", "latency_s"}]``, :mod:`eventharness.reports.hops`);
 per failure ``details`` (the nearest misses and field diffs, one line each); per event
-``note`` (what a fault or a stub did to it) and ``decode_error``, ``null`` when none.
+``note`` (what a fault or a stub did to it) and ``decode_error``, ``null`` when none; per
+scenario ``teardown`` (failed teardown actions, ``[{"kind", "step", "message"}]``, only when one
+failed: they do not change ``status``); ``cleanup`` — ``{"removed": [{"broker", "kind",
+"name"}], "not_removed": [{"broker", "kind", "name", "reason"}]}``, what the run created named
+with its run id (docs/data-lifecycle.md), when it ran its own environment on brokers that
+outlive it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,8 +94,17 @@ def commit_of(folder: str | Path | None = None) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def write_json(path: str | Path, outcomes: Sequence[Outcome], duration_s: float) -> None:
+def write_json(
+    path: str | Path,
+    outcomes: Sequence[Outcome],
+    duration_s: float,
+    cleanup: Mapping[str, Any] | None = None,
+) -> None:
+    """``cleanup``: what the run removed at its end and what it could not (``"cleanup"``)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(json_report(outcomes, duration_s), indent=2, default=str)
+    report = json_report(outcomes, duration_s)
+    if cleanup is not None:
+        report["cleanup"] = dict(cleanup)
+    text = json.dumps(report, indent=2, default=str)
     target.write_text(text + "\n", encoding="utf-8")

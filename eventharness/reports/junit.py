@@ -1,7 +1,8 @@
 """JUnit XML (``--junit FILE``), as CI systems read it: one ``<testcase>`` per scenario.
 
 A failed scenario has ``<failure type="KIND" message="...">`` whose text is the failure
-timeline; an errored one ``<error>``; an expected failure (``xfail``) is ``<skipped>``.
+timeline; an errored one ``<error>``; an expected failure (``xfail``) is ``<skipped>``. Failed
+teardown actions go to ``<system-err>`` (they do not change the verdict).
 ``classname`` is the scenario file's path with dots (``scenarios.shop.happy_path``).
 """
 
@@ -94,6 +95,11 @@ def junit_xml(outcomes: Sequence[Outcome], duration_s: float, suite: str = "even
         out.text = _clean(
             f"correlation id {outcome.result.correlation_id}\n" + outcome.result.timeline()
         )
+        if outcome.result.teardown:  # beside the verdict, which it does not change
+            err = ET.SubElement(case, "system-err")
+            err.text = _clean(
+                "\n".join(f"teardown failed: {f.render()}" for f in outcome.result.teardown)
+            )
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode")
 

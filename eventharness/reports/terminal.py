@@ -77,6 +77,8 @@ class TerminalReport:
             style="dim" if outcome.status == "passed" else style,
         )
         self.print(text, soft_wrap=True)
+        for failure in outcome.result.teardown:
+            self.line(f"    teardown failed: {failure.step}: {failure.message}", "yellow")
 
     def summary(self, outcomes: Sequence[Outcome], duration_s: float) -> None:
         """Each failure's timeline (with ``-v`` each expected failure's too), a table, and the

@@ -338,13 +338,21 @@ class AmqpTransport(TransportBase):
                     f"than a {exchange_type} exchange: {reason(exc)}"
                 ) from exc
 
-    async def _exchange_exists(self, exchange: str) -> bool:
+    async def exists(self, address: str) -> bool:
+        """Does the exchange of ``exchange[/...]``, or the queue of ``/queue``, exist?"""
+        exchange, queue = split_address(address)
         async with self._scratch() as channel:
             try:
-                await channel.get_exchange(exchange, ensure=True)
+                if exchange:
+                    await channel.get_exchange(exchange, ensure=True)
+                else:
+                    await channel.declare_queue(queue, passive=True)
             except aiormq.exceptions.ChannelNotFoundEntity:
                 return False
             return True
+
+    async def _exchange_exists(self, exchange: str) -> bool:
+        return await self.exists(exchange)
 
     async def _channel(self, *, publisher_confirms: bool) -> AbstractChannel:
         connection = await self._live_connection()
