@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventharness.cli.errors import FAILED, OK, friendly
-from eventharness.cli.recorded import recorded_run
+from eventharness.cli.recorded import RunPathsOption, recorded_run
 from eventharness.cli.setup import ConfigOption, ProfileOption, console, make_setup
 from eventharness.model.errors import AsyncApiError, UsageError
 
@@ -59,15 +59,7 @@ def check(
             "--against", help="Recordings (.jsonl): every event must keep to the document."
         ),
     ] = None,
-    run_paths: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--run",
-            metavar="PATH",
-            help="Run these scenarios (as `eventharness run` does) and use what they sent "
-            "and received (repeatable).",
-        ),
-    ] = None,
+    run_paths: RunPathsOption = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="A declared message nobody sent fails too.")
     ] = False,
@@ -118,15 +110,7 @@ def export(
     recordings: Annotated[
         list[Path] | None, typer.Argument(help="Recordings (.jsonl) to describe.")
     ] = None,
-    run_paths: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--run",
-            metavar="PATH",
-            help="Run these scenarios (as `eventharness run` does) and use what they sent "
-            "and received (repeatable).",
-        ),
-    ] = None,
+    run_paths: RunPathsOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the document here (default: stdout)."),

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from eventharness.cli.errors import friendly
-from eventharness.cli.recorded import recorded_run
+from eventharness.cli.recorded import RunPathsOption, recorded_run
 from eventharness.cli.setup import ConfigOption, ProfileOption, console, make_setup
 from eventharness.model.errors import UsageError
 
@@ -30,15 +30,7 @@ def map_command(
     recordings: Annotated[
         list[Path] | None, typer.Argument(help="Recordings (.jsonl) of the system.")
     ] = None,
-    run_paths: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--run",
-            metavar="PATH",
-            help="Run these scenarios (as `eventharness run` does) and use what they sent "
-            "and received (repeatable).",
-        ),
-    ] = None,
+    run_paths: RunPathsOption = None,
     asyncapi: Annotated[
         Path | None,
         typer.Option("--asyncapi", help="An AsyncAPI document: who sends and receives what."),

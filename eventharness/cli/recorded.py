@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,7 +21,17 @@ from eventharness.cli.setup import console
 if TYPE_CHECKING:
     from eventharness.engine.recordfile import Recording
 
-__all__ = ["recorded_run"]
+__all__ = ["RunPathsOption", "recorded_run"]
+
+RunPathsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--run",
+        metavar="PATH",
+        help="Run these scenarios (as `eventharness run` does) and use what they sent and "
+        "received (repeatable).",
+    ),
+]
 
 
 def recorded_run(

@@ -11,33 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
 import eventharness as eh
 from eventharness.env.embedded import EmbeddedKafka
-from tests.chaos.private_rabbit import PrivateRabbit, rabbit_available
+from tests.chaos.private_rabbit import PrivateRabbit
 from tests.conftest import broker_missing, unique
 
 WINDOW = 60.0  # far longer than any fault takes to be noticed: the failure must come first
-
-
-@pytest.fixture
-def rabbit() -> Iterator[PrivateRabbit]:
-    missing = rabbit_available()
-    if missing is not None:
-        broker_missing("a private RabbitMQ node", missing)
-    node = PrivateRabbit()
-    try:
-        node.start()
-    except RuntimeError as exc:
-        node.stop()
-        broker_missing("a private RabbitMQ node", str(exc))
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 async def _fault_mid_scenario(

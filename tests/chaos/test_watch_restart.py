@@ -7,34 +7,16 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.chaos.private_rabbit import PrivateRabbit, rabbit_available
+from tests.chaos.private_rabbit import PrivateRabbit
 from tests.cli.test_cli import project
 from tests.cli.watching import Receiver, WatchProcess, steady
-from tests.conftest import broker_missing, unique
+from tests.conftest import unique
 
 _ROUND = re.compile(r"^round (\d+): (\d+) passed(?:, (\d+) failed)?")
-
-
-@pytest.fixture
-def rabbit() -> Iterator[PrivateRabbit]:
-    missing = rabbit_available()
-    if missing is not None:
-        broker_missing("a private RabbitMQ node", missing)
-    node = PrivateRabbit()
-    try:
-        node.start()
-    except RuntimeError as exc:
-        node.stop()
-        broker_missing("a private RabbitMQ node", str(exc))
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 def next_round(watch: WatchProcess) -> tuple[int, bool, str]:

@@ -31,15 +31,9 @@ from eventharness.contracts import (
     parse_matching_rules,
     write_pact,
 )
-from tests.conftest import IN_CI
+from tests.contracts.pact_oracle import Verifier, no_usage_tracking
 
-try:
-    from pact import Verifier
-except ImportError as exc:  # the oracle is part of [dev]: under CI its absence is a failure
-    message = f"pact-python is not installed ({exc}): pip install -e '.[dev]'"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
+pytestmark = pytest.mark.usefixtures(no_usage_tracking.__name__)
 
 RULES: dict[str, Any] = {
     "$.i": [{"match": "integer"}],
@@ -101,12 +95,6 @@ POOL: list[Any] = [
     *({}, {"k": "v"}, {"k": 1}, {"A": 1}, {"a": "1"}, {"a": 1, "b": 2}),
 ]
 CASES = 300
-
-
-@pytest.fixture(autouse=True)
-def _no_usage_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pact's core reports usage over the network unless told not to; this machine has none."""
-    monkeypatch.setenv("PACT_DO_NOT_TRACK", "true")
 
 
 def _bodies(seed: int) -> list[dict[str, Any]]:

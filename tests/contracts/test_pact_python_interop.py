@@ -30,22 +30,9 @@ from eventharness.contracts import (
     write_pact,
 )
 from eventharness.contracts.generators import parse_generators
-from tests.conftest import IN_CI
+from tests.contracts.pact_oracle import Verifier, match, no_usage_tracking, pact_python
 
-try:
-    import pact as pact_python
-    import pact.match as match
-except ImportError as exc:  # the oracle is part of [dev]: under CI its absence is a failure
-    message = f"pact-python is not installed ({exc}): pip install -e '.[dev]'"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_usage_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pact's core reports usage over the network unless told not to; this machine has none."""
-    monkeypatch.setenv("PACT_DO_NOT_TRACK", "true")
+pytestmark = pytest.mark.usefixtures(no_usage_tracking.__name__)
 
 
 def _written_by_pact_python(directory: Path) -> Path:
@@ -158,8 +145,6 @@ def _our_pact() -> Pact:
 
 
 def _verify_with_pact_python(path: Path, shipment: dict[str, Any]) -> tuple[bool, str]:
-    from pact import Verifier
-
     def produce(name: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         body = shipment if name == "a shipment scheduled" else {"n": 1}
         return {
@@ -232,8 +217,6 @@ SHOP_MESSAGES = {
 
 
 def _pact_python_verifies(path: Path, provider: str, body: dict[str, Any]) -> tuple[bool, str]:
-    from pact import Verifier
-
     metadata = dict(load_pact(path).interactions[0].message.metadata)
 
     def produce(name: str, _metadata: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -22,16 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
-
-try:
-    import pact as pact_python
-    import pact.match as match
-except ImportError as exc:  # the oracle is part of [dev]: under CI its absence is a failure
-    message = f"pact-python is not installed ({exc}): pip install -e '.[dev]'"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
+from tests.contracts.pact_oracle import match, pact_python
 
 pytestmark = [pytest.mark.kafka, pytest.mark.amqp, pytest.mark.timeout(300)]
 
