@@ -22,36 +22,33 @@ from eventharness.data.fake import provider_problem
 from eventharness.engine.correlation import check_rule
 from eventharness.engine.matchers import spec_problems
 from eventharness.engine.templates import Reference, references
+from eventharness.files.chaos_steps import Lift, NetworkStep, Recover
 from eventharness.files.generate import generate_problems
 from eventharness.files.lifecycle import HAVE_PSYCOPG, PSYCOPG_HINT, action_problems
+from eventharness.files.lifecycle_actions import (
+    HttpAction,
+    LifecycleAction,
+    PublishAction,
+    SqlAction,
+)
 from eventharness.files.lines import line_of
-from eventharness.files.model import (
-    UNSET,
+from eventharness.files.located import UNSET
+from eventharness.files.model import ScenarioFile
+from eventharness.files.probe_specs import CommandProbe, HttpProbe, ProbeSpec, SqlProbe
+from eventharness.files.schema import closest
+from eventharness.files.steps import (
     Check,
-    CommandProbe,
     Correlate,
     Eventually,
     Expect,
     ExpectNone,
     ExpectSpan,
-    HttpAction,
-    HttpProbe,
     KeyOrder,
-    LifecycleAction,
-    Lift,
-    NetworkStep,
     Order,
-    ProbeSpec,
     Publish,
-    PublishAction,
-    Recover,
-    ScenarioFile,
-    SqlAction,
-    SqlProbe,
-    StubSpec,
     Wait,
 )
-from eventharness.files.schema import closest
+from eventharness.files.stub_specs import StubSpec
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import UsageError
 

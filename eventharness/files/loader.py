@@ -28,32 +28,21 @@ from typing import Any
 from eventharness.data.actions import HTTP_METHODS
 from eventharness.data.tables import read_table, row_label
 from eventharness.engine.templates import parse_duration
+from eventharness.files.chaos_steps import TOXICS, Lift, NetworkStep, Recover
 from eventharness.files.checks import ContextFor, FileContext, check_file
-from eventharness.files.lines import Mapped, line_of, read_yaml
-from eventharness.files.model import (
-    FAULTS,
-    PROBES,
-    STEPS,
-    TOXICS,
-    Correlate,
-    FaultSpec,
+from eventharness.files.fault_specs import FAULTS, FaultSpec
+from eventharness.files.lifecycle_actions import (
     HttpAction,
     LifecycleAction,
-    Lift,
-    NetworkStep,
-    Order,
-    Publish,
     PublishAction,
-    Recover,
-    ResponseSpec,
-    ScenarioFile,
     SqlAction,
-    Step,
-    StubSpec,
-    Wait,
-    XFail,
 )
+from eventharness.files.lines import Mapped, line_of, read_yaml
+from eventharness.files.model import STEPS, ScenarioFile, Step, XFail
+from eventharness.files.probe_specs import PROBES
 from eventharness.files.schema import shape_problems
+from eventharness.files.steps import Correlate, Order, Publish, Wait
+from eventharness.files.stub_specs import ResponseSpec, StubSpec
 from eventharness.model.errors import ScenarioFileError, UsageError
 
 __all__ = ["discover", "load_file", "load_files"]

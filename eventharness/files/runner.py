@@ -29,32 +29,26 @@ from eventharness.engine.harness import Harness
 from eventharness.engine.probes import Probe, command, http_get
 from eventharness.engine.scenario import Facts, Scenario
 from eventharness.engine.templates import Reference, references, render
+from eventharness.files.chaos_steps import Lift, NetworkStep, Recover
 from eventharness.files.checks import default_fault
 from eventharness.files.generate import expand, has_generate
 from eventharness.files.lifecycle import file_actions
-from eventharness.files.model import (
+from eventharness.files.model import ScenarioFile, Step
+from eventharness.files.probe_specs import CommandProbe, HttpProbe, ProbeSpec, SqlProbe
+from eventharness.files.specs import make_faults, make_response, make_toxic
+from eventharness.files.sql import sql_probe
+from eventharness.files.steps import (
     Check,
-    CommandProbe,
     Correlate,
     Eventually,
     Expect,
     ExpectNone,
     ExpectSpan,
-    HttpProbe,
     KeyOrder,
-    Lift,
-    NetworkStep,
     Order,
-    ProbeSpec,
     Publish,
-    Recover,
-    ScenarioFile,
-    SqlProbe,
-    Step,
     Wait,
 )
-from eventharness.files.specs import make_faults, make_response, make_toxic
-from eventharness.files.sql import sql_probe
 from eventharness.model.errors import BrokerUnavailable, ScenarioFailed, UsageError
 from eventharness.model.result import Failure, ScenarioResult
 
