@@ -29,7 +29,8 @@ from eventharness.data.actions import HTTP_METHODS
 from eventharness.data.tables import read_table, row_label
 from eventharness.engine.templates import parse_duration
 from eventharness.files.chaos_steps import TOXICS, Lift, NetworkStep, Recover
-from eventharness.files.checks import ContextFor, FileContext, check_file
+from eventharness.files.check_base import ContextFor, FileContext
+from eventharness.files.checks import check_file
 from eventharness.files.fault_specs import FAULTS, FaultSpec
 from eventharness.files.lifecycle_actions import (
     HttpAction,

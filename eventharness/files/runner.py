@@ -29,8 +29,8 @@ from eventharness.engine.harness import Harness
 from eventharness.engine.probes import Probe, command, http_get
 from eventharness.engine.scenario import Facts, Scenario
 from eventharness.engine.templates import Reference, references, render
+from eventharness.files.chaos_checks import default_fault
 from eventharness.files.chaos_steps import Lift, NetworkStep, Recover
-from eventharness.files.checks import default_fault
 from eventharness.files.generate import expand, has_generate
 from eventharness.files.lifecycle import file_actions
 from eventharness.files.model import ScenarioFile, Step

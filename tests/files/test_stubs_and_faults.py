@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eventharness.files.checks import FileContext
+from eventharness.files.check_base import FileContext
 from eventharness.files.fault_specs import CorruptSpec, DelaySpec, DropSpec
 from eventharness.files.loader import load_file, load_files
 from eventharness.files.located import UNSET
