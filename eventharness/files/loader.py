@@ -14,7 +14,8 @@ Three passes, every problem reported as ``file:line: what is wrong`` (and the fi
 line: the file's shape against the shipped JSON Schema (:mod:`eventharness.files.schema`); the
 well-shaped parts built into :mod:`eventharness.files.model` objects (this module and
 :mod:`eventharness.files.builder`: the only code that reads the YAML data); what they mean
-checked against the profile (:mod:`eventharness.files.checks`). Running a loaded file is :mod:`eventharness.files.runner`'s.
+checked against the profile (:mod:`eventharness.files.checks`). Running a loaded file is
+:mod:`eventharness.files.runner`'s.
 """
 
 from __future__ import annotations
