@@ -341,7 +341,7 @@ def cleanup_report(removals: list[Any]) -> dict[str, Any] | None:
 def interrupted_outcome(file: ScenarioFile) -> Any:
     """The outcome of a scenario a Ctrl-C stopped, or kept from starting: an ``error`` whose
     failure says so (the statuses of the JSON report stay passed | failed | error)."""
-    from eventharness.files.runner import Outcome
+    from eventharness.files.outcome import Outcome
     from eventharness.model.result import Failure, ScenarioResult
 
     failure = Failure("error", "", INTERRUPTED_MESSAGE)

@@ -24,7 +24,7 @@ from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
 from eventharness.env.config import Config, Profile, load_config
 from eventharness.env.references import receives_spans as references_otlp
 from eventharness.env.state import EnvironmentState, running_state
-from eventharness.files.checks import FileContext
+from eventharness.files.check_base import FileContext
 
 __all__ = [
     "WIDE",

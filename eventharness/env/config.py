@@ -14,41 +14,36 @@ environment starts.
 Every error names the file, the key and the fix. No file at all is fine: an empty ``default``
 profile, brokers then come from ``--broker``.
 
-Just over 500 lines: the reader of every profile key is here, one method a key; the service
-table's reader is the next to move out.
+The profile's sub-tables are read in their own modules: ``service_settings`` (services),
+``watch_settings``, ``correlation_settings``, ``mask_settings``; ``table_reader`` reads the
+plain values (text, durations, numbers, flags).
 """
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from eventharness.engine.masking import mask_problem
-from eventharness.engine.templates import parse_duration, references
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.correlation_settings import correlation_settings
+from eventharness.env.mask_settings import mask_settings
 from eventharness.env.references import places_problem
+from eventharness.env.service_settings import ServiceConfig, ServiceReader
+from eventharness.env.table_reader import did_you_mean
 from eventharness.env.tomlfile import find_config, read_toml
 from eventharness.env.watch_settings import WatchSettings, watch_settings
 from eventharness.model.channels import parse_broker_url, redact
 from eventharness.model.errors import ChannelError, ConfigError
-from eventharness.model.problems import closest
 from eventharness.transports.base import check_scheme
 
 __all__ = [
     "Config",
     "Profile",
-    "Readiness",
-    "ServiceConfig",
     "find_config",
     "load_config",
 ]
-
-ReadyKind = Literal["log", "tcp", "http", "command"]
-READY_KINDS: tuple[ReadyKind, ...] = ("log", "tcp", "http", "command")
 
 PROFILE_KEYS = (
     "brokers",
@@ -76,43 +71,7 @@ PROFILE_KEYS = (
     "mask",
     "watch",
 )
-_SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
-SERVICE_KEYS = tuple(_SERVICE_KEYS.split())
-RESTART_POLICIES = ("no", "on-failure")
 TOP_KEYS = ("default_profile", "profiles")
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """How to tell a service is ready: a line in its output, a TCP port, an HTTP URL that
-    answers 2xx, or a command that exits 0."""
-
-    kind: ReadyKind
-    target: str
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    name: str
-    command: list[str]
-    cwd: str = "."
-    env: dict[str, str] = field(default_factory=dict)
-    ready: Readiness | None = None
-    start_timeout: float = 60.0
-    enabled: bool = True
-    restart: str = "no"  # or "on-failure": started again when it exits with a non-zero code
-    proxy: bool = False  # its ${brokers.NAME.bootstrap} is a TCP proxy's (faults can be injected)
-
-    def brokers_used(self) -> set[str]:
-        """Broker names this service's command, env or readiness refers to."""
-        texts: list[Any] = [self.command, self.cwd, self.env]
-        if self.ready is not None:
-            texts.append(self.ready.target)
-        return {
-            ref.name.split(".")[1]
-            for ref in references(texts)
-            if ref.head == "brokers" and "." in ref.name
-        }
 
 
 @dataclass(frozen=True)
@@ -173,7 +132,7 @@ class Config:
             return Profile("default")
         known = ", ".join(sorted(self.profiles)) or "none"
         raise ConfigError(
-            f"{self.source}: no profile {chosen!r}{_did_you_mean(chosen, self.profiles)}; "
+            f"{self.source}: no profile {chosen!r}{did_you_mean(chosen, self.profiles)}; "
             f"profiles: {known} (add [profiles.{chosen}])"
         )
 
@@ -211,27 +170,15 @@ def load_config(path: str | Path | None = None, *, start: Path | None = None) ->
     return _Reader(file).config(data)
 
 
-def _did_you_mean(word: object, options: Iterable[str]) -> str:
-    found = closest(word, options)
-    return f" (did you mean {found!r}?)" if found else ""
-
-
-class _Reader:
+class _Reader(ServiceReader):
     """Turns the TOML data into a Config, naming file and key in every error."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-        self.prefix = "tool.eventharness." if file.name == "pyproject.toml" else ""
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {self.prefix}{key}: {message}")
 
     def config(self, data: Mapping[str, Any]) -> Config:
         for key in data:
             if key not in TOP_KEYS:
                 raise self.fail(
                     key,
-                    f"unknown key{_did_you_mean(key, TOP_KEYS)}; the top level "
+                    f"unknown key{did_you_mean(key, TOP_KEYS)}; the top level "
                     "has default_profile and [profiles.NAME]",
                 )
         raw_profiles = data.get("profiles", {})
@@ -276,7 +223,7 @@ class _Reader:
             if key not in PROFILE_KEYS:
                 raise self.fail(
                     f"{where}.{key}",
-                    f"unknown key{_did_you_mean(key, PROFILE_KEYS)}; "
+                    f"unknown key{did_you_mean(key, PROFILE_KEYS)}; "
                     f"a profile has: {', '.join(PROFILE_KEYS)}",
                 )
         brokers = self.brokers(where, table.get("brokers", {}))
@@ -329,7 +276,7 @@ class _Reader:
             start_services=self.flag(where, table, "start_services", True),
             verbose=self.flag(where, table, "verbose", False),
             asyncapi=self.path_text(where, table, "asyncapi"),
-            mask=self.mask(where, table.get("mask", [])),
+            mask=mask_settings(table.get("mask", []), where, self.fail),
             watch=watch_settings(table.get("watch", {}), where, self.fail),
         )
         self.check_refs(profile)
@@ -380,122 +327,6 @@ class _Reader:
                     ) from exc
             out[str(name)] = url
         return out
-
-    def service(self, where: str, name: str, spec: Any) -> ServiceConfig:
-        if not isinstance(spec, Mapping):
-            raise self.fail(where, "must be a table with command = ... and ready = {...}")
-        for key in spec:
-            if key not in SERVICE_KEYS:
-                raise self.fail(
-                    f"{where}.{key}",
-                    f"unknown key{_did_you_mean(key, SERVICE_KEYS)}; "
-                    f"a service has: {', '.join(SERVICE_KEYS)}",
-                )
-        command = spec.get("command")
-        if isinstance(command, str):
-            try:
-                argv = shlex.split(command)
-            except ValueError as exc:
-                raise self.fail(f"{where}.command", f"cannot split it into words: {exc}") from exc
-        elif isinstance(command, list) and all(isinstance(a, str) for a in command):
-            argv = list(command)
-        else:
-            raise self.fail(
-                f"{where}.command",
-                "is required: a command line (text) or a list "
-                'of words, e.g. command = "${python} -m myservice"',
-            )
-        if not argv:
-            raise self.fail(f"{where}.command", "is empty")
-        ready = spec.get("ready")
-        readiness: Readiness | None = None
-        if ready is not None:
-            if not isinstance(ready, Mapping) or len(ready) != 1:
-                raise self.fail(
-                    f"{where}.ready",
-                    'must be one check: {log = "text"}, '
-                    '{tcp = "host:port"}, {http = "URL"} or {command = "..."}',
-                )
-            ((kind, target),) = ready.items()
-            if kind not in READY_KINDS:
-                raise self.fail(
-                    f"{where}.ready.{kind}",
-                    f"unknown readiness check"
-                    f"{_did_you_mean(kind, READY_KINDS)}; use one of "
-                    f"{', '.join(READY_KINDS)}",
-                )
-            if not isinstance(target, str) or not target:
-                raise self.fail(f"{where}.ready.{kind}", "must be a non-empty text")
-            readiness = Readiness(kind, target)
-        return ServiceConfig(
-            name=name,
-            command=argv,
-            cwd=str(spec.get("cwd", ".")),
-            env=self.strings(f"{where}.env", spec.get("env", {})),
-            ready=readiness,
-            start_timeout=self.duration(where, spec, "start_timeout", 60.0),
-            enabled=self.flag(where, spec, "enabled", True),
-            restart=self.restart(where, spec.get("restart", "no")),
-            proxy=self.flag(where, spec, "proxy", False),
-        )
-
-    def mask(self, where: str, raw: Any) -> tuple[str, ...]:
-        if not isinstance(raw, list):
-            raise self.fail(f"{where}.mask", 'must be a list of paths, e.g. ["value.card.number"]')
-        for path in raw:
-            problem = mask_problem(path)
-            if problem is not None:
-                raise self.fail(f"{where}.mask", problem)
-        return tuple(raw)
-
-    def restart(self, where: str, raw: Any) -> str:
-        if raw not in RESTART_POLICIES:
-            raise self.fail(
-                f"{where}.restart", f"must be one of {', '.join(map(repr, RESTART_POLICIES))}"
-            )
-        return str(raw)
-
-    def strings(self, where: str, raw: Any) -> dict[str, str]:
-        if not isinstance(raw, Mapping):
-            raise self.fail(where, "must be a table of names to text values")
-        out: dict[str, str] = {}
-        for key, value in raw.items():
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            if not isinstance(value, str | int | float):
-                raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
-            out[str(key)] = str(value)
-        return out
-
-    def duration(self, where: str, table: Mapping[str, Any], key: str, default: float) -> float:
-        if key not in table:
-            return default
-        try:
-            return parse_duration(table[key])
-        except ValueError as exc:
-            raise self.fail(f"{where}.{key}", str(exc)) from None
-
-    def number(self, where: str, table: Mapping[str, Any], key: str, default: int) -> int:
-        value = table.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise self.fail(f"{where}.{key}", f"must be a whole number ≥ 1, got {value!r}")
-        return value
-
-    def flag(self, where: str, table: Mapping[str, Any], key: str, default: bool) -> bool:
-        value = table.get(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(f"{where}.{key}", f"must be true or false, got {value!r}")
-        return value
-
-    def optional_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
-        value = table.get(key)
-        if value is not None and not isinstance(value, str):
-            raise self.fail(f"{where}.{key}", f"must be text, got {value!r}")
-        return value
-
-    def path_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
-        value = self.optional_text(where, table, key)
-        return None if value is None else str(self.file.parent / value)
 
     def schemas_location(self, where: str, table: Mapping[str, Any]) -> str | None:
         """``schemas``: a registry URL as written, a folder made absolute against the config

@@ -32,10 +32,11 @@ from typing import Any
 
 from eventharness.engine.templates import Reference, references, render
 from eventharness.env.brokers import EMBEDDED, check_brokers
-from eventharness.env.config import Config, Profile, Readiness, ServiceConfig
+from eventharness.env.config import Config, Profile
 from eventharness.env.processes import process_start
 from eventharness.env.proxy import ProxyThread, TcpProxy
 from eventharness.env.readiness import free_port
+from eventharness.env.service_settings import Readiness, ServiceConfig
 from eventharness.env.services import ServiceError, ServiceProcess, tail
 from eventharness.env.state import EmbeddedRecord, EnvironmentState, ServiceRecord
 from eventharness.model.channels import parse_broker_url, parse_channel, redact

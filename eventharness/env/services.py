@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from eventharness.env.config import Readiness
 from eventharness.env.processes import STOP_GRACE_S, process_start, signal_group
 from eventharness.env.readiness import probe, wait_ready
+from eventharness.env.service_settings import Readiness
 from eventharness.model.channels import redact
 from eventharness.model.errors import ServiceError
 

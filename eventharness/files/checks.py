@@ -6,85 +6,43 @@
 ``key_order`` name earlier expectations; step names are unique; channels parse and name
 configured brokers; schema subjects exist in the store; match specs and correlation rules are
 valid for the engine. Each problem is ``(line, text)``; the loader adds the file.
+
+This module walks the file and checks its core steps; the rest are mixed in from their own
+modules: ``check_base`` (references, channels, specs), ``stub_checks``, ``chaos_checks``,
+``lifecycle_checks``, ``trace_checks``.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from eventharness.data.fake import HEAD as FAKE
-from eventharness.data.fake import provider_problem
 from eventharness.engine.correlation import check_rule
-from eventharness.engine.matchers import spec_problems
-from eventharness.engine.templates import Reference, references
+from eventharness.files.chaos_checks import ChaosChecks
+from eventharness.files.chaos_steps import Lift, NetworkStep, Recover
+from eventharness.files.check_base import BUILTIN_VARIABLES, FileContext
 from eventharness.files.generate import generate_problems
-from eventharness.files.lifecycle import HAVE_PSYCOPG, PSYCOPG_HINT, action_problems
-from eventharness.files.lines import line_of
-from eventharness.files.model import (
-    UNSET,
+from eventharness.files.lifecycle import HAVE_PSYCOPG, PSYCOPG_HINT
+from eventharness.files.lifecycle_checks import LifecycleChecks
+from eventharness.files.model import ScenarioFile
+from eventharness.files.probe_specs import CommandProbe, HttpProbe, ProbeSpec, SqlProbe
+from eventharness.files.steps import (
     Check,
-    CommandProbe,
     Correlate,
     Eventually,
     Expect,
     ExpectNone,
     ExpectSpan,
-    HttpAction,
-    HttpProbe,
     KeyOrder,
-    LifecycleAction,
-    Lift,
-    NetworkStep,
     Order,
-    ProbeSpec,
     Publish,
-    PublishAction,
-    Recover,
-    ScenarioFile,
-    SqlAction,
-    SqlProbe,
-    StubSpec,
     Wait,
 )
-from eventharness.files.schema import closest
-from eventharness.model.channels import parse_channel
+from eventharness.files.stub_checks import StubChecks
+from eventharness.files.trace_checks import TraceChecks
 from eventharness.model.errors import UsageError
 
-__all__ = [
-    "BUILTIN_VARIABLES",
-    "STUB_NAMES",
-    "ContextFor",
-    "FileContext",
-    "check_file",
-    "default_fault",
-]
-
-#: Names every scenario can use without declaring them (``run.id``: the run's id, for names).
-BUILTIN_VARIABLES = ("uuid", "now", "correlation_id", "run.id")
-#: What a stub's templates may name besides the scenario's variables (see docs/stubs.md).
-STUB_NAMES = ("in", "count", "uuid", "stub", "now")
-
-
-@dataclass(frozen=True)
-class FileContext:
-    """What a file is checked against: its profile's brokers, variables and schema store."""
-
-    brokers: Collection[str] | None = None
-    variables: Collection[str] = ()
-    schemas: Any = None  # anything with .get(ref) / .validator(ref); None: no store configured
-    profile: str | None = None
-    #: The profile's services, each with whether it has a proxy; None: not known (not checked).
-    services: Mapping[str, bool] | None = None
-    #: Does the profile hand its services ``${otlp}`` (a span receiver runs)? None: unknown.
-    spans: bool | None = None
-
-
-ContextFor = Callable[[str | None], FileContext]
+__all__ = ["check_file"]
 
 
 def check_file(
@@ -97,22 +55,7 @@ def check_file(
     return checker.problems
 
 
-class _Checker:
-    def __init__(self, file: ScenarioFile, context: FileContext, broken: Collection[str]):
-        self.file = file
-        self.context = context
-        self.broken = set(broken)
-        self.problems: list[tuple[int, str]] = []
-        self.variables = set(context.variables)
-        self.expectations: dict[str, int] = {}  # named expectations so far → line
-        self.later = {
-            s.name: s.at("as") for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
-        }
-        self.network: dict[str, NetworkStep] = {}  # network steps so far, by label
-
-    def add(self, line: int, message: str) -> None:
-        self.problems.append((line, message))
-
+class _Checker(StubChecks, ChaosChecks, LifecycleChecks, TraceChecks):
     def run(self) -> None:
         file = self.file
         for name, value in file.vars.items():
@@ -146,148 +89,7 @@ class _Checker:
                 self.action(action, phase)
         for step in file.steps:
             self.step(step)
-        if file.checks_traces and self.context.spans is False:
-            self.add(
-                file.lines.get("trace", 0) or _first_trace_line(file),
-                f"trace checks need the spans the services send, and profile "
-                f"{self.context.profile or 'default'!r} hands no service ${{otlp}}: add "
-                'OTEL_EXPORTER_OTLP_ENDPOINT = "${otlp}" to its env',
-            )
-
-    # -- references and values -------------------------------------------------------------
-
-    def refs(self, value: Any, line: int, *, steps: bool) -> None:
-        """Every ``${...}`` in ``value`` must name something defined by now."""
-        for ref in references(value):
-            problem = self.unknown(ref, steps=steps)
-            if problem:
-                self.add(line, problem)
-
-    def unknown(self, ref: Reference, *, steps: bool) -> str | None:
-        if ref.problem:
-            return ref.problem
-        head = ref.head
-        if not ref.name:
-            return "empty ${} : write ${name}"
-        if ref.name in BUILTIN_VARIABLES or head in self.variables or head in self.broken:
-            return None
-        if head == FAKE:
-            problem = provider_problem(ref.name[len(FAKE) + 1 :])
-            return None if problem is None else f"{ref!r}: {problem}"
-        if head == "vars" and ref.name[5:] in self.context.variables:
-            return None  # ${vars.NAME}: a profile variable, as the profile writes it
-        if head == "env":
-            var = ref.name[4:]
-            if not var:
-                return f"{ref!r}: name the environment variable, e.g. ${{env.HOME}}"
-            if var not in os.environ and ref.default is None:
-                return (
-                    f"{ref!r}: environment variable {var} is not set; set it, or give a "
-                    f"default: ${{env.{var}:-value}}"
-                )
-            return None
-        if head in self.expectations:
-            if not steps:
-                return (
-                    f"{ref!r} reads step {head!r}'s event; step references work in "
-                    "publish, eventually and check steps only"
-                )
-            if "." not in ref.name:
-                return f"{ref!r}: name a path on the step's event, e.g. ${{{head}.value.amount}}"
-            return None
-        if ref.default is not None:
-            return None
-        if head in self.later:
-            return (
-                f"{ref!r} reads step {head!r}, which comes later (line {self.later[head]}); "
-                "a step can only read the events of steps above it"
-            )
-        known = sorted({*self.variables, *BUILTIN_VARIABLES, *self.expectations})
-        return (
-            f"undefined variable {ref!r}{closest(head, known)}; define it under vars: "
-            "(or name an earlier step with as:)"
-        )
-
-    def channel(self, text: str, line: int, where: str) -> None:
-        self.refs(text, line, steps=False)
-        broker = text.partition(":")[0]
-        known = None if "${" in broker else self.context.brokers
-        try:
-            parse_channel(re.sub(r"\$\{[^{}]*\}", "x", text), known_brokers=known)
-        except UsageError as exc:
-            hint = closest(broker, known) if known is not None and broker not in known else ""
-            self.add(line, f"{where}: {exc}{hint}")
-
-    def spec(self, spec: Any, key: str, line: int, where: str) -> None:
-        """A match spec (``match``, ``fields``, ``when``, ``json``) the engine accepts: the
-        rule is :func:`eventharness.engine.matchers.spec_problems`, the same as Python's."""
-        for problem in spec_problems(spec, key):
-            self.add(_deep_line(spec, problem) or line, f"{where}: {problem}")
-
-    def earlier(self, ref: str, line: int, what: str) -> None:
-        """``ref`` must name an expectation above this step."""
-        if ref in self.expectations or ref in self.broken:
-            return
-        if ref in self.later:
-            why = (
-                f" (step {ref!r} comes later, on line {self.later[ref]}: a reference must "
-                "follow the step it names; move that step up)"
-            )
-        else:
-            why = closest(ref, self.expectations)
-        self.add(line, what.format(ref=repr(ref), why=why))
-
-    def schema(self, ref: str | Mapping[str, Any] | None, line: int) -> None:
-        if ref is None or isinstance(ref, Mapping):
-            return  # none, or an inline schema
-        if ref.endswith((".json", ".avsc")) and Path(ref).is_file():
-            return
-        store = self.context.schemas
-        if store is None:
-            self.add(
-                line,
-                f"schema: {ref!r} cannot be looked up: no schema folder is "
-                'configured; set schemas = "path/to/schemas" in the profile',
-            )
-            return
-        try:
-            store.get(ref)
-        except UsageError as exc:
-            self.add(line, f"schema: {exc}")
-
-    # -- stubs and steps -------------------------------------------------------------------
-
-    def stub(self, stub: StubSpec) -> None:
-        here = f"stub {stub.name!r}"
-        self.channel(stub.consume, stub.at("consume"), here)
-        if stub.group is not None:
-            self.refs(stub.group, stub.at("group"), steps=False)
-        for key, spec in (("match", stub.match), ("fields", stub.fields)):
-            if spec is not None:
-                self.spec(spec, key, stub.at(key), here)
-        known = self.variables | set(BUILTIN_VARIABLES)
-        for j, response in enumerate(stub.respond):
-            where = f"{here}: respond[{j}]"
-            templates = [response.value, response.headers]
-            if response.key is not UNSET:
-                templates.append(response.key)
-            for ref in references(templates):
-                if ref.problem:
-                    self.add(response.line, f"{where}: {ref.problem}")
-                elif ref.head == FAKE:
-                    problem = self.unknown(ref, steps=False)
-                    if problem:
-                        self.add(response.line, f"{where}: {problem}")
-                elif ref.head not in {*STUB_NAMES, *known} and ref.default is None:
-                    self.add(
-                        response.line,
-                        f"{where}: ${{{ref.text}}} is not something a stub "
-                        "knows; use ${in.value.<path>}, ${in.key}, ${in.headers.<name>}, "
-                        "${in.type}, ${count}, ${uuid} or ${stub}",
-                    )
-            self.channel(response.channel, response.at("channel"), where)
-            if response.when is not None:
-                self.spec(response.when, "when", response.at("when"), where)
+        self.trace_source()
 
     def step(self, step: Any) -> None:
         match step:
@@ -324,87 +126,6 @@ class _Checker:
             case Wait():
                 pass
 
-    def network_step(self, step: NetworkStep) -> None:
-        if not step.toxic:
-            self.add(
-                step.line,
-                "network: name one fault: latency, bandwidth, cut, reset_peer, timeout or "
-                "slow_close, e.g. {service: payments, cut: true, for: 5s}",
-            )
-        services = self.context.services
-        profile = f"profile {self.context.profile!r}" if self.context.profile else "the profile"
-        if services is not None and step.service not in services:
-            self.add(
-                step.at("service"),
-                f"network: no service {step.service!r} in {profile}"
-                f"{closest(step.service, services)} (services: "
-                f"{', '.join(services) or 'none'}); faults go between a service the "
-                "environment starts and its broker",
-            )
-        elif services is not None and not services[step.service]:
-            self.add(
-                step.at("service"),
-                f"network: service {step.service!r} has no proxy: set proxy = true on it in "
-                f"{profile} (its ${{brokers.NAME.bootstrap}} is then the proxy's address)",
-            )
-        if step.after is not None:
-            self.earlier(
-                step.after,
-                step.at("after"),
-                "network: after: {ref} is not an earlier expect step{why}",
-            )
-        known = self.context.brokers
-        if step.broker is not None and known is not None and step.broker not in known:
-            self.add(
-                step.at("broker"),
-                f"network: no broker {step.broker!r}{closest(step.broker, known)} "
-                f"(brokers: {', '.join(sorted(known))})",
-            )
-        if step.label in self.network:
-            self.add(
-                step.at("as"),
-                f"network step name {step.label!r} is already used by the step on line "
-                f"{self.network[step.label].line}; names must be unique",
-            )
-        self.network[step.label] = step
-
-    def no_fault(self, what: str, name: str) -> str:
-        names = ", ".join(repr(n) for n in self.network if "#" not in n) or "none"
-        return (
-            f"{what}: {name!r} is not an earlier network step{closest(name, self.network)} "
-            f"(named network steps above: {names}); name the step with as:"
-        )
-
-    def recover(self, step: Recover) -> None:
-        self.channel(step.channel, step.at("channel"), "recover")
-        for key, spec in (("match", step.match), ("fields", step.fields)):
-            if spec is not None:
-                self.refs(spec, step.at(key), steps=False)
-                self.spec(spec, key, step.at(key), "recover")
-        for channel in step.of or ():
-            self.channel(channel, step.at("of"), "recover: of")
-        if step.fault is not None and step.fault not in self.network:
-            self.add(step.at("fault"), self.no_fault("recover: fault", step.fault))
-            return
-        fault = self.network.get(step.fault) if step.fault else default_fault(self.file, step)
-        if fault is None:
-            self.add(
-                step.line,
-                "recover: the scenario has no network step; a recovery is judged after a "
-                "fault: add one (e.g. {service: payments, cut: true, for: 5s})",
-            )
-            return
-        lifted = any(
-            isinstance(s, Lift) and s.fault == fault.label and s.index > fault.index
-            for s in self.file.steps
-        )
-        if fault.duration is None and not lifted:
-            self.add(
-                step.line,
-                f"recover: the network step on line {fault.line} is never lifted, so there is "
-                "no recovery to judge; give it for: (e.g. for: 5s) or add a lift step after it",
-            )
-
     def publish(self, step: Publish) -> None:
         self.channel(step.channel, step.at("channel"), "publish")
         repeated = step.repeat > 1 and "n" not in self.variables
@@ -439,19 +160,6 @@ class _Checker:
         if step.name is not None:
             self.name(step.name, step.at("as"))
 
-    def expect_span(self, step: ExpectSpan) -> None:
-        for key in ("service", "span", "attributes"):
-            line = step.at("name" if key == "span" else key)
-            self.refs(getattr(step, key), line, steps=False)
-        if step.attributes is not None:
-            self.spec(step.attributes, "attributes", step.at("attributes"), step.kind)
-        low, high = step.min_duration, step.max_duration
-        if low is not None and high is not None and low > high:
-            self.add(
-                step.at("min_duration"),
-                f"expect_span: min_duration {low:g}s is above max_duration {high:g}s",
-            )
-
     def name(self, name: str, line: int) -> None:
         if name in self.expectations:
             self.add(
@@ -471,20 +179,6 @@ class _Checker:
         if low is not None and high is not None and low > high:
             self.add(step.at("at_least"), f"at_least: {low} is more than at_most: {high}")
 
-    def action(self, action: LifecycleAction, phase: str) -> None:
-        """A setup/teardown action: its references, its channel, its own keys."""
-        for line, problem in action_problems(action, phase):
-            self.add(line, problem)
-        match action:
-            case SqlAction():
-                self.refs([action.url, list(action.run)], action.line, steps=False)
-            case HttpAction():
-                self.refs([action.url, action.json, action.headers], action.line, steps=False)
-            case PublishAction():
-                self.channel(action.channel, action.at("channel"), f"{phase}.publish")
-                self.refs([action.value, action.key, action.headers], action.line, steps=False)
-                self.schema(action.schema, action.at("schema"))
-
     def probe(self, probe: ProbeSpec) -> None:
         templates: Iterable[Any]
         match probe:
@@ -499,33 +193,3 @@ class _Checker:
                 if probe.url.startswith(("postgresql://", "postgres://")) and not HAVE_PSYCOPG():
                     self.add(probe.at("url"), f"eventually.sql: {PSYCOPG_HINT}")
         self.refs(list(templates), probe.line, steps=True)
-
-
-def default_fault(file: ScenarioFile, step: Recover) -> NetworkStep | None:
-    """The fault of a ``recover`` step that names none: the network step above it, else
-    (a recovery declared first) the first one below it."""
-    faults = [s for s in file.steps if isinstance(s, NetworkStep)]
-    above = [s for s in faults if s.index < step.index]
-    return above[-1] if above else faults[0] if faults else None
-
-
-def _first_trace_line(file: ScenarioFile) -> int:
-    for step in file.steps:
-        if isinstance(step, ExpectSpan):
-            return step.line
-        if isinstance(step, Expect) and step.trace is not None:
-            return step.at("trace")
-    return file.line
-
-
-def _deep_line(spec: Any, message: str) -> int:
-    """The line of the innermost key named in a matcher error like ``match.total: ...``."""
-    line = 0
-    node = spec
-    for part in message.partition(":")[0].split(".")[1:]:
-        if isinstance(node, Mapping) and part in node:
-            line = line_of(node, part) or line
-            node = node[part]
-        else:
-            break
-    return line

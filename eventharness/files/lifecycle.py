@@ -21,7 +21,12 @@ from typing import Any
 from eventharness.data.actions import HTTP_METHODS, http, sql, sql_url_problem
 from eventharness.engine.lifecycle import Action, describe, publish
 from eventharness.engine.port import Port
-from eventharness.files.model import HttpAction, LifecycleAction, PublishAction, SqlAction
+from eventharness.files.lifecycle_actions import (
+    HttpAction,
+    LifecycleAction,
+    PublishAction,
+    SqlAction,
+)
 
 __all__ = ["HAVE_PSYCOPG", "PSYCOPG_HINT", "action_problems", "file_actions"]
 

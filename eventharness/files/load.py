@@ -27,7 +27,8 @@ from typing import Any, Generic, TypeVar
 
 from eventharness.engine.harness import Harness
 from eventharness.files.model import ScenarioFile
-from eventharness.files.runner import Outcome, run_file
+from eventharness.files.outcome import Outcome
+from eventharness.files.runner import run_file
 from eventharness.model.result import Failure, ScenarioResult
 
 __all__ = ["Flow", "Plan", "Workload", "file_flow", "open_workload"]

@@ -30,7 +30,8 @@ from eventharness.data.generators import from_schema
 from eventharness.engine.harness import Harness
 from eventharness.files.generate import KEY
 from eventharness.files.model import ScenarioFile
-from eventharness.files.runner import Outcome, run_file
+from eventharness.files.outcome import Outcome
+from eventharness.files.runner import run_file
 from eventharness.model.result import Failure
 
 __all__ = ["run_any", "run_property"]

@@ -9,18 +9,18 @@ from typing import Any
 from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
 from eventharness.engine.stubs import KEEP, Response
 from eventharness.env.proxy import Bandwidth, Cut, Latency, ResetPeer, SlowClose, Timeout, Toxic
-from eventharness.files.model import (
-    UNSET,
+from eventharness.files.chaos_steps import NetworkStep
+from eventharness.files.fault_specs import (
     CorruptSpec,
     DelaySpec,
     DropSpec,
     DuplicateSpec,
     FaultSpec,
-    NetworkStep,
     PauseSpec,
     ReorderSpec,
-    ResponseSpec,
 )
+from eventharness.files.located import UNSET
+from eventharness.files.stub_specs import ResponseSpec
 
 __all__ = ["make_faults", "make_response", "make_toxic"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 
 __all__ = ["count_outcomes"]
 

@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 from eventharness.reports.diagram import MARKERS, Entry, entries_of, sequence_svg
 from eventharness.reports.json import json_report
 

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 from eventharness.reports.counts import count_outcomes
 from eventharness.reports.hops import hops_of
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 
 __all__ = ["junit_xml", "write_junit"]
 

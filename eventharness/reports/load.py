@@ -31,7 +31,7 @@ from hdrh.histogram import HdrHistogram
 
 from eventharness.engine.templates import parse_duration
 from eventharness.files.load import Flow, Workload
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 from eventharness.reports.hops import hops_of
 
 __all__ = ["PERCENTILES", "Latencies", "LoadStats", "Slo", "merge_load", "parse_slo"]

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 from eventharness.model.channels import redact
 from eventharness.model.errors import MissingDependency
 from eventharness.reports.hops import Hop, hops_of

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from eventharness.files.model import ScenarioFile
-from eventharness.files.runner import Outcome
+from eventharness.files.outcome import Outcome
 from eventharness.model.channels import redact
 from eventharness.reports.counts import count_outcomes
 

@@ -18,8 +18,9 @@ import pytest
 import eventharness as eh
 from eventharness.data.fake import FakeValues, faker_name, plain, provider_problem, providers
 from eventharness.files.loader import FileContext, load_files
+from eventharness.files.outcome import Outcome
 from eventharness.files.properties import run_any
-from eventharness.files.runner import Outcome, run_file
+from eventharness.files.runner import run_file
 from eventharness.model.errors import ScenarioFileError
 
 CONTEXT = FileContext(brokers={"kafka"}, variables=())

@@ -390,6 +390,6 @@ async def test_row_and_profile_variables_in_actions(
 
 
 def eh_context() -> Any:
-    from eventharness.files.checks import FileContext
+    from eventharness.files.check_base import FileContext
 
     return FileContext(brokers={"kafka"}, variables={"table"})

@@ -112,7 +112,7 @@ def result_with_failures() -> ScenarioResult:
 
 def test_a_masked_result_has_none_of_the_values_in_any_report() -> None:
     from eventharness.files.model import ScenarioFile
-    from eventharness.files.runner import Outcome
+    from eventharness.files.outcome import Outcome
     from eventharness.reports.html import html_report
     from eventharness.reports.json import json_report
     from eventharness.reports.junit import junit_xml

@@ -372,7 +372,8 @@ def test_two_files_with_one_name(tmp_path: Path) -> None:
 # --- running files (memory broker, the in-process two-hop shop) ----------------------------
 
 from eventharness.engine.harness import Harness  # noqa: E402
-from eventharness.files.runner import Outcome, run_files, select_files  # noqa: E402
+from eventharness.files.outcome import Outcome  # noqa: E402
+from eventharness.files.runner import run_files, select_files  # noqa: E402
 from tests.inprocess_shop import running_shop  # noqa: E402
 
 MEMORY_CONTEXT = FileContext(brokers={"kafka", "rabbit"}, variables={"region"})

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from eventharness.env.proxy import Bandwidth, Cut, Latency, ResetPeer, SlowClose, Timeout
+from eventharness.files.chaos_steps import Lift, NetworkStep, Recover
 from eventharness.files.loader import FileContext, load_file, load_files
-from eventharness.files.model import Lift, NetworkStep, Publish, Recover
 from eventharness.files.schema import scenario_schema
 from eventharness.files.specs import make_toxic
+from eventharness.files.steps import Publish
 from eventharness.model.errors import ScenarioFileError
 
 CONTEXT = FileContext(

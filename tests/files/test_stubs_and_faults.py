@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from eventharness.files.checks import FileContext
+from eventharness.files.check_base import FileContext
+from eventharness.files.fault_specs import CorruptSpec, DelaySpec, DropSpec
 from eventharness.files.loader import load_file, load_files
-from eventharness.files.model import (
-    UNSET,
-    CorruptSpec,
-    DelaySpec,
-    DropSpec,
-    Publish,
-    ResponseSpec,
-)
-from eventharness.files.runner import make_faults
+from eventharness.files.located import UNSET
+from eventharness.files.specs import make_faults
+from eventharness.files.steps import Publish
+from eventharness.files.stub_specs import ResponseSpec
 from eventharness.model.errors import ScenarioFileError
 
 CONTEXT = FileContext(brokers={"kafka"}, variables=())

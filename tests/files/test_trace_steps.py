@@ -15,8 +15,8 @@ import pytest
 
 import eventharness as eh
 from eventharness.files.loader import FileContext, load_file, load_files
-from eventharness.files.model import Expect, ExpectSpan
 from eventharness.files.runner import run_files
+from eventharness.files.steps import Expect, ExpectSpan
 from eventharness.model.errors import ScenarioFileError
 from eventharness.tracing import make_tracing
 from eventharness.tracing.receiver import SpanReceiver

@@ -12,8 +12,8 @@ from junitparser import Error, JUnitXml, Skipped
 from junitparser import Failure as JFailure
 from rich.console import Console
 
-from eventharness.files.loader import ScenarioFile, XFail
-from eventharness.files.runner import Outcome
+from eventharness.files.model import ScenarioFile, XFail
+from eventharness.files.outcome import Outcome
 from eventharness.model.events import Event
 from eventharness.model.result import Failure, ScenarioResult
 from eventharness.reports import TerminalReport, json_report, junit_xml, write_json, write_junit
