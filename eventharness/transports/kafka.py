@@ -370,6 +370,20 @@ class KafkaSubscription:
         return self
 
     async def __anext__(self) -> Record:
+        if not self._pending:
+            await self._wait()
+        return self._pending.popleft()
+
+    async def next_batch(self) -> deque[Record]:
+        """Every record fetched and not yet read, at least one, in order (what one
+        ``getmany`` returned): the collector takes a batch in one pass instead of a call per
+        record. StopAsyncIteration once closed, as iterating does."""
+        if not self._pending:
+            await self._wait()
+        batch, self._pending = self._pending, deque()
+        return batch
+
+    async def _wait(self) -> None:
         while not self._pending:
             if self._closed:
                 raise StopAsyncIteration
@@ -379,7 +393,6 @@ class KafkaSubscription:
                 if self._closed:
                     raise StopAsyncIteration from exc
                 raise BrokerError(f"subscription to {self.topic!r} stopped: {exc}") from exc
-        return self._pending.popleft()
 
     async def _fill(self) -> None:
         now = time.monotonic()
