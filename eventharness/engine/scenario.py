@@ -154,9 +154,8 @@ class Scenario(Checks):
             elif isinstance(exc, AssertionError):
                 self._failures.append(Failure("consistency", "assert", str(exc) or "assert"))
             elif not isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-                self._failures.append(
-                    Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
-                )
+                step = self._expectations[-1].name if self._expectations else "scenario"
+                self._failures.append(Failure("error", step, f"{type(exc).__name__}: {exc}"))
         finally:
             self._acks.abandon()  # no-op once gathered
             try:
@@ -164,6 +163,7 @@ class Scenario(Checks):
                 await self._owned.aclose()  # stubs stop, held messages go, routes close
             finally:
                 self.harness.remove_listener(self._changed.wake)
+                self._changed.close()
                 for key in self._keys:
                     self.harness.unregister(key)
         result = self._result()
@@ -176,9 +176,6 @@ class Scenario(Checks):
 
     async def _stop(self, stub: Stub) -> None:
         self._failures.extend(await stub.stop())
-
-    def _current_step(self) -> str:
-        return self._expectations[-1].name if self._expectations else "scenario"
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
@@ -372,7 +369,8 @@ class Scenario(Checks):
         shared by many with ``linger_ms`` on the URL), acknowledged before judging
         (:mod:`~eventharness.engine.acks`). Publishes with faults always wait."""
         self._require_entered()
-        await self.armed()
+        if not self._arming.ready:  # armed already: no await (publish is the hot path)
+            await self._arming.wait()
         value, key, headers, partition = unpack(value, key, headers, partition)
         port = self.harness
         parsed = port.channel(channel)
@@ -399,6 +397,12 @@ class Scenario(Checks):
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
+        if span is None and not faults:  # the hot path: one await, of the transport
+            if wait:
+                event.position = await self._sender.publish(parsed, event, record)
+            else:
+                self._acks.add(event, await self._sender.enqueue(parsed, event, record))
+            return event
         sending = self._send(parsed, event, record, faults, wait)
         await (sending if span is None else sent(span, event, sending))
         return event
