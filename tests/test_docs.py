@@ -30,7 +30,9 @@ How a block is checked, by its language
     ``eventharness``: the subcommand exists and every option used appears in
     ``eventharness SUBCOMMAND --help``; besides, ``validate`` runs for real (exit 0), ``run``
     runs for real when its paths are memory-only (``scenarios/demo``) and otherwise its paths are
-    validated for real with the same ``--profile``/``--broker``/``--config``; ``schemas check`` and
+    validated for real with the same ``--profile``/``--broker``/``--config``; ``watch`` likewise
+    (for real only with ``--rounds`` and no ``--alert-webhook``, ``/metrics`` on a free port);
+    ``schemas check`` and
     ``schemas validate`` (without ``--registry``) run for real in a temporary git repository
     holding the example's schemas, an ``origin/main`` ref and the example files named.
     ``pip install``: the package is ``.`` or ``eventharness`` and every extra exists in
@@ -55,7 +57,8 @@ An HTML comment on the last non-blank line before a fence declares the block's c
     fault found in a recording), docs/contracts.md:133 (a verification failure),
     docs/schemas.md:9 (a folder layout), docs/schemas.md:50 (``schemas check`` output),
     docs/stubs.md:251 (a spy's assertion message), docs/stubs.md:290 (a timeline),
-    docs/testing-your-services.md (a nearest miss with its suggested rule),
+    docs/testing-your-services.md (a nearest miss with its suggested rule), docs/tracing.md (a
+    ``trace`` failure),
     examples/shop/README.md:198 (the architecture diagram), examples/shop/README.md:260 (the
     services' ready lines).
 ``usage``
@@ -86,6 +89,10 @@ An HTML comment on the last non-blank line before a fence declares the block's c
     in-memory stand-in's); the annotation makes the substitution visible in the Markdown.
 ``config=FILE``
     yaml: validated with ``--config FILE`` (a repository file), e.g. for its profile variables.
+``same-as=FILE``
+    yaml: the block is the repository file FILE, word for word (it cannot drift from it), and is
+    validated as it is there (with the configuration that governs it); FILE runs in its own
+    end-to-end test (e.g. scenarios/shop-chaos: network faults need the environment's proxies).
 ``wrap=stub``
     yaml: a fragment of a stub entry (e.g. ``respond:``), wrapped into a scenario with one
     ``payments`` stub (name, consume, type) that publishes one order and expects the answer.
@@ -98,6 +105,10 @@ An HTML comment on the last non-blank line before a fence declares the block's c
 ``subset-of=FILE``
     toml: every key and value of the block is in the repository file FILE (the block shows an
     excerpt of it), and FILE itself loads.
+``same-as=FILE``
+    yaml: the block is the repository scenario file FILE, word for word (a file other tests run
+    for real, e.g. on the example shop with its spans); FILE is checked with ``eventharness
+    validate`` and the repository's configuration.
 ``fragment``
     toml: the block does not load alone (e.g. it ``extends`` a profile it does not show); only
     ``subset-of`` is checked.
@@ -156,6 +167,7 @@ OUTPUT_SAMPLES = {
     "docs/schemas.md": 2,
     "docs/stubs.md": 2,
     "docs/testing-your-services.md": 1,
+    "docs/tracing.md": 1,
     "examples/shop/README.md": 2,
 }
 KNOWN_KEYS = {
@@ -171,6 +183,7 @@ KNOWN_KEYS = {
     "workflow",
     "contract",
     "subset-of",
+    "same-as",
     "fragment",
     "xfail",
     "xfail-match",
@@ -559,6 +572,11 @@ def check_yaml(block: Block, tmp: Path, pytester: pytest.Pytester) -> None:
     if "contract" in block.notes:
         check_contract(block, tmp)
         return
+    same = block.notes.get("same-as")
+    if same:
+        assert block.text == (REPO / same).read_text(), f"{block.id}: differs from {same}"
+        expect_ok(cli("validate", same, cwd=REPO), f"{block.id}: eventharness validate {same}")
+        return
     text = block.text
     if block.notes.get("wrap") == "stub":
         text = STUB_WRAPPER.format(body=textwrap.indent(text, " " * 4))
@@ -870,6 +888,13 @@ def check_eventharness(
             expect_ok(cli(*command, *in_tmp(rest, tmp), env=env), where)
         else:  # needs real brokers and services: its files are validated for real
             expect_ok(cli("validate", *paths, *options, env=env), f"{where} (as validate)")
+    elif command == ["watch"]:
+        paths, options = split_run_args(rest)
+        demo = paths and all(p.startswith("scenarios/demo") for p in paths)
+        if demo and "--rounds" in rest and "--alert-webhook" not in rest:
+            expect_ok(cli("watch", *free_metrics_port(rest), env=env), where)
+        else:  # runs until Ctrl-C, or against a real environment: its files are validated
+            expect_ok(cli("validate", *paths, *options, env=env), f"{where} (as validate)")
     elif command in (["asyncapi", "check"], ["map"]) and not {"-o", "--output"} & set(rest):
         expect_ok(cli(*argv[1:], env=env), where)  # on the repository's files, for real
     elif command in (["schemas", "check"], ["schemas", "validate"]) and "--registry" not in rest:
@@ -898,6 +923,15 @@ def in_tmp(words: list[str], tmp: Path) -> list[str]:
     return moved
 
 
+def free_metrics_port(words: list[str]) -> list[str]:
+    """A ``watch`` line's arguments serving ``/metrics`` on a free port (tests run at once)."""
+    moved = list(words)
+    if "--metrics-port" not in moved:
+        return [*moved, "--metrics-port", "0"]
+    moved[moved.index("--metrics-port") + 1] = "0"
+    return moved
+
+
 def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
     """The paths of a ``run`` line, and its options that ``validate`` also takes."""
     with_value = {
@@ -922,6 +956,12 @@ def split_run_args(words: list[str]) -> tuple[list[str], list[str]]:
         "--ramp",
         "--slo",
         "--json",
+        "--every",
+        "--rounds",
+        "--metrics-port",
+        "--metrics-host",
+        "--alert-webhook",
+        "--flaky-after",
     }
     paths: list[str] = []
     options: list[str] = []

@@ -103,8 +103,10 @@ def _kind(broker: str, address: str, brokers: Mapping[str, str]) -> str:
     scheme = url.split(":", 1)[0]
     if scheme in ("amqp", "amqps"):
         return "amqp"
-    if scheme in ("kafka", "kafkas", "embedded", "memory") or not url:
-        return "amqp" if not url and "/" in address else "kafka"
+    if scheme == "memory" or not url:  # the memory broker routes EXCHANGE/KEY as AMQP does
+        return "amqp" if "/" in address else "kafka"
+    if scheme in ("kafka", "kafkas", "embedded"):
+        return "kafka"
     return scheme
 
 
@@ -119,10 +121,12 @@ def _server(broker: str, kind: str, brokers: Mapping[str, str]) -> dict[str, Any
             parsed = None
         if parsed is not None and parsed.hosts:
             host = ",".join(f"{h}:{p}" if p else h for h, p in parsed.hosts)
-            protocol = {"kafkas": "kafka-secure"}.get(parsed.scheme, parsed.scheme)
+            protocol = {"kafkas": "kafka-secure", "memory": kind}.get(parsed.scheme, parsed.scheme)
     server: dict[str, Any] = {"host": host, "protocol": protocol}
     if url == "embedded":
         server["description"] = "the embedded Kafka of eventharness"
+    elif url.startswith("memory:"):
+        server["description"] = f"the in-memory broker of eventharness, as {kind}"
     return server
 
 

@@ -3,6 +3,7 @@
     eventharness run scenarios/ [--profile P] [--broker name=URL] [-k PATTERN] ...   cli/run.py
     eventharness validate scenarios/                                                 cli/run.py
     eventharness load SCENARIO --rate 200/s --duration 60s [--slo p99<500ms]       cli/load.py
+    eventharness watch scenarios/ --every 60s [--alert-webhook URL]                cli/watch.py
     eventharness up | down | status                                                  cli/env.py
     eventharness doctor                                                              cli/doctor.py
     eventharness record ... | replay ...                                             cli/record.py
@@ -47,6 +48,12 @@ COMMANDS: dict[str, LazyCommand] = {
         _CLI + "load",
         "load",
         "Run one scenario at a constant arrival rate; report throughput and latency percentiles.",
+    ),
+    "watch": LazyCommand(
+        _CLI + "watch",
+        "watch",
+        "Run scenarios round after round against a long-lived environment, with Prometheus "
+        "metrics and webhook alerts; Ctrl-C stops it (exit 130).",
     ),
     "up": LazyCommand(
         _CLI + "env",

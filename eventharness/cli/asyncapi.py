@@ -2,6 +2,7 @@
 
     eventharness asyncapi check docs/asyncapi.yaml                       # the document itself
     eventharness asyncapi check docs/asyncapi.yaml --against shop.jsonl  # ... and what was seen
+    eventharness asyncapi check docs/asyncapi.yaml --run scenarios/      # ... and a run's events
     eventharness asyncapi export shop.jsonl -o asyncapi.yaml             # what was seen, as 3.0
     eventharness asyncapi scaffold docs/asyncapi.yaml --out scenarios/  # a scenario per flow
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eventharness.cli.errors import FAILED, OK, friendly
+from eventharness.cli.recorded import recorded_run
 from eventharness.cli.setup import ConfigOption, ProfileOption, console, make_setup
 from eventharness.model.errors import AsyncApiError, UsageError
 
@@ -57,6 +59,15 @@ def check(
             "--against", help="Recordings (.jsonl): every event must keep to the document."
         ),
     ] = None,
+    run_paths: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--run",
+            metavar="PATH",
+            help="Run these scenarios (as `eventharness run` does) and use what they sent "
+            "and received (repeatable).",
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="A declared message nobody sent fails too.")
     ] = False,
@@ -75,18 +86,25 @@ def check(
             f"{sum(len(c.messages) for c in doc.channels.values())} messages, "
             f"{len(doc.operations)} operations: valid"
         )
-        if not against:
+        if not against and not run_paths:
             raise typer.Exit(OK)
         brokers = make_setup(config, profile, None).profile(None).brokers
+        observed = [(str(path), Recording.load(path)) for path in against or []]
         failed = False
-        for path in against:
-            report = conformance(doc, Recording.load(path), brokers)
+        if run_paths:
+            recording, passed = recorded_run(run_paths, profile=profile, config=config)
+            observed.append((f"the run of {' '.join(map(str, run_paths))}", recording))
+            if not passed:
+                failed = True
+                console.print("✗ the run had failing scenarios (above); its events are checked")
+        for where, recording in observed:
+            report = conformance(doc, recording, brokers)
             lines = report.lines()
             broken = not report.ok or (strict and bool(report.unsent))
             failed = failed or broken
             mark = "✗" if broken else "✓"
             console.print(
-                f"{mark} {path}: {report.events} events, {len(report.problems)} problems, "
+                f"{mark} {where}: {report.events} events, {len(report.problems)} problems, "
                 f"{len(report.unknown)} unknown channels, {len(report.unsent)} messages never seen",
                 soft_wrap=True,
             )
@@ -97,7 +115,18 @@ def check(
 
 @app.command()
 def export(
-    recordings: Annotated[list[Path], typer.Argument(help="Recordings (.jsonl) to describe.")],
+    recordings: Annotated[
+        list[Path] | None, typer.Argument(help="Recordings (.jsonl) to describe.")
+    ] = None,
+    run_paths: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--run",
+            metavar="PATH",
+            help="Run these scenarios (as `eventharness run` does) and use what they sent "
+            "and received (repeatable).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the document here (default: stdout)."),
@@ -128,7 +157,11 @@ def export(
                 )
             owners[channel] = name
         brokers = make_setup(config, profile, None).profile(None).brokers
-        loaded = [Recording.load(path) for path in recordings]
+        if not recordings and not run_paths:
+            raise UsageError("nothing to describe: give recordings (.jsonl) and/or --run PATH")
+        loaded = [Recording.load(path) for path in recordings or []]
+        if run_paths:
+            loaded.append(recorded_run(run_paths, profile=profile, config=config)[0])
         text = to_yaml(export_document(loaded, brokers=brokers, services=owners, title=title))
         if output is None:
             typer.echo(text, nl=False)

@@ -154,6 +154,7 @@ def load(
             start=not no_up and chosen.start_services,
             connect_timeout=connect_timeout,
             state_dir=state_dir_of(owner.config, state_dir),
+            receive_spans=file.checks_traces,  # a load keeps no spans it does not judge
         )
         stats = LoadStats(file.name, plan.rate, plan.duration, plan.ramp)
         report = TerminalReport(console)

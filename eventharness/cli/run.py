@@ -121,6 +121,15 @@ def run(
             help="Write the HTML report (one self-contained page) here (config: report_html).",
         ),
     ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            metavar="FILE.jsonl",
+            help="Write every event the scenarios sent and received as a recording "
+            "(for asyncapi check/export and map).",
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -201,6 +210,8 @@ def run(
         junit_path = junit or base.junit
         html_path = report_html or base.report_html
         check_run_options(connect_timeout, json_path, junit_path, html_path)
+        if record is not None:
+            check_writable(record, "--record")
         resolve_endpoint(otlp, base.otlp)  # a bad endpoint fails before anything starts
         chosen = [str(p) for p in paths] if paths else base.paths
         loaded = load_scenarios(setup, chosen, explicit=config is not None)
@@ -259,6 +270,12 @@ def run(
         if html_path:
             write_html(html_path, outcomes, duration)
             report.line(f"HTML report: {html_path}", "dim")
+        if record is not None:
+            from eventharness.engine.recordfile import recording_of
+
+            recording = recording_of(e for o in outcomes for e in o.result.events)
+            recording.save(record)
+            report.line(f"recording: {record} ({len(recording)} events)", "dim")
     if interrupted:
         written = "; reports written" if json_path or junit_path or html_path else ""
         errors.print(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventharness.cli.errors import fail
-from eventharness.cli.setup import Setup
+from eventharness.cli.setup import Setup, receives_spans
 from eventharness.env.brokers import EMBEDDED
 from eventharness.env.config import Profile
 from eventharness.files.model import ScenarioFile
@@ -44,6 +44,9 @@ class RunOptions:
     state_dir: Path
     otlp: str | None = None  # --otlp as given ("" turns tracing off)
     seed: int | None = None  # --seed: generated values ($generate, examples:) replay
+    #: Listen for the services' spans when the profile hands them ``${otlp}`` (a run shows
+    #: them on its timelines); a load does only when its file checks traces.
+    receive_spans: bool = True
 
 
 def used_brokers(files: list[ScenarioFile]) -> set[str]:
@@ -101,7 +104,11 @@ def run_session(
     needed = used_brokers(files) or {*profile.brokers, *setup.overrides}
     running = setup.running(profile, options.state_dir)
     env: Environment | None = None
-    receiver = span_receiver(profile, files)
+    receiver = (
+        span_receiver(profile, running.otlp if running is not None else None)
+        if options.receive_spans
+        else None
+    )
     if running is not None:
         brokers = setup.brokers(profile, running)
         variables = dict(running.variables)
@@ -160,15 +167,24 @@ def run_session(
             receiver.close()
 
 
-def span_receiver(profile: Profile, files: list[ScenarioFile]) -> Any:
-    """A started span receiver when the profile hands ``${otlp}`` to its services; None
-    otherwise (a run that needs none starts none)."""
-    texts = [profile.env, *((svc.env, svc.command) for svc in profile.services.values())]
-    if "${otlp}" not in repr(texts):
+def span_receiver(profile: Profile, url: str | None = None) -> Any:
+    """A started span receiver when the profile hands ``${otlp}`` to its services — on the
+    port of ``url`` when an ``up`` environment gave its services that one; None otherwise (a
+    run that needs none starts none)."""
+    if not receives_spans(profile):
         return None
+    from urllib.parse import urlsplit
+
     from eventharness.tracing.receiver import SpanReceiver
 
-    return SpanReceiver().start()
+    port = urlsplit(url).port if url else None
+    try:
+        return SpanReceiver(port=port or 0).start()
+    except OSError as exc:
+        fail(
+            f"cannot receive spans at {url} (the port `eventharness up` gave its services): "
+            f"{exc}; run `eventharness down` and `up` again"
+        )
 
 
 async def _on_harness(
@@ -201,6 +217,7 @@ async def _on_harness(
         tracing=tracing,
         aliases=setup.aliases(profile),
         receiver=receiver,
+        network=env.network if env is not None else None,  # the services' proxies
     )
     try:
         async with harness:

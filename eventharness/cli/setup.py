@@ -22,6 +22,7 @@ from eventharness.cli.errors import fail
 from eventharness.cli.lazy import WIDE, help_settings
 from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
 from eventharness.env.config import Config, Profile, load_config
+from eventharness.env.references import receives_spans as references_otlp
 from eventharness.env.state import EnvironmentState, running_state
 from eventharness.files.checks import FileContext
 
@@ -39,6 +40,7 @@ __all__ = [
     "make_console",
     "make_setup",
     "quiet_clients",
+    "receives_spans",
     "state_dir_of",
 ]
 
@@ -160,6 +162,8 @@ class Setup:
             variables=set(profile.vars),
             schemas=self.store(profile),
             profile=profile.name,
+            services={name: svc.proxy for name, svc in profile.services.items()},
+            spans=receives_spans(profile),
         )
 
     def running(self, profile: Profile, state_dir: Path | None) -> EnvironmentState | None:
@@ -187,3 +191,9 @@ def check_connect_timeout(seconds: float | None) -> None:
             f"--connect-timeout {seconds:g}: give a positive number of seconds, e.g. "
             "--connect-timeout 10"
         )
+
+
+def receives_spans(profile: Profile) -> bool:
+    """Does ``profile`` hand ``${otlp}`` (the run's span receiver) to its services?"""
+    services = ((svc.env, svc.command) for svc in profile.services.values())
+    return references_otlp(profile.env, services)

@@ -167,8 +167,8 @@ class _Walk:
                 why = f"expected a list of {len(expected)} items, got {len(actual)}"
                 self.add(path, "shape", expected, actual, why)
             return
-        if not self.apply(path, _container(rule), expected, actual, cascaded):
-            return
+        # A list of the wrong size is named, and its items are still judged (as Pact does).
+        self.apply(path, _container(rule), expected, actual, cascaded)
         kinds = {m.kind for m in rule.matchers}
         if "equality" in kinds and not cascaded:
             return

@@ -177,9 +177,10 @@ def _datetime(m: Matcher, expected: Any, actual: Any, cascaded: bool) -> str | N
 
 
 def _not_empty(m: Matcher, expected: Any, actual: Any, cascaded: bool) -> str | None:
+    # Present and not empty, of any type: what the reference implementation checks.
     if actual is None or actual in ("", [], {}):
         return f"expected a non-empty value, got {_show(actual)}"
-    return _type(m, expected, actual, cascaded)
+    return None
 
 
 def _semver(m: Matcher, expected: Any, actual: Any, cascaded: bool) -> str | None:

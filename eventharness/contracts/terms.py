@@ -135,7 +135,8 @@ def include(value: str, example: str | None = None) -> Term:
 
 
 def not_empty(example: Any) -> Term:
-    """Like the example, and not empty (no empty string, list or map)."""
+    """Present and not empty (no null, empty string, list or map), of any type: Pact's
+    ``notEmpty``, which does not compare types."""
     if example in ("", [], {}):
         raise ContractError("not_empty(...): the example itself is empty")
     return Term(example, ({"match": "notEmpty"},))

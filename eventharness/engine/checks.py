@@ -159,5 +159,11 @@ class Checks:
                     self.events,
                     self._spans(),
                     self.default_within,
+                    self._find_span,
                 )
             )
+
+    def _find_span(self, trace_id: str, span_id: str) -> Any:
+        receiver = self.harness.receiver
+        found = receiver.spans(trace_id) if receiver is not None else []
+        return next((span for span in found if span.span_id == span_id), None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from eventharness.engine.matchers import Matcher
 from eventharness.model.errors import UsageError
@@ -53,6 +53,7 @@ class _Tally:
 class Expectation:
     """A positive expectation: ``count`` (or ``at_least``/``at_most``) matching events in time."""
 
+    nearest_misses: ClassVar[bool] = True  # a timeout lists the events nearest to a match
     name: str
     channel: str
     matcher: Matcher

@@ -25,7 +25,8 @@ repeats exactly.
   stub it stops *consuming*, so records wait in the broker and lag builds up.
 
 Every fault applied leaves a note on the event in the scenario's timeline (``! dropped
-(fault drop nth=2)``); a dropped message is still listed, marked as never sent.
+(fault drop nth=2)``); a dropped message is still listed, marked as never sent. When tracing
+is on, each one applied is also a span, ``fault KIND``, under the message's own span.
 
 Faults are the stage of the outgoing pipeline (:mod:`eventharness.engine.outgoing`) between
 the encoded record and the transport: each is a ``Step`` taking an ``Outgoing`` message and
@@ -116,7 +117,11 @@ class Fault:
     async def __call__(self, item: Outgoing, forward: Forward) -> None:
         if self.selects():
             self.applied += 1
-            await self.apply(item, forward)
+            span = item.span(f"fault {self.kind}", {"eventharness.fault": self.label()})
+            try:
+                await self.apply(item, forward)
+            finally:
+                span.end(attributes={"eventharness.fault.notes": "; ".join(item.notes)})
         else:
             await forward(item)
 

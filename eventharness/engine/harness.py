@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from eventharness.engine.collector import Collector, Sink
 from eventharness.engine.correlation import Correlation
 from eventharness.engine.incidents import Incident, Incidents
+from eventharness.engine.network import Network
 from eventharness.engine.scenario import Scenario
 from eventharness.engine.stubs import Stub
 from eventharness.model.channels import BrokerURL, Channel, parse_broker_url, parse_channel
@@ -81,6 +82,7 @@ class Harness:
         receiver: SpanSource | None = None,
         keep_results: bool = True,
         aliases: Mapping[str, str] | None = None,
+        network: Network | None = None,
     ) -> None:
         check_seconds("connect_timeout", connect_timeout)
         self.brokers: dict[str, Transport] = {}
@@ -102,6 +104,7 @@ class Harness:
         self.aliases = dict(aliases or {})  # other names of channels (AsyncAPI channel ids)
         self.tracing = tracing  # spans (eventharness.tracing); None: off, and free
         self.receiver = receiver  # spans the services send (a SpanReceiver), joined by trace id
+        self.network = network  # where scenarios inject network faults (the env's proxies)
         self.schemas = _schema_store(schemas)
         self.decoder = decoder
         self.results: list[ScenarioResult] = []

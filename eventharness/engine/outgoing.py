@@ -46,6 +46,7 @@ from eventharness.model.events import (
     new_message_id,
 )
 from eventharness.model.result import Failure
+from eventharness.tracing.base import NO_SPAN, StepSpan, Tracing
 from eventharness.transports.base import Transport, enqueue
 
 __all__ = [
@@ -115,10 +116,15 @@ def unpack(
     )
 
 
-def carry(cause: Event, payload_field: str, given: Mapping[str, str]) -> Headers:
+def carry(
+    cause: Event, payload_field: str, given: Mapping[str, str], traceparent: str = ""
+) -> Headers:
     """A reply's headers: those :func:`propagated_headers` carries from ``cause``; ``given``
-    (the reply's own) win."""
+    (the reply's own) win. ``traceparent``: the replying span's, when tracing is on (it
+    continues ``cause``'s trace)."""
     text = propagated_headers(cause, payload_field)
+    if traceparent and TRACEPARENT_HEADER in text:
+        text[TRACEPARENT_HEADER] = traceparent
     text.update(given)
     return text, {name: value.encode() for name, value in text.items()}
 
@@ -224,7 +230,8 @@ class Outgoing:
     event.
 
     ``send`` publishes it and puts it on the timeline; ``lost`` puts it on the timeline as
-    never sent. Faults add ``notes``; they end up in ``event.note``.
+    never sent. Faults add ``notes``; they end up in ``event.note``. ``tracing``: when on, a
+    fault applied to the message is a span under the message's traceparent (:meth:`span`).
     """
 
     address: str
@@ -233,6 +240,13 @@ class Outgoing:
     send: Callable[[Outgoing], Awaitable[None]]
     lost: Callable[[Outgoing], None]
     notes: list[str] = field(default_factory=list)
+    tracing: Tracing | None = None
+
+    def span(self, name: str, attributes: Mapping[str, Any]) -> StepSpan:
+        """A span under the message's own (its traceparent), or nothing when tracing is off."""
+        if self.tracing is None:
+            return NO_SPAN
+        return self.tracing.span(name, self.event.traceparent, attributes=attributes)
 
     def noted(self, note: str) -> Outgoing:
         self.notes.append(note)
@@ -240,7 +254,13 @@ class Outgoing:
 
     def copy(self) -> Outgoing:
         return Outgoing(
-            self.address, self.record, self.event.copy(), self.send, self.lost, list(self.notes)
+            self.address,
+            self.record,
+            self.event.copy(),
+            self.send,
+            self.lost,
+            list(self.notes),
+            self.tracing,
         )
 
     def finish(self) -> Event:
@@ -283,7 +303,7 @@ class Sender:
     A transport error propagates, unless ``failed`` is given: then it is told instead (a
     stub notes it and keeps answering)."""
 
-    __slots__ = ("_failed", "_next_seq", "_timeline", "_transport")
+    __slots__ = ("_failed", "_next_seq", "_timeline", "_tracing", "_transport")
 
     def __init__(
         self,
@@ -292,11 +312,13 @@ class Sender:
         *,
         next_seq: Callable[[], int] | None = None,
         failed: Callable[[Event, EventHarnessError], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._transport = transport
         self._timeline = timeline
         self._next_seq = next_seq or itertools.count(1).__next__
         self._failed = failed
+        self._tracing = tracing  # faults applied to messages are spans when it is on
 
     def publish(self, channel: Channel, event: Event, record: Record) -> Awaitable[Position]:
         """The path without faults: note ``event`` on the timeline and hand the record to the
@@ -340,9 +362,8 @@ class Sender:
                     raise
                 self._failed(sent, exc)
 
-        await deliver(
-            faults, Outgoing(channel.address, record, event, out, self._lost, list(notes))
-        )
+        item = Outgoing(channel.address, record, event, out, self._lost, list(notes), self._tracing)
+        await deliver(faults, item)
 
     def unsent(self, event: Event) -> None:
         """Note on the timeline a message that was not sent (rejected before the faults)."""

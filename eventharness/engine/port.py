@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from eventharness.engine.collector import Sink
 from eventharness.engine.correlation import Correlation
 from eventharness.engine.incidents import Incident
+from eventharness.engine.network import Network
 from eventharness.model.channels import Channel
 from eventharness.model.events import Event
 from eventharness.tracing.base import SpanSource, Tracing
@@ -50,6 +51,10 @@ class Port(Protocol):
     @property
     def receiver(self) -> SpanSource | None:
         """Spans the system under test sends (OTLP), when a receiver runs; None otherwise."""
+
+    @property
+    def network(self) -> Network | None:
+        """Where network faults go (the environment's proxies); None when there is none."""
 
     @property
     def channel_schemas(self) -> Mapping[str, str | Mapping[str, str]]:

@@ -154,6 +154,10 @@ def command(
             proc.kill()
             await proc.wait()
             return ProbeResult(False, f"{shlex.join(argv)} ran past {timeout:g}s")
+        except asyncio.CancelledError:  # the scenario was stopped (Ctrl-C): so is the command
+            proc.kill()
+            await proc.wait()
+            raise
         text = out.decode(errors="replace").strip()
         ok = proc.returncode == expect_exit and (stdout_contains is None or stdout_contains in text)
         return ProbeResult(ok, f"exit {proc.returncode}: {text[-300:]!r}")

@@ -12,8 +12,8 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "Recording",
     "is_secret_header",
     "recorded_from",
+    "recording_of",
 ]
 
 
@@ -215,6 +216,37 @@ def _published_channel(seen_on: str, record: Record) -> str:
     if props.get("topic"):
         return f"{broker}:{props['topic']}"
     return seen_on
+
+
+def recording_of(events: Iterable[Event]) -> Recording:
+    """What scenarios sent and received, as a recording (``eventharness run --record``): each
+    message once (a scenario that collects what it or its stub published saw it twice; the
+    copy on a concrete channel is kept over one collected on a pattern such as
+    ``rabbit:shipping/shipment.*``), ``t`` from the first of them, secret headers and URL
+    passwords redacted as :func:`recorded_from` does."""
+    kept: dict[Any, Event] = {}
+    for event in events:
+        ident = event.message_id or (event.channel, event.raw, event.key, event.received)
+        old = kept.get(ident)
+        if old is None or (_is_pattern(old.channel) and not _is_pattern(event.channel)):
+            kept[ident] = event
+    if not kept:
+        return Recording()
+    start = min(event.received for event in kept.values())
+    out = []
+    for event in kept.values():
+        record = Record(
+            value=event.raw,
+            key=encode_key(event.key),
+            headers={k: v.encode() for k, v in event.headers.items()},
+        )
+        item = recorded_from(event.channel, record, start, 0.0)
+        out.append(replace(item, t=round(max(0.0, event.received - start), 6)))
+    return Recording(sorted(out, key=lambda item: item.t))
+
+
+def _is_pattern(channel: str) -> bool:
+    return "*" in channel or "#" in channel
 
 
 def recorded_from(seen_on: str, record: Record, started: float, started_wall: float) -> Recorded:

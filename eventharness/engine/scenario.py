@@ -23,6 +23,7 @@ from typing import Any
 
 from eventharness.engine.acks import Acks
 from eventharness.engine.arming import Arming
+from eventharness.engine.chaos import Chaos
 from eventharness.engine.checks import Checks
 from eventharness.engine.correlation import rule_value
 from eventharness.engine.expectations import (
@@ -35,11 +36,12 @@ from eventharness.engine.expectations import (
 )
 from eventharness.engine.faults import Fault, check_faults
 from eventharness.engine.matchers import Matcher
+from eventharness.engine.network import NetworkFault
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
 from eventharness.engine.port import Port
-from eventharness.engine.probes import Probe, poll, probe_failure
+from eventharness.engine.probes import Probe, probe_failure
 from eventharness.engine.stubs import Stub
-from eventharness.engine.traced import Traced, join_spans, sent, traced
+from eventharness.engine.traced import Traced, join_spans, polled, sent, traced
 from eventharness.engine.traces import Propagation, SpanExpectation, propagated
 from eventharness.engine.verdict import (
     Check,
@@ -64,7 +66,7 @@ class _Abort(Exception):
     """Stop the scenario body: a failure was recorded that makes going on pointless."""
 
 
-class Scenario(Checks):
+class Scenario(Checks, Chaos):
     """One run: its correlation id, its expectations, its timeline. Use ``async with``.
 
     ``harness`` is what runs it (any :class:`~eventharness.engine.port.Port`; made by
@@ -107,13 +109,19 @@ class Scenario(Checks):
         self._entered = False
         self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
         self._faults: set[Fault] = set()  # used by publishes; released at the end
+        self._network: list[NetworkFault] = []  # network faults applied (engine/chaos.py)
         self._violations: list[Violation] = []
         self._evidence_made: Evidence | None = None
         self._acks = Acks()  # publishes that did not wait (wait=False)
         self._trace: Traced | None = None  # its spans, when the harness traces
         self._traces: list[Propagation | SpanExpectation] = []  # checks on its trace
         self._trace_rule = trace is not None and propagated(trace)  # declared on entering
-        self._sender = Sender(harness.transport, self.events.append, next_seq=harness.next_seq)
+        self._sender = Sender(
+            harness.transport,
+            self.events.append,
+            next_seq=harness.next_seq,
+            tracing=harness.tracing,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -179,6 +187,7 @@ class Scenario(Checks):
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
+        result.notes = self.network_notes()
         join_spans(self.harness, result)
         if self._on_result is not None:
             self._on_result(result)
@@ -434,7 +443,7 @@ class Scenario(Checks):
         window = check_seconds("within", within) if within is not None else self.default_within
         check_seconds("interval", interval)
         await self.armed()
-        outcome, attempts = await poll(probe, within=window, interval=interval)
+        outcome, attempts = await polled(self._trace, probe, name, within=window, interval=interval)
         if not outcome.ok:
             self._failures.append(probe_failure(probe, name, window, attempts, outcome))
         return outcome.ok

@@ -21,9 +21,10 @@ consumed one. A template is any value; strings in it may hold ``${in.value.<path
 A string that is exactly one ``${...}`` keeps the referenced value's type. A response's key is
 the consumed key unless it says otherwise; its ``correlation-id`` and ``traceparent`` headers
 (and the AMQP ``correlation_id`` property) carry on those of the consumed event, the trace id
-kept and a new span id, as an instrumented service would do. ``when`` makes a response
-conditional: paths on the consumed event (``{total: {gt: 1000}}``, ``{key: "o-1"}``) and
-``count`` (``{count: 2}``, ``{count: {ge: 3}}``) for stateful answers.
+kept and a new span id, as an instrumented service would do (with tracing on: the id of the
+stub's own span, ``stub NAME``, a CONSUMER span under the event it answers). ``when`` makes a
+response conditional: paths on the consumed event (``{total: {gt: 1000}}``, ``{key: "o-1"}``)
+and ``count`` (``{count: 2}``, ``{count: {ge: 3}}``) for stateful answers.
 
 How a stub reads its channel. By default it is an *observer*, like the collector: it sees every
 record published after it started, at once (a Kafka consumer group needs ~5 s for its first
@@ -65,6 +66,7 @@ from eventharness.model.events import (
     monotonic,
 )
 from eventharness.model.result import Failure
+from eventharness.tracing.base import NO_SPAN, StepSpan
 
 if TYPE_CHECKING:
     from eventharness.transports.base import Subscription
@@ -262,7 +264,35 @@ class Stub:
             partial(self._sent, call),
             next_seq=port.next_seq,
             failed=self._send_failed,
+            tracing=port.tracing,
         )
+        span = self._span(call)
+        errors = len(self.errors)
+        try:
+            await self._send_replies(call, replies, sender, span.traceparent)
+        finally:
+            failed = "; ".join(self.errors[errors:])
+            span.end(error=failed or None, attributes={"eventharness.stub.replies": len(replies)})
+
+    def _span(self, call: StubCall) -> StepSpan:
+        """``stub NAME``, a CONSUMER span under the event answered, when tracing is on."""
+        tracing = self.harness.tracing
+        if tracing is None:
+            return NO_SPAN
+        attributes = {
+            "eventharness.stub": self.name,
+            "eventharness.channel": str(self.channel),
+            "messaging.destination.name": self.channel.address,
+            "messaging.operation.type": "process",
+        }
+        return tracing.span(
+            f"stub {self.name}", call.event.traceparent, kind="consumer", attributes=attributes
+        )
+
+    async def _send_replies(
+        self, call: StubCall, replies: list[Reply], sender: Sender, traceparent: str
+    ) -> None:
+        port = self.harness
         notes = [f"stub {self.name}", *call.notes]
         for reply in replies:
             if reply.delay:
@@ -270,7 +300,7 @@ class Stub:
             cause = call.event
             try:
                 channel = port.channel(reply.channel)
-                headers = carry(cause, port.correlation.payload_field, reply.headers)
+                headers = carry(cause, port.correlation.payload_field, reply.headers, traceparent)
                 event, record = compose(
                     port,
                     channel,

@@ -4,7 +4,9 @@
 attribute per publish and per event, and nothing else runs. Otherwise it opens the scenario's
 root span; :meth:`Traced.publish` opens a PRODUCER span whose traceparent the message carries,
 :func:`sent` closes it with the broker's answer, :meth:`Traced.collected` records a CONSUMER
-span per collected event, and :meth:`Traced.end` closes the root with the verdict.
+span per collected event, :func:`polled` makes a ``probe NAME`` span of an ``eventually`` and
+:meth:`Traced.end` closes the root with the verdict. (A stub's answers and the faults applied
+to messages have spans too: :mod:`~eventharness.engine.stubs`, :mod:`~eventharness.engine.faults`.)
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from collections.abc import Awaitable
 from typing import Any
 
 from eventharness.engine.port import Port
+from eventharness.engine.probes import Probe, ProbeResult, describe_probe, poll
 from eventharness.model.channels import Channel, parse_channel
 from eventharness.model.events import Event, monotonic
 from eventharness.model.result import ScenarioResult
 from eventharness.tracing.base import PublishSpan, ScenarioTrace, messaging_system
 
-__all__ = ["Traced", "join_spans", "sent", "traced"]
+__all__ = ["Traced", "join_spans", "polled", "sent", "traced"]
 
 
 class Traced:
@@ -46,6 +49,25 @@ class Traced:
     def collected(self, event: Event) -> None:
         self._trace.collected(event, self._system(parse_channel(event.channel).broker))
 
+    async def polled(
+        self, probe: Probe, name: str | None, *, within: float, interval: float
+    ) -> tuple[ProbeResult, int]:
+        label = name or describe_probe(probe)
+        tracing = self._port.tracing
+        assert tracing is not None  # a Traced exists only when tracing is on
+        span = tracing.span(
+            f"probe {label}", self._trace.traceparent, attributes={"eventharness.probe": label}
+        )
+        outcome, attempts = await poll(probe, within=within, interval=interval)
+        span.end(
+            error=None if outcome.ok else f"did not hold within {within:g}s: {outcome.detail}",
+            attributes={
+                "eventharness.probe.attempts": attempts,
+                "eventharness.probe.ok": outcome.ok,
+            },
+        )
+        return outcome, attempts
+
     def end(self, result: ScenarioResult) -> None:
         failures = [f"{f.kind}: {f.step}" for f in result.failures]
         self._trace.end(passed=result.passed, failures=failures)
@@ -67,6 +89,15 @@ def join_spans(port: Port, result: ScenarioResult) -> None:
         return
     result.spans = receiver.spans(result.correlation_id)
     result.started_unix_ns = time.time_ns() - int((monotonic() - result.started) * 1e9)
+
+
+async def polled(
+    trace: Traced | None, probe: Probe, name: str | None, *, within: float, interval: float
+) -> tuple[ProbeResult, int]:
+    """:func:`~eventharness.engine.probes.poll`, in a ``probe NAME`` span when tracing is on."""
+    if trace is None:
+        return await poll(probe, within=within, interval=interval)
+    return await trace.polled(probe, name, within=within, interval=interval)
 
 
 async def sent(span: PublishSpan, event: Event, sending: Awaitable[Any]) -> None:

@@ -15,7 +15,7 @@ every check holds or its window passes (:func:`hold`), then :func:`trace_failure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "SPAN_STATUSES",
     "Propagation",
     "SpanExpectation",
+    "SpanLookup",
     "hold",
     "propagated",
     "propagation_break",
@@ -134,22 +135,35 @@ def propagation_break(
     events: Sequence[Event],
     spans: Sequence[Span],
     own: Iterable[str],
-) -> tuple[str, str] | None:
-    """(channel, what is wrong) at the first event where the context was lost; None if none."""
+) -> tuple[Event, str] | None:
+    """(the first event where the context was lost, what is wrong); None if none."""
     known = {span.span_id for span in spans} | set(own)
     for event in sorted(check.events(events), key=lambda ev: (ev.received, ev.seq)):
         found = event.trace_id
         if found is None:
-            return event.channel, f"{event.summary()} carries no trace context (traceparent)"
+            return event, f"{event.summary()} carries no trace context (traceparent)"
         if found != trace_id:
-            return event.channel, f"{event.summary()} carries trace {found}, not the scenario's"
+            return event, f"{event.summary()} carries trace {found}, not the scenario's"
         parent = _parent(event)
         if parent not in known:
-            return event.channel, (
+            return event, (
                 f"{event.summary()} names parent span {parent}, which is not a span of the "
                 "flow (did its service export its spans?)"
             )
     return None
+
+
+#: Finds a span by trace id and span id among all the spans received (any trace).
+SpanLookup = Callable[[str, str], Span | None]
+
+
+def _sender(event: Event, trace_id: str, lookup: SpanLookup | None) -> Span | None:
+    """The span that sent ``event`` in a trace other than the scenario's: the service that
+    started a trace of its own instead of continuing the one it received."""
+    found, parent = event.trace_id, _parent(event)
+    if lookup is None or found is None or found == trace_id or parent is None:
+        return None
+    return lookup(found, parent)
 
 
 def _own_spans(events: Sequence[Event]) -> set[str]:
@@ -179,23 +193,43 @@ def trace_failures(
     events: Sequence[Event],
     spans: Sequence[Span],
     window: float,
+    lookup: SpanLookup | None = None,
 ) -> list[Failure]:
-    """One ``trace`` failure per check that does not hold."""
+    """One ``trace`` failure per check that does not hold. ``lookup`` finds the span that
+    sent an event in another trace (its service is named as the one that lost the context)."""
     own = _own_spans(events)
     failures: list[Failure] = []
     for check in checks:
         if isinstance(check, Propagation):
             broken = propagation_break(check, trace_id, events, spans, own)
-            if broken is None:
-                continue
-            channel, problem = broken
-            where = _lost_after(spans)
-            message = f"trace context lost on {channel}: {problem}"
-            details = (f"last in the trace before it: {where}",) if where else ()
-            failures.append(Failure("trace", check.name, message, details))
+            if broken is not None:
+                failures.append(_propagation_failure(check, trace_id, spans, *broken, lookup))
         elif not any(not check.diff(span) for span in spans):
             failures.append(_span_failure(check, spans, window))
     return failures
+
+
+def _propagation_failure(
+    check: Propagation,
+    trace_id: str,
+    spans: Sequence[Span],
+    event: Event,
+    problem: str,
+    lookup: SpanLookup | None,
+) -> Failure:
+    sender = _sender(event, trace_id, lookup)
+    if sender is not None:
+        message = f"trace context lost on {event.channel} by service {sender.service!r}: {problem}"
+        details = (
+            f"service {sender.service!r} sent it from span {sender.name!r} of a new trace "
+            "instead of continuing the context it received",
+        )
+        return Failure("trace", check.name, message, details)
+    where = _lost_after(spans)
+    message = f"trace context lost on {event.channel}: {problem}"
+    return Failure(
+        "trace", check.name, message, (f"last in the trace before it: {where}",) if where else ()
+    )
 
 
 def _span_failure(check: SpanExpectation, spans: Sequence[Span], window: float) -> Failure:

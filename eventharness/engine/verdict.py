@@ -299,7 +299,7 @@ def _duplicate(evidence: Evidence) -> Failure | None:
 
 def _with_misses(port: Port, evidence: Evidence, exp: Expectation, failure: Failure) -> Failure:
     """Add the nearest misses: events on the same channel or of the same type."""
-    if failure.kind != "timeout":
+    if failure.kind != "timeout" or not exp.nearest_misses:
         return failure
     taken = {id(ev) for ev in exp.matched}
     mine = [

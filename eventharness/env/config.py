@@ -31,6 +31,7 @@ from eventharness.env.brokers import EMBEDDED
 from eventharness.env.correlation_settings import correlation_settings
 from eventharness.env.references import places_problem
 from eventharness.env.tomlfile import find_config, read_toml
+from eventharness.env.watch_settings import WatchSettings, watch_settings
 from eventharness.model.channels import parse_broker_url, redact
 from eventharness.model.errors import ChannelError, ConfigError
 from eventharness.model.problems import closest
@@ -71,6 +72,7 @@ PROFILE_KEYS = (
     "channel_schemas",
     "otlp",
     "asyncapi",
+    "watch",
 )
 _SERVICE_KEYS = "command cwd env ready start_timeout enabled restart proxy"
 SERVICE_KEYS = tuple(_SERVICE_KEYS.split())
@@ -137,6 +139,7 @@ class Profile:
     start_services: bool = True
     verbose: bool = False
     asyncapi: str | None = None  # an AsyncAPI document binding channels (eventharness.asyncapi)
+    watch: WatchSettings = field(default_factory=WatchSettings)  # `eventharness watch`
 
     @property
     def embedded(self) -> list[str]:
@@ -323,6 +326,7 @@ class _Reader:
             start_services=self.flag(where, table, "start_services", True),
             verbose=self.flag(where, table, "verbose", False),
             asyncapi=self.path_text(where, table, "asyncapi"),
+            watch=watch_settings(table.get("watch", {}), where, self.fail),
         )
         self.check_refs(profile)
         return profile

@@ -18,6 +18,7 @@ everything already started is stopped. ``env.state()`` is what ``eventharness up
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import shlex
@@ -40,7 +41,7 @@ from eventharness.env.state import EmbeddedRecord, EnvironmentState, ServiceReco
 from eventharness.model.channels import parse_broker_url, parse_channel, redact
 from eventharness.model.errors import EventHarnessError, UsageError
 
-__all__ = ["Environment", "Log", "Report"]
+__all__ = ["Environment", "Log", "ProxyNetwork", "Report"]
 
 Log = Callable[[str], None]
 Report = Callable[[str, str, tuple[str, ...], bool], None]  # source, message, details, standing
@@ -192,8 +193,13 @@ class Environment:
     def _launch(self, svc: ServiceConfig, log_name: str) -> ServiceProcess:
         def resolve(ref: Reference) -> Any:
             parts = ref.name.split(".")
-            if svc.proxy and parts[0] == "brokers" and len(parts) > 2:
-                return self._proxy(svc.name, parts[1]).proxy.bootstrap
+            if svc.proxy and parts[0] == "brokers" and len(parts) > 1:
+                url = parse_broker_url(self.resolve(Reference(f"brokers.{parts[1]}")))
+                if url.scheme != "memory":  # its URL, or its bootstrap, leads to the proxy
+                    proxy = self._proxy(svc.name, parts[1]).proxy
+                    if len(parts) > 2:
+                        return proxy.bootstrap
+                    return dataclasses.replace(url, hosts=(proxy.address,)).secret()
             return self.resolve(ref)
 
         def rendered(value: Any) -> Any:
@@ -248,6 +254,12 @@ class Environment:
                 "and name the broker when it uses several"
             )
         return found[0]
+
+    @property
+    def network(self) -> ProxyNetwork:
+        """The proxies as the engine's :class:`~eventharness.engine.network.Network`, for
+        ``Harness(network=env.network)``: scenarios apply toxics through it."""
+        return ProxyNetwork(self)
 
     # -- while it runs ---------------------------------------------------------------------
 
@@ -381,6 +393,7 @@ class Environment:
                 for name, svc in self.services.items()
             },
             skipped=dict(self.skipped),
+            otlp=self.otlp,
         )
 
 
@@ -402,3 +415,20 @@ async def _delete_channels(channels: list[str], brokers: Mapping[str, str]) -> l
         except EventHarnessError as exc:
             problems.append(f"cleanup of {text}: {exc}")
     return problems
+
+
+class ProxyNetwork:
+    """The environment's proxies, seen by scenarios (any loop, any thread) as the place where
+    network faults go (:class:`eventharness.engine.network.Network`)."""
+
+    def __init__(self, env: Environment) -> None:
+        self._env = env
+
+    async def add(self, service: str, toxic: Any, broker: str | None = None) -> str:
+        found = self._env.proxy(service, broker)
+        await found.acall(found.proxy.add, toxic)
+        return found.proxy.name
+
+    async def remove(self, service: str, toxic: Any, broker: str | None = None) -> None:
+        found = self._env.proxy(service, broker)
+        await found.acall(found.proxy.remove, toxic)

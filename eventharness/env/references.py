@@ -12,7 +12,8 @@ the environment starts (:meth:`eventharness.env.environment.Environment.resolve`
 ``${env.NAME}``             an environment variable (``${env.NAME:-default}``)
 ``${python}`` ``${root}``   the running Python interpreter; the folder of the config file
 ``${otlp}``                 the URL of the run's span receiver (OTLP/HTTP), for services'
-                            ``OTEL_EXPORTER_OTLP_ENDPOINT``; empty when none runs (``up``)
+                            ``OTEL_EXPORTER_OTLP_ENDPOINT``; under ``up``, a port each
+                            ``run --no-up`` listens on (:func:`receives_spans`)
 =========================== ===============================================================
 
 :func:`reference_problem` checks one when the configuration is read, so a typo is an error
@@ -28,7 +29,7 @@ from typing import Any
 from eventharness.engine.templates import Reference, references
 from eventharness.model.problems import closest
 
-__all__ = ["NAMESPACES", "places_problem", "reference_problem"]
+__all__ = ["NAMESPACES", "places_problem", "receives_spans", "reference_problem"]
 
 NAMESPACES = ("run", "port", "brokers", "vars", "env", "python", "root", "otlp")
 
@@ -114,3 +115,9 @@ def places_problem(
         if in_vars:
             seen_vars.add(key.rsplit(".", 1)[1])
     return None
+
+
+def receives_spans(env: Mapping[str, Any], services: Iterable[tuple[Any, Any]]) -> bool:
+    """Does a profile hand ``${otlp}`` to its services (``env``; each service's env and
+    command)? A run of it then listens for their spans."""
+    return "${otlp}" in repr([dict(env), *services])

@@ -86,6 +86,8 @@ class EnvironmentState:
     services: Mapping[str, ServiceRecord] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)  # service → why not started
     supervisor: ProcessRecord | None = None
+    #: ``${otlp}`` of its services: each ``run --no-up`` receives their spans there.
+    otlp: str | None = None
 
     def alive(self) -> bool:
         """Does its supervisor still run (so everything it started is still owned)?"""
@@ -146,6 +148,7 @@ class EnvironmentState:
             },
             skipped={str(k): str(v) for k, v in (data.get("skipped") or {}).items()},
             supervisor=ProcessRecord(int(sup["pid"]), sup.get("start")) if sup else None,
+            otlp=data.get("otlp") or None,
         )
 
     @classmethod

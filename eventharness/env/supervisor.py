@@ -36,6 +36,8 @@ from eventharness.env.processes import (
     stop_recorded,
     wait_gone,
 )
+from eventharness.env.readiness import free_port
+from eventharness.env.references import receives_spans
 from eventharness.env.services import ServiceError
 from eventharness.env.state import (
     EnvironmentState,
@@ -155,9 +157,11 @@ def supervise(argv: list[str]) -> int:
     env: Environment | None = None
     try:
         config = load_config(args.config)
-        env = Environment(
-            config, config.profile(args.profile), brokers=brokers, state_dir=state_dir
-        )
+        profile = config.profile(args.profile)
+        services = ((svc.env, svc.command) for svc in profile.services.values())
+        # services that export spans get a port now; each `run --no-up` listens on it
+        otlp = f"http://127.0.0.1:{free_port()}" if receives_spans(profile.env, services) else None
+        env = Environment(config, profile, brokers=brokers, state_dir=state_dir, otlp=otlp)
         env.start()
         me = os.getpid()
         state = env.state().supervised_by(ProcessRecord(me, process_start(me)))

@@ -31,11 +31,15 @@ from eventharness.files.model import (
     Eventually,
     Expect,
     ExpectNone,
+    ExpectSpan,
     HttpProbe,
     KeyOrder,
+    Lift,
+    NetworkStep,
     Order,
     ProbeSpec,
     Publish,
+    Recover,
     ScenarioFile,
     SqlProbe,
     StubSpec,
@@ -45,7 +49,14 @@ from eventharness.files.schema import closest
 from eventharness.model.channels import parse_channel
 from eventharness.model.errors import UsageError
 
-__all__ = ["BUILTIN_VARIABLES", "STUB_NAMES", "ContextFor", "FileContext", "check_file"]
+__all__ = [
+    "BUILTIN_VARIABLES",
+    "STUB_NAMES",
+    "ContextFor",
+    "FileContext",
+    "check_file",
+    "default_fault",
+]
 
 #: Names every scenario can use without declaring them.
 BUILTIN_VARIABLES = ("uuid", "now", "correlation_id")
@@ -61,6 +72,10 @@ class FileContext:
     variables: Collection[str] = ()
     schemas: Any = None  # anything with .get(ref) / .validator(ref); None: no store configured
     profile: str | None = None
+    #: The profile's services, each with whether it has a proxy; None: not known (not checked).
+    services: Mapping[str, bool] | None = None
+    #: Does the profile hand its services ``${otlp}`` (a span receiver runs)? None: unknown.
+    spans: bool | None = None
 
 
 ContextFor = Callable[[str | None], FileContext]
@@ -87,6 +102,7 @@ class _Checker:
         self.later = {
             s.name: s.at("as") for s in file.steps if isinstance(s, Expect | ExpectNone) and s.name
         }
+        self.network: dict[str, NetworkStep] = {}  # network steps so far, by label
 
     def add(self, line: int, message: str) -> None:
         self.problems.append((line, message))
@@ -120,6 +136,13 @@ class _Checker:
                 self.add(at, f"generate.{name}: {problem}")
         for step in file.steps:
             self.step(step)
+        if file.checks_traces and self.context.spans is False:
+            self.add(
+                file.lines.get("trace", 0) or _first_trace_line(file),
+                f"trace checks need the spans the services send, and profile "
+                f"{self.context.profile or 'default'!r} hands no service ${{otlp}}: add "
+                'OTEL_EXPORTER_OTLP_ENDPOINT = "${otlp}" to its env',
+            )
 
     # -- references and values -------------------------------------------------------------
 
@@ -251,6 +274,8 @@ class _Checker:
                 self.publish(step)
             case Expect() | ExpectNone():
                 self.expect(step)
+            case ExpectSpan():
+                self.expect_span(step)
             case Eventually(probe=probe):
                 self.probe(probe)
             case Check():
@@ -268,13 +293,106 @@ class _Checker:
                     )
             case Correlate():
                 self.refs(step.value, step.line, steps=False)
+            case NetworkStep():
+                self.network_step(step)
+            case Lift():
+                if step.fault not in self.network:
+                    self.add(step.line, self.no_fault("lift", step.fault))
+            case Recover():
+                self.recover(step)
             case Wait():
                 pass
 
+    def network_step(self, step: NetworkStep) -> None:
+        if not step.toxic:
+            self.add(
+                step.line,
+                "network: name one fault: latency, bandwidth, cut, reset_peer, timeout or "
+                "slow_close, e.g. {service: payments, cut: true, for: 5s}",
+            )
+        services = self.context.services
+        profile = f"profile {self.context.profile!r}" if self.context.profile else "the profile"
+        if services is not None and step.service not in services:
+            self.add(
+                step.at("service"),
+                f"network: no service {step.service!r} in {profile}"
+                f"{closest(step.service, services)} (services: "
+                f"{', '.join(services) or 'none'}); faults go between a service the "
+                "environment starts and its broker",
+            )
+        elif services is not None and not services[step.service]:
+            self.add(
+                step.at("service"),
+                f"network: service {step.service!r} has no proxy: set proxy = true on it in "
+                f"{profile} (its ${{brokers.NAME.bootstrap}} is then the proxy's address)",
+            )
+        if step.after is not None:
+            self.earlier(
+                step.after,
+                step.at("after"),
+                "network: after: {ref} is not an earlier expect step{why}",
+            )
+        known = self.context.brokers
+        if step.broker is not None and known is not None and step.broker not in known:
+            self.add(
+                step.at("broker"),
+                f"network: no broker {step.broker!r}{closest(step.broker, known)} "
+                f"(brokers: {', '.join(sorted(known))})",
+            )
+        if step.label in self.network:
+            self.add(
+                step.at("as"),
+                f"network step name {step.label!r} is already used by the step on line "
+                f"{self.network[step.label].line}; names must be unique",
+            )
+        self.network[step.label] = step
+
+    def no_fault(self, what: str, name: str) -> str:
+        names = ", ".join(repr(n) for n in self.network if "#" not in n) or "none"
+        return (
+            f"{what}: {name!r} is not an earlier network step{closest(name, self.network)} "
+            f"(named network steps above: {names}); name the step with as:"
+        )
+
+    def recover(self, step: Recover) -> None:
+        self.channel(step.channel, step.at("channel"), "recover")
+        for key, spec in (("match", step.match), ("fields", step.fields)):
+            if spec is not None:
+                self.refs(spec, step.at(key), steps=False)
+                self.spec(spec, key, step.at(key), "recover")
+        for channel in step.of or ():
+            self.channel(channel, step.at("of"), "recover: of")
+        if step.fault is not None and step.fault not in self.network:
+            self.add(step.at("fault"), self.no_fault("recover: fault", step.fault))
+            return
+        fault = self.network.get(step.fault) if step.fault else default_fault(self.file, step)
+        if fault is None:
+            self.add(
+                step.line,
+                "recover: the scenario has no network step; a recovery is judged after a "
+                "fault: add one (e.g. {service: payments, cut: true, for: 5s})",
+            )
+            return
+        lifted = any(
+            isinstance(s, Lift) and s.fault == fault.label and s.index > fault.index
+            for s in self.file.steps
+        )
+        if fault.duration is None and not lifted:
+            self.add(
+                step.line,
+                f"recover: the network step on line {fault.line} is never lifted, so there is "
+                "no recovery to judge; give it for: (e.g. for: 5s) or add a lift step after it",
+            )
+
     def publish(self, step: Publish) -> None:
         self.channel(step.channel, step.at("channel"), "publish")
+        repeated = step.repeat > 1 and "n" not in self.variables
+        if repeated:
+            self.variables.add("n")  # ${n}: 1, 2, ... in a repeated publish
         for key, value in (("value", step.value), ("key", step.key), ("headers", step.headers)):
             self.refs(value, step.at(key), steps=True)
+        if repeated:
+            self.variables.discard("n")
         self.schema(step.schema, step.at("schema"))
         for line, problem in generate_problems(step.value, self.context.schemas, step.at("value")):
             self.add(line, problem)
@@ -299,6 +417,19 @@ class _Checker:
             self.counts(step)
         if step.name is not None:
             self.name(step.name, step.at("as"))
+
+    def expect_span(self, step: ExpectSpan) -> None:
+        for key in ("service", "span", "attributes"):
+            line = step.at("name" if key == "span" else key)
+            self.refs(getattr(step, key), line, steps=False)
+        if step.attributes is not None:
+            self.spec(step.attributes, "attributes", step.at("attributes"), step.kind)
+        low, high = step.min_duration, step.max_duration
+        if low is not None and high is not None and low > high:
+            self.add(
+                step.at("min_duration"),
+                f"expect_span: min_duration {low:g}s is above max_duration {high:g}s",
+            )
 
     def name(self, name: str, line: int) -> None:
         if name in self.expectations:
@@ -340,6 +471,23 @@ class _Checker:
                         "pip install 'psycopg[binary]'",
                     )
         self.refs(list(templates), probe.line, steps=True)
+
+
+def default_fault(file: ScenarioFile, step: Recover) -> NetworkStep | None:
+    """The fault of a ``recover`` step that names none: the network step above it, else
+    (a recovery declared first) the first one below it."""
+    faults = [s for s in file.steps if isinstance(s, NetworkStep)]
+    above = [s for s in faults if s.index < step.index]
+    return above[-1] if above else faults[0] if faults else None
+
+
+def _first_trace_line(file: ScenarioFile) -> int:
+    for step in file.steps:
+        if isinstance(step, ExpectSpan):
+            return step.line
+        if isinstance(step, Expect) and step.trace is not None:
+            return step.at("trace")
+    return file.line
 
 
 def _deep_line(spec: Any, message: str) -> int:

@@ -33,9 +33,14 @@ from eventharness.files.model import (
     FAULTS,
     PROBES,
     STEPS,
+    TOXICS,
     Correlate,
     FaultSpec,
+    Lift,
+    NetworkStep,
     Order,
+    Publish,
+    Recover,
     ResponseSpec,
     ScenarioFile,
     Step,
@@ -240,7 +245,18 @@ def _seconds(value: Any) -> float:
 #: Keys the model names otherwise, and keys that are durations (seconds in the model).
 _RENAMED = {"as": "name", "get": "url", "field": "target"}
 _SECONDS = frozenset(
-    {"within", "during", "interval", "timeout", "delay", "seconds", "jitter", "release_after"}
+    {
+        "within",
+        "during",
+        "interval",
+        "timeout",
+        "delay",
+        "seconds",
+        "jitter",
+        "release_after",
+        "min_duration",
+        "max_duration",
+    }
 )
 
 
@@ -263,6 +279,7 @@ class _Builder:
         **fields: Any,
     ) -> Any:
         options: dict[str, Any] = {}
+        renamed: Mapping[str, str] = getattr(cls, "renamed", _RENAMED)
         for key, value in data.items():
             if key in _SECONDS:
                 value = _seconds(value)
@@ -281,7 +298,7 @@ class _Builder:
                 value = tuple(value) if isinstance(value, list) else (value,)
             elif key == "contains":
                 value = str(value)
-            options[_RENAMED.get(key, key)] = value
+            options[renamed.get(key, key)] = value
         lines = {str(k): n for k, n in data.lines.items()} if isinstance(data, Mapped) else {}
         return cls(file=self.path, line=line, lines=lines, **{**options, **fields})
 
@@ -310,6 +327,7 @@ class _Builder:
             within=None if within is None else _seconds(within),
             settle=_seconds(value("settle", 0)),
             allow_duplicates=value("allow_duplicates", False),
+            trace=value("trace"),
             correlation={str(k): v for k, v in correlation.items()},
             correlate=tuple(correlate if isinstance(correlate, list) else [correlate]),
             xfail=None if xfail is None else XFail(xfail["kind"], xfail.get("reason") or ""),
@@ -347,6 +365,17 @@ class _Builder:
                 out.append(Order(**at, lines=lines, steps=tuple(map(str, body))))
             elif kind == "correlate":
                 out.append(Correlate(**at, value=body))
+            elif kind == "lift":
+                out.append(Lift(**at, fault=body))
+            elif kind == "network":
+                out.append(_network(body, at))
+            elif kind == "recover":
+                out.append(_recover(body, at))
+            elif kind == "publish" and "every" in body:
+                every = _seconds(body["every"])
+                rest = {k: v for k, v in body.items() if k != "every"}
+                made = self.make(Publish, rest, line, ("steps", index, kind), index=index)
+                out.append(replace(made, every=every, lines=_lines(body)))
             else:
                 out.append(self.make(STEPS[kind], body, line, ("steps", index, kind), index=index))
         return tuple(out)
@@ -367,3 +396,75 @@ class _Builder:
                 )
             out.append(self.make(FAULTS[kind], options, line_of(raw, i), (*path, i, kind)))
         return tuple(out)
+
+
+def _lines(data: Any) -> dict[str, int]:
+    return {str(k): n for k, n in data.lines.items()} if isinstance(data, Mapped) else {}
+
+
+def _network(body: Mapping[str, Any], at: dict[str, Any]) -> NetworkStep:
+    """A ``network`` step: which toxic, and its numbers in seconds and bytes per second."""
+    named = [k for k in TOXICS if k in body]
+    toxic = named[0] if len(named) == 1 else ""
+    delay = jitter = rate = 0.0
+    value = body.get(toxic)
+    if toxic == "latency":
+        delay, jitter = latency_of(value)
+    elif toxic == "bandwidth":
+        rate = bandwidth_of(value)
+    elif toxic == "slow_close":
+        delay = 1.0 if value is True else _seconds(value)
+    return NetworkStep(
+        **at,
+        lines=_lines(body),
+        name=body.get("as"),
+        service=str(body["service"]),
+        toxic=toxic,
+        broker=body.get("broker"),
+        direction=body.get("direction", "both"),
+        delay=delay,
+        jitter=jitter,
+        rate=rate,
+        duration=_seconds(body["for"]) if "for" in body else None,
+        after=body.get("after"),
+    )
+
+
+def latency_of(value: Any) -> tuple[float, float]:
+    """``200ms``, ``200ms ± 50ms`` (or ``+-``), a number, or ``{delay:, jitter:}``: seconds."""
+    if isinstance(value, Mapping):
+        return _seconds(value["delay"]), _seconds(value.get("jitter", 0))
+    if isinstance(value, str):
+        delay, _, jitter = re.sub(r"\+/?-", "±", value).partition("±")
+        return _seconds(delay.strip()), _seconds(jitter.strip()) if jitter else 0.0
+    return _seconds(value), 0.0
+
+
+_RATE_UNITS = {"B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 10**6, "MiB": 2**20}
+
+
+def bandwidth_of(value: Any) -> float:
+    """``10kB/s`` (or a number of bytes per second) in bytes per second."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"([\d.]+)\s*([A-Za-z]+)/s", value.strip())
+        if found:
+            return float(found.group(1)) * _RATE_UNITS[found.group(2)]
+    return float(value)
+
+
+def _recover(body: Mapping[str, Any], at: dict[str, Any]) -> Recover:
+    of = body.get("of")
+    return Recover(
+        **at,
+        lines=_lines(body),
+        name=body.get("as"),
+        channel=str(body["channel"]),
+        type=body.get("type"),
+        match=body.get("match"),
+        fields=body.get("fields"),
+        fault=body.get("fault"),
+        by=body.get("by", "key"),
+        of=None if of is None else tuple(of) if isinstance(of, list) else (str(of),),
+        within=_seconds(body["within"]) if "within" in body else None,
+        allow_duplicates=body.get("duplicates") == "allowed",
+    )

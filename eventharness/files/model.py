@@ -19,6 +19,7 @@ __all__ = [
     "FAULTS",
     "PROBES",
     "STEPS",
+    "TOXICS",
     "UNSET",
     "Check",
     "CommandProbe",
@@ -30,14 +31,18 @@ __all__ = [
     "Eventually",
     "Expect",
     "ExpectNone",
+    "ExpectSpan",
     "FaultSpec",
     "HttpProbe",
     "KeyOrder",
+    "Lift",
     "Located",
+    "NetworkStep",
     "Order",
     "PauseSpec",
     "ProbeSpec",
     "Publish",
+    "Recover",
     "ReorderSpec",
     "ResponseSpec",
     "ScenarioFile",
@@ -219,6 +224,8 @@ class Publish(StepBase):
     partition: int | None = None
     faults: tuple[FaultSpec, ...] = ()
     seed: int | None = None
+    repeat: int = 1  # sent this many times (``${n}``: 1, 2, ...), ``every`` seconds apart
+    every: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,6 +244,7 @@ class Expect(StepBase):
     at_most: int | None = None
     allow_duplicates: bool = False
     collect_queue: bool = False
+    trace: str | None = None  # "propagated": its events carry the scenario's trace context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,6 +257,23 @@ class ExpectNone(StepBase):
     fields: Mapping[str, Any] | None = None
     during: float | None = None
     after: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectSpan(StepBase):
+    """``expect_span:``: a span of the scenario's trace, sent by a service (its ``name:`` is
+    the span's name, ``span`` here; ``as:`` names the step in reports)."""
+
+    kind: ClassVar[str] = "expect_span"
+    declaration: ClassVar[bool] = True
+    #: How the file's keys map to fields (``name`` is the span's, not the step's).
+    renamed: ClassVar[Mapping[str, str]] = {"as": "name", "name": "span"}
+    service: str | None = None
+    span: str | None = None
+    attributes: Mapping[str, Any] | None = None
+    status: str | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -295,11 +320,91 @@ class Correlate(StepBase):
     value: str | int
 
 
-Step = Publish | Expect | ExpectNone | Eventually | Check | KeyOrder | Order | Wait | Correlate
+#: The network faults a ``network`` step can apply (docs/chaos.md).
+TOXICS = ("latency", "bandwidth", "cut", "reset_peer", "timeout", "slow_close")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkStep(StepBase):
+    """``network: {service: payments, cut: true, for: 5s}``: a fault on a service's path to
+    its broker (``toxic``, one of :data:`TOXICS`, "" when the file names none or several)."""
+
+    kind: ClassVar[str] = "network"
+    service: str
+    toxic: str
+    broker: str | None = None
+    direction: str = "both"
+    delay: float = 0.0  # latency, slow_close
+    jitter: float = 0.0  # latency
+    rate: float = 0.0  # bandwidth, bytes per second
+    duration: float | None = None  # ``for:``; None: until lifted, or the scenario's end
+    after: str | None = None  # applied once this expect step has its first event
+
+    @property
+    def label(self) -> str:
+        """The name scenarios know it by: its ``as:``, else ``network#N`` (N its index)."""
+        return self.name or f"network#{self.index}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lift(StepBase):
+    """``lift: NAME``: the network fault of step NAME is lifted now."""
+
+    kind: ClassVar[str] = "lift"
+    fault: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recover(StepBase):
+    """``recover: {channel: ..., within: 30s}``: after the fault (``fault``, else the network
+    step above it), every message it caught completes once on ``channel``."""
+
+    kind: ClassVar[str] = "recover"
+    declaration: ClassVar[bool] = True
+    channel: str
+    type: str | None = None
+    match: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
+    fault: str | None = None
+    by: str = "key"
+    of: tuple[str, ...] | None = None
+    within: float | None = None
+    allow_duplicates: bool = False
+
+
+Step = (
+    Publish
+    | Expect
+    | ExpectNone
+    | ExpectSpan
+    | Eventually
+    | Check
+    | KeyOrder
+    | Order
+    | Wait
+    | Correlate
+    | NetworkStep
+    | Lift
+    | Recover
+)
 #: Each step, fault and probe class by the key that names it in a file.
 STEPS: dict[str, type[Step]] = {
     c.kind: c
-    for c in (Publish, Expect, ExpectNone, Eventually, Check, KeyOrder, Order, Wait, Correlate)
+    for c in (
+        Publish,
+        Expect,
+        ExpectNone,
+        ExpectSpan,
+        Eventually,
+        Check,
+        KeyOrder,
+        Order,
+        Wait,
+        Correlate,
+        NetworkStep,
+        Lift,
+        Recover,
+    )
 }
 
 
@@ -331,6 +436,8 @@ class ScenarioFile:
     within: float | None = None
     settle: float = 0.0
     allow_duplicates: bool = False
+    #: ``trace: propagated``: every event it collects carries its trace context.
+    trace: str | None = None
     correlation: Mapping[str, str] = field(default_factory=dict)
     correlate: tuple[str | int, ...] = ()
     xfail: XFail | None = None
@@ -354,9 +461,19 @@ class ScenarioFile:
         return [s for s in self.steps if not s.declaration]
 
     @property
+    def checks_traces(self) -> bool:
+        """Does it judge spans (``trace:``, an expect's ``trace:``, ``expect_span``)?"""
+        return self.trace is not None or any(
+            isinstance(s, ExpectSpan) or (isinstance(s, Expect) and s.trace is not None)
+            for s in self.steps
+        )
+
+    @property
     def channels(self) -> list[str]:
         """The channels the steps and stubs name (``kafka:orders``), in file order."""
-        found = [s.channel for s in self.steps if isinstance(s, Publish | Expect | ExpectNone)]
+        found = [
+            s.channel for s in self.steps if isinstance(s, Publish | Expect | ExpectNone | Recover)
+        ]
         for stub in self.stubs:
             found.append(stub.consume)
             found.extend(response.channel for response in stub.respond)

@@ -17,48 +17,52 @@ import fnmatch
 import os
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eventharness.engine.faults import Corrupt, Delay, Drop, Duplicate, Fault, Pause, Reorder
+from eventharness.engine.faults import Fault
 from eventharness.engine.harness import Harness
 from eventharness.engine.probes import Probe, command, http_get
 from eventharness.engine.scenario import Facts, Scenario
-from eventharness.engine.stubs import KEEP, Response
 from eventharness.engine.templates import Reference, references, render
+from eventharness.files.checks import default_fault
 from eventharness.files.generate import expand, has_generate
 from eventharness.files.model import (
-    UNSET,
     Check,
     CommandProbe,
     Correlate,
-    CorruptSpec,
-    DelaySpec,
-    DropSpec,
-    DuplicateSpec,
     Eventually,
     Expect,
     ExpectNone,
-    FaultSpec,
+    ExpectSpan,
     HttpProbe,
     KeyOrder,
+    Lift,
+    NetworkStep,
     Order,
-    PauseSpec,
     ProbeSpec,
     Publish,
-    ReorderSpec,
-    ResponseSpec,
+    Recover,
     ScenarioFile,
     SqlProbe,
     Step,
     Wait,
 )
+from eventharness.files.specs import make_faults, make_response, make_toxic
 from eventharness.files.sql import sql_probe
 from eventharness.model.errors import BrokerUnavailable, ScenarioFailed, UsageError
 from eventharness.model.result import Failure, ScenarioResult
 
-__all__ = ["Outcome", "make_faults", "run_file", "run_files", "select_files", "sql_probe"]
+__all__ = [
+    "Outcome",
+    "make_faults",
+    "make_toxic",
+    "run_file",
+    "run_files",
+    "select_files",
+    "sql_probe",
+]
 
 
 @dataclass
@@ -181,6 +185,7 @@ async def run_file(
         settle=file.settle,
         allow_duplicates=file.allow_duplicates,
         file=file.path,
+        trace=file.trace,
     )
     broker_down = False
     try:
@@ -291,7 +296,7 @@ class _Run:
                 type=stub.type,
                 match=stub.match,
                 fields=stub.fields,
-                respond=[_response(r, str(self.render(r.channel))) for r in stub.respond],
+                respond=[make_response(r, str(self.render(r.channel))) for r in stub.respond],
                 faults=make_faults(stub.faults, stub.seed),
                 group=stub.group,
                 consume_queue=stub.consume_queue,
@@ -331,6 +336,17 @@ class _Run:
                     allow_duplicates=step.allow_duplicates,
                     name=step.name,
                     collect_queue=step.collect_queue,
+                    trace=step.trace,
+                )
+            case ExpectSpan():
+                s.expect_span(
+                    service=self.render(step.service),
+                    name=self.render(step.span),
+                    attributes=self.render(step.attributes),
+                    status=step.status,
+                    min_duration=step.min_duration,
+                    max_duration=step.max_duration,
+                    step_name=step.name,
                 )
             case ExpectNone():
                 s.expect_none(
@@ -342,6 +358,19 @@ class _Run:
                     after=step.after,
                     name=step.name,
                 )
+            case Recover():
+                s.expect_recovery(
+                    self.render(step.channel),
+                    type=self.render(step.type),
+                    match=self.render(step.match),
+                    fields=self.render(step.fields),
+                    fault=step.fault or _label(default_fault(self.file, step)),
+                    by=step.by,
+                    of=None if step.of is None else [str(self.render(c)) for c in step.of],
+                    within=step.within,
+                    allow_duplicates=step.allow_duplicates,
+                    name=step.name or f"recovery after {step.fault or 'the fault'}",
+                )
 
     async def act(self, step: Step) -> None:
         s = self.s
@@ -349,22 +378,20 @@ class _Run:
             case Wait():
                 await s.wait(step.seconds)
             case Publish():
-                channel, value, key, headers = await self.render_when_ready(
-                    step.channel, step.value, step.key, step.headers
+                await self.publish(step)
+            case NetworkStep():
+                if step.after is not None and await s.first_event(step.after) is None:
+                    return  # never happened: its expectation says so; the fault is not applied
+                await s.network_fault(
+                    str(self.render(step.service)),
+                    make_toxic(step),
+                    broker=step.broker,
+                    duration=step.duration,
+                    name=step.label,
                 )
-                if has_generate(value):
-                    value = expand(value, self.s.harness.validator, self.seed + step.index)
-                if step.index not in self._faults:  # made once per run: nth counts its messages
-                    self._faults[step.index] = make_faults(step.faults, step.seed)
-                await s.publish(
-                    channel,
-                    value,
-                    key=None if key is None else str(key),
-                    headers={str(k): str(v) for k, v in (headers or {}).items()},
-                    schema=step.schema,
-                    partition=step.partition,
-                    faults=self._faults[step.index],
-                )
+            case Lift():
+                for fault in s.network_faults(step.fault):
+                    await fault.lift()
             case Eventually():
                 await s.eventually(
                     await self.probe(step.probe),
@@ -375,6 +402,32 @@ class _Run:
             case Check():
                 label = step.name or "equal " + " = ".join(map(str, step.equal))
                 s.check(self._equal(list(step.equal)), name=label)
+
+    async def publish(self, step: Publish) -> None:
+        """A publish step: once, or ``repeat`` times ``every`` seconds apart (``${n}``: 1, ...)."""
+        began = asyncio.get_running_loop().time()
+        for n in range(1, step.repeat + 1):
+            if step.repeat > 1:
+                self.values["n"] = n
+                pause = began + (n - 1) * step.every - asyncio.get_running_loop().time()
+                if pause > 0:
+                    await self.s.wait(pause)
+            channel, value, key, headers = await self.render_when_ready(
+                step.channel, step.value, step.key, step.headers
+            )
+            if has_generate(value):
+                value = expand(value, self.s.harness.validator, self.seed + step.index + n - 1)
+            if step.index not in self._faults:  # made once per run: nth counts its messages
+                self._faults[step.index] = make_faults(step.faults, step.seed)
+            await self.s.publish(
+                channel,
+                value,
+                key=None if key is None else str(key),
+                headers={str(k): str(v) for k, v in (headers or {}).items()},
+                schema=step.schema,
+                partition=step.partition,
+                faults=self._faults[step.index],
+            )
 
     async def probe(self, spec: ProbeSpec) -> Probe:
         match spec:
@@ -425,43 +478,5 @@ def _plain(item: Any) -> str:
     return repr(item) if isinstance(item, str) else str(item)
 
 
-# --- engine objects from the specs ----------------------------------------------------------
-
-
-def make_faults(specs: Sequence[FaultSpec], seed: int | None = None) -> list[Fault]:
-    """Fresh fault objects (they count messages) for one run; ``seed``: the stub's or the
-    publish step's, for the faults that set none."""
-    faults: list[Fault] = []
-    for spec in specs:
-        select: dict[str, Any] = {
-            "nth": spec.nth,
-            "every": spec.every,
-            "rate": spec.rate,
-            "seed": seed if spec.seed is None else spec.seed,
-        }
-        match spec:
-            case DelaySpec():
-                faults.append(Delay(spec.seconds, jitter=spec.jitter, **select))
-            case DropSpec():
-                faults.append(Drop(**select))
-            case DuplicateSpec():
-                faults.append(Duplicate(copies=spec.copies, **select))
-            case ReorderSpec():
-                faults.append(Reorder(hold=spec.hold, release_after=spec.release_after, **select))
-            case CorruptSpec():
-                value = {} if spec.value is UNSET else {"value": spec.value}
-                faults.append(Corrupt(field=spec.target, **value, **select))
-            case PauseSpec():
-                faults.append(Pause(spec.seconds, **select))
-    return faults
-
-
-def _response(spec: ResponseSpec, channel: str) -> Response:
-    return Response(
-        channel,
-        spec.value,
-        KEEP if spec.key is UNSET else spec.key,
-        spec.headers,
-        spec.when,
-        spec.delay,
-    )
+def _label(step: NetworkStep | None) -> str | None:
+    return None if step is None else step.label

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from eventharness.model.events import Event
 from eventharness.model.spans import Span
 
-__all__ = ["FAILURE_KINDS", "Failure", "FailureKind", "ScenarioResult", "Status"]
+__all__ = ["FAILURE_KINDS", "Failure", "FailureKind", "Note", "ScenarioResult", "Status"]
 
 FailureKind = Literal[
     "timeout", "schema", "ordering", "unexpected", "duplicate", "consistency", "trace", "error"
@@ -47,6 +47,15 @@ class Failure:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something that happened to the system during a scenario, not an event: a network fault
+    applied or lifted. ``at`` is monotonic, like an event's ``received``."""
+
+    at: float
+    text: str
+
+
 @dataclass(slots=True)
 class ScenarioResult:
     name: str
@@ -59,6 +68,7 @@ class ScenarioResult:
     started: float = 0.0  # monotonic time the scenario began; timeline t is relative to it
     spans: list[Span] = field(default_factory=list)  # the services' spans of its trace
     started_unix_ns: int = 0  # wall-clock time of ``started``: places spans on the timeline
+    notes: list[Note] = field(default_factory=list)  # network faults applied and lifted
 
     @property
     def passed(self) -> bool:
@@ -95,20 +105,28 @@ class ScenarioResult:
                 for ev in self.events
             ],
             **({"spans": [self._span_dict(span) for span in self.spans]} if self.spans else {}),
+            **(
+                {"notes": [{"t": round(self.note_t(n), 3), "text": n.text} for n in self.notes]}
+                if self.notes
+                else {}
+            ),
         }
+
+    def note_t(self, note: Note) -> float:
+        return note.at - self.started
 
     def _span_dict(self, span: Span) -> dict[str, Any]:
         return {"t": round(self.span_t(span), 6), **span.to_dict()}
 
     def timeline(self, limit: int = 200) -> str:
         """One line per event: t, direction, channel, type, key."""
-        if not self.events:
+        if not self.events and not self.notes:
             return "  (no events were published or collected)"
         rows = []
         shown = self.events if len(self.events) <= limit else self.events[-limit:]
         if shown is not self.events:
             rows.append(f"  ... {len(self.events) - limit} earlier events not shown")
-        width = max(len(ev.channel) for ev in shown)
+        width = max([len(ev.channel) for ev in shown] or [8])
         lines: list[tuple[float, str]] = []
         for ev in shown:
             arrow = "→" if ev.direction == "out" else "←"
@@ -125,6 +143,9 @@ class ScenarioResult:
             mark = "  ! error" if span.status == "error" else ""
             t = self.span_t(span)
             lines.append((t, f"  {t:8.3f}s ◆ {span.service or '-':<{width}}  {span.name}{mark}"))
+        for note in self.notes:  # network faults: applied, lifted
+            t = self.note_t(note)
+            lines.append((t, f"  {t:8.3f}s ⚡ {note.text}"))
         lines.sort(key=lambda line: line[0])
         rows.extend(text for _, text in lines)
         return "\n".join(rows)

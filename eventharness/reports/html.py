@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eventharness.files.runner import Outcome
-from eventharness.reports.diagram import MARKERS, entries_of, sequence_svg
+from eventharness.reports.diagram import MARKERS, Entry, entries_of, sequence_svg
 from eventharness.reports.json import json_report
 
 __all__ = ["PAGE_CSS", "html_report", "page", "write_html"]
@@ -150,7 +150,12 @@ def _scenario(scenario: Mapping[str, Any]) -> str:
     facts.append(f"{len(events)} events")
     parts = [f"<small>{escape(' · '.join(facts))}</small>"]
     parts.extend(_failure(f) for f in failures)
-    diagram = sequence_svg(entries_of(events), name) if events else "<small>no events</small>"
+    entries = entries_of(events)
+    for note in scenario.get("notes", []):  # network faults applied and lifted
+        text = str(note["text"]).removeprefix("network fault ")  # its lane says so
+        entries.append(Entry(float(note["t"]), "network", "network", text, "note"))
+    entries.sort(key=lambda entry: entry.t)
+    diagram = sequence_svg(entries, name) if entries else "<small>no events</small>"
     parts.append(f'<div class="diagram">{diagram}</div>')
     opened = " open" if status != "passed" else ""
     return (

@@ -7,9 +7,11 @@ uses (no OpenTelemetry import); :mod:`~eventharness.tracing.spans` makes the spa
 
 from eventharness.tracing.base import (
     ENDPOINT_ENV,
+    NO_SPAN,
     PublishSpan,
     ScenarioTrace,
     SpanSource,
+    StepSpan,
     Tracing,
     make_tracing,
     messaging_system,
@@ -18,9 +20,11 @@ from eventharness.tracing.base import (
 
 __all__ = [
     "ENDPOINT_ENV",
+    "NO_SPAN",
     "PublishSpan",
     "ScenarioTrace",
     "SpanSource",
+    "StepSpan",
     "Tracing",
     "make_tracing",
     "messaging_system",

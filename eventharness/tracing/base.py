@@ -5,6 +5,8 @@
     span = trace.publish(channel, system)              # its traceparent goes on the message
     span.end(event)                                    # message id, key, partition, offset
     trace.collected(event, system)                     # a CONSUMER span per collected event
+    probe = tracing.span("probe GET ...", trace.traceparent)   # probes, stubs, faults:
+    probe.end(error="did not hold", attributes={...})          # a span under any traceparent
     trace.end(passed=False, failures=("timeout: ...",))
 
 Off (no endpoint, no exporter) is ``None``: the engine tests ``is not None`` and nothing of
@@ -25,9 +27,11 @@ from eventharness.model.spans import Span
 
 __all__ = [
     "ENDPOINT_ENV",
+    "NO_SPAN",
     "PublishSpan",
     "ScenarioTrace",
     "SpanSource",
+    "StepSpan",
     "Tracing",
     "make_tracing",
     "messaging_system",
@@ -50,8 +54,38 @@ class PublishSpan(Protocol):
         """Close it with what the broker said (``event.position``) or the error."""
 
 
+class StepSpan(Protocol):
+    """A span of something the harness does besides publishing: a probe, a stub's answer, a
+    fault applied to a message."""
+
+    @property
+    def traceparent(self) -> str:
+        """Its W3C traceparent (what a stub's replies carry)."""
+
+    def end(
+        self, *, error: str | None = None, attributes: Mapping[str, Any] | None = None
+    ) -> None: ...
+
+
+class _NoSpan:
+    """The span of tracing turned off: it does nothing."""
+
+    traceparent = ""
+
+    def end(self, *, error: str | None = None, attributes: Mapping[str, Any] | None = None) -> None:
+        return None
+
+
+#: What code that may trace holds when tracing is off.
+NO_SPAN: StepSpan = _NoSpan()
+
+
 class ScenarioTrace(Protocol):
     """The spans of one scenario: a root span, children for its publishes and events."""
+
+    @property
+    def traceparent(self) -> str:
+        """The root span's traceparent (the parent of its probes' spans)."""
 
     def publish(self, channel: Channel, system: str) -> PublishSpan: ...
 
@@ -64,6 +98,17 @@ class Tracing(Protocol):
     """Tracing turned on: makes scenario traces, exports their spans."""
 
     def scenario(self, name: str, correlation_id: str) -> ScenarioTrace: ...
+
+    def span(
+        self,
+        name: str,
+        parent: str | None,
+        *,
+        kind: str = "internal",
+        attributes: Mapping[str, Any] | None = None,
+    ) -> StepSpan:
+        """A span, open until ``end``, child of the span ``parent`` (a W3C traceparent) names;
+        a trace of its own when it names none. ``kind``: internal, consumer, producer."""
 
     def shutdown(self) -> None:
         """Export what is left and stop (idempotent)."""

@@ -9,6 +9,10 @@ semantic conventions.
   the child of the span the event's own ``traceparent`` names when it is of this trace (the
   service's), else of the root, linked to the event's context.
 
+* spans of what else a scenario does (:meth:`OtelTracing.span`): ``probe NAME`` under the root
+  (attempts, its last answer), ``stub NAME`` (CONSUMER) under the event a stub answers — its
+  replies carry its context — and ``fault KIND`` under the message a fault acts on (its note).
+
 Attributes: ``messaging.system`` (``kafka``, ``rabbitmq``), ``messaging.destination.name``,
 ``messaging.operation.name``/``.type``, ``messaging.message.id``,
 ``messaging.message.conversation_id`` (the correlation id), ``messaging.kafka.message.key``,
@@ -19,7 +23,7 @@ Attributes: ``messaging.system`` (``kafka``, ``rabbitmq``), ``messaging.destinat
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -135,6 +139,30 @@ class _PublishSpan:
         span.end()
 
 
+_KINDS = {
+    "internal": SpanKind.INTERNAL,
+    "consumer": SpanKind.CONSUMER,
+    "producer": SpanKind.PRODUCER,
+}
+
+
+class _StepSpan:
+    __slots__ = ("_span", "traceparent")
+
+    def __init__(self, span: trace.Span) -> None:
+        self._span = span
+        ctx = span.get_span_context()
+        self.traceparent = f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-01"
+
+    def end(self, *, error: str | None = None, attributes: Mapping[str, Any] | None = None) -> None:
+        span = self._span
+        if attributes:
+            span.set_attributes(dict(attributes))
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error[:500]))
+        span.end()
+
+
 class _ScenarioTrace:
     def __init__(self, tracing: OtelTracing, name: str, correlation_id: str) -> None:
         self._tracer = tracing.tracer
@@ -150,7 +178,9 @@ class _ScenarioTrace:
         )
         tracing.ids.next_trace_id = None
         self._context = trace.set_span_in_context(self._root, Context())
-        self.trace_id = self._root.get_span_context().trace_id
+        root = self._root.get_span_context()
+        self.trace_id = root.trace_id
+        self.traceparent = f"00-{root.trace_id:032x}-{root.span_id:016x}-01"
 
     def publish(self, channel: Channel, system: str) -> _PublishSpan:
         attributes = _destination(channel, system)
@@ -216,6 +246,26 @@ class OtelTracing:
 
     def scenario(self, name: str, correlation_id: str) -> _ScenarioTrace:
         return _ScenarioTrace(self, name, correlation_id)
+
+    def span(
+        self,
+        name: str,
+        parent: str | None,
+        *,
+        kind: str = "internal",
+        attributes: Mapping[str, Any] | None = None,
+    ) -> _StepSpan:
+        remote = _parse_traceparent(parent)
+        context = Context()
+        if remote is not None:
+            context = trace.set_span_in_context(trace.NonRecordingSpan(remote), Context())
+        span = self.tracer.start_span(
+            name,
+            context=context,
+            kind=_KINDS.get(kind, SpanKind.INTERNAL),
+            attributes=dict(attributes or {}),
+        )
+        return _StepSpan(span)
 
     def shutdown(self) -> None:
         if not self._closed:

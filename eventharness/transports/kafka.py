@@ -79,6 +79,10 @@ class KafkaTransport(TransportBase):
         self._admin: AIOKafkaAdminClient | None = None
         self._subscriptions: set[KafkaSubscription] = set()
         self._admin_lock = asyncio.Lock()
+        # A connection to the broker was lost: the producer's metadata may describe topics a
+        # restarted broker no longer has (Tansu, in memory, acknowledges records sent to them
+        # and keeps none), so the next publish renews the producer.
+        self._lost = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -125,6 +129,15 @@ class KafkaTransport(TransportBase):
             "docker-compose.yml up -d --wait`, or `embedded` in the profile) or check the URL."
         )
 
+    async def _renew_producer(self) -> None:
+        """A new producer after a lost connection: it asks the broker for metadata afresh."""
+        self._lost = False
+        old = self._require_producer()
+        fresh = AIOKafkaProducer(**self._client, **self._producer_settings)
+        await self._start(fresh, "reconnect")
+        self._producer = fresh
+        await _quietly(old.stop())
+
     def _require_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             raise BrokerError(f"Kafka transport for {self.url} is not connected; call connect()")
@@ -152,6 +165,7 @@ class KafkaTransport(TransportBase):
             async with deadline:
                 return await operation
         except TimeoutError as exc:
+            self._lost = True
             if not deadline.expired():
                 raise self._no_answer(what, exc) from exc
             raise BrokerUnavailable(
@@ -161,6 +175,7 @@ class KafkaTransport(TransportBase):
         except UnknownTopicOrPartitionError as exc:
             raise ChannelNotFound(f"{what} on {self.url}: {exc}") from exc
         except UNREACHABLE as exc:
+            self._lost = True
             raise self._no_answer(what, exc) from exc
         except KafkaError as exc:
             raise BrokerError(f"{what} on {self.url} failed: {type(exc).__name__}: {exc}") from exc
@@ -174,6 +189,8 @@ class KafkaTransport(TransportBase):
     # -- publishing --------------------------------------------------------------------------
 
     async def publish(self, address: str, record: Record) -> Position:
+        if self._lost:
+            await self._renew_producer()
         producer = self._require_producer()
         try:
             metadata = await producer.send_and_wait(
@@ -184,6 +201,7 @@ class KafkaTransport(TransportBase):
                 headers=list(record.headers.items()) or None,
             )
         except PUBLISH_ERRORS as exc:
+            self._lost = self._lost or isinstance(exc, UNREACHABLE)
             raise self._publish_error(address, exc) from exc
         return Position(partition=metadata.partition, offset=metadata.offset)
 
@@ -192,6 +210,8 @@ class KafkaTransport(TransportBase):
         once the record is buffered, waiting only when the buffer is full) and return a future
         of its position, resolved when the broker acknowledges the batch. With ``linger_ms``
         above 0 many records share one request: the throughput path."""
+        if self._lost:
+            await self._renew_producer()
         producer = self._require_producer()
         try:
             sent = await producer.send(

@@ -37,28 +37,33 @@ async def ensure_topics(bootstrap: str, *topics: str) -> None:
             log.warning("could not create topic %s (error %s: %s)", topic, code, message)
 
 
-def producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def producer(bootstrap: str, client_id: str, send_timeout: float = 30.0) -> AIOKafkaProducer:
     # No idempotence: Tansu cannot issue producer ids. acks=all: a record is only "sent" once the
-    # broker has it.
+    # broker has it. A record the broker has not taken within send_timeout seconds fails.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
         enable_idempotence=False,
+        request_timeout_ms=int(send_timeout * 1000),
     )
 
 
-def consumer(bootstrap: str, group: str, client_id: str) -> AIOKafkaConsumer:
-    # Offsets are committed after each record is handled (at-least-once). A new group starts at
-    # the beginning of the topic so that nothing produced before its first join is skipped.
-    # Session timeout 6 s (Kafka's smallest by default, group.min.session.timeout.ms) instead of
-    # aiokafka's 10 s: Tansu completes a first join after half the session timeout, so the
-    # service is ready in 3 s instead of 5.
+def consumer(
+    bootstrap: str, group: str, client_id: str, *, auto_commit: bool = False
+) -> AIOKafkaConsumer:
+    # Offsets are committed after each record is handled (at-least-once); with auto_commit
+    # (FAULT=commit-early) the client commits what it handed out every 100 ms, handled or not.
+    # A new group starts at the beginning of the topic so that nothing produced before its
+    # first join is skipped. Session timeout 6 s (Kafka's smallest by default,
+    # group.min.session.timeout.ms) instead of aiokafka's 10 s: Tansu completes a first join
+    # after half the session timeout, so the service is ready in 3 s instead of 5.
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
         client_id=client_id,
-        enable_auto_commit=False,
+        enable_auto_commit=auto_commit,
+        auto_commit_interval_ms=100,
         auto_offset_reset="earliest",
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,

@@ -23,7 +23,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from examples.shop import amqp_io, http_server, kafka_io
+from examples.shop import amqp_io, http_server, kafka_io, telemetry
 from examples.shop.runner import announce_ready, main, until_stopped
 from examples.shop.settings import Settings
 
@@ -123,9 +123,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
         async def consume() -> None:
             async for record in consumer:
-                event = kafka_io.decode(record.value)
-                if event is not None and view.model.apply(event):
-                    log.info("%s %s applied", event.get("type"), event.get("order_id"))
+                with telemetry.handling(record):
+                    event = kafka_io.decode(record.value)
+                    if event is not None and view.model.apply(event):
+                        log.info("%s %s applied", event.get("type"), event.get("order_id"))
                 await consumer.commit()
 
         async def ready() -> None:

@@ -4,8 +4,11 @@ Consumes ``OrderPlaced`` from the orders topic (consumer group ``<prefix>-paymen
 publishes ``PaymentAuthorized`` when ``total <= 1000`` or ``PaymentDeclined``
 (``reason: "limit exceeded"``) otherwise. A payment keeps its order's record key (the order id
 when the order has none), so everything about one key stays in one partition, in order.
-Headers ``correlation-id`` and ``traceparent`` are carried over. Faults (FAULT=...): reorder,
-drop, slow, bad-schema, lost-correlation, big-total — see README.md.
+The ``correlation-id`` header is carried over; the trace context by OpenTelemetry's aiokafka
+instrumentation (:mod:`examples.shop.telemetry`). An order's offset is committed once its
+payment is sent; a payment the broker does not take (it is unreachable) is sent again until it
+is. Faults (FAULT=...): reorder, drop, slow, bad-schema, lost-correlation (neither the
+correlation id nor the trace context), big-total, commit-early — see README.md.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-from examples.shop import kafka_io, propagation
+from examples.shop import kafka_io, propagation, telemetry
 from examples.shop.runner import announce_ready, main, until_stopped
 from examples.shop.settings import Settings
 
@@ -61,7 +65,8 @@ class Payments:
     settings: Settings
     producer: AIOKafkaProducer
     seen: int = 0
-    held: dict[bytes, tuple[Order, asyncio.Task[None]]] = field(default_factory=dict)
+    # key → the order held, its release timer, the trace context it was received in
+    held: dict[bytes, tuple[Order, asyncio.Task[None], Any]] = field(default_factory=dict)
 
     @property
     def faults(self) -> frozenset[str]:
@@ -78,31 +83,42 @@ class Payments:
         if "drop" in self.faults and self.seen % self.settings.drop_every == 0:
             log.info("order %s dropped (FAULT=drop)", order["order_id"])
             return
+        lost = "lost-correlation" in self.faults
         headers: list[tuple[str, bytes]] = []
-        if "lost-correlation" not in self.faults:
-            context = propagation.context_from_kafka(record.headers)
-            headers = propagation.kafka_headers(propagation.child_context(context))
+        if not lost:
+            headers = propagation.kafka_headers(propagation.context_from_kafka(record.headers))
         key = record.key or order["order_id"].encode()
-        if "reorder" in self.faults:
-            await self._reorder(key, (order, key, headers))
-        else:
-            await self.pay((order, key, headers))
+        with telemetry.handling(record, drop=lost):
+            if "reorder" in self.faults:
+                await self._reorder(key, (order, key, headers))
+            else:
+                await self.pay((order, key, headers))
 
     async def pay(self, item: Order) -> None:
         order, key, headers = item
         if "slow" in self.faults:
             await asyncio.sleep(self.settings.slow_seconds)
+        if self.settings.payment_seconds:
+            await asyncio.sleep(self.settings.payment_seconds)  # the payment provider answers
         payment = decide(order, self.settings.payment_limit)
         if "big-total" in self.faults and order["total"] >= self.settings.payment_limit:
             payment["amount"] = round(order["total"] * 0.99, 2)
         if "bad-schema" in self.faults:
             payment["amount"] = str(payment["amount"])
-        await self.producer.send_and_wait(
-            self.settings.payments_topic,
-            kafka_io.encode(payment),
-            key=key,
-            headers=headers,
-        )
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    self.settings.payments_topic, kafka_io.encode(payment), key=key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
+                    raise  # not a broker out of reach: the service fails, saying why
+                if "commit-early" in self.faults:  # its offset is committed: nobody will retry
+                    log.error("order %s lost: payment not sent (%r)", order["order_id"], exc)
+                    return
+                log.warning("payment for order %s not sent (%r); again", order["order_id"], exc)
+                await asyncio.sleep(0.2)
         log.info("order %s -> %s", payment["order_id"], payment["type"])
 
     async def _reorder(self, key: bytes, item: Order) -> None:
@@ -110,12 +126,14 @@ class Payments:
         then pay the newer one first; an order left alone is paid after REORDER_WINDOW s."""
         pending = self.held.pop(key, None)
         if pending is None:
-            self.held[key] = (item, asyncio.create_task(self._release(key, item)))
+            timer = asyncio.create_task(self._release(key, item))  # in this order's trace
+            self.held[key] = (item, timer, telemetry.current())
             return
-        earlier, timer = pending
+        earlier, timer, context = pending
         timer.cancel()
         await self.pay(item)
-        await self.pay(earlier)
+        with telemetry.resumed(context):  # the earlier order's payment, in its own trace
+            await self.pay(earlier)
 
     async def _release(self, key: bytes, item: Order) -> None:
         await asyncio.sleep(self.settings.reorder_window)
@@ -124,7 +142,7 @@ class Payments:
             await self.pay(item)
 
     async def aclose(self) -> None:
-        for _, timer in self.held.values():
+        for _, timer, _context in self.held.values():
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await timer
@@ -137,10 +155,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     assignment = kafka_io.Assignment([settings.orders_topic])
     async with contextlib.AsyncExitStack() as stack:
-        producer = kafka_io.producer(settings.kafka_bootstrap, "payments")
+        producer = kafka_io.producer(settings.kafka_bootstrap, "payments", settings.send_timeout)
         await producer.start()
         stack.push_async_callback(producer.stop)
-        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments")
+        early = "commit-early" in settings.faults  # auto-commit: read is as good as paid
+        consumer = kafka_io.consumer(settings.kafka_bootstrap, group, "payments", auto_commit=early)
         await consumer.start()
         stack.push_async_callback(consumer.stop)
         consumer.subscribe([settings.orders_topic], listener=assignment)
@@ -150,7 +169,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         async def consume() -> None:
             async for record in consumer:
                 await payments.handle(record)
-                await consumer.commit()
+                if not early:
+                    await _commit(consumer)
 
         async def ready() -> None:
             await assignment.ready.wait()
@@ -160,6 +180,20 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
 
         await until_stopped(stop, consume(), ready())
+
+
+async def _commit(consumer: AIOKafkaConsumer) -> None:
+    """Commit what was consumed, trying again while the broker cannot be reached."""
+    while True:
+        try:
+            await consumer.commit()
+            return
+        except KafkaError as exc:
+            if not exc.retriable:  # a rebalance took the partition: its new owner goes on
+                log.warning("commit failed (%r)", exc)
+                return
+            log.warning("commit failed (%r); again", exc)
+            await asyncio.sleep(0.2)
 
 
 if __name__ == "__main__":

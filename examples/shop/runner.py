@@ -34,7 +34,23 @@ def main(name: str, serve: Serve) -> None:
     except SettingsError as exc:
         print(f"{name}: invalid configuration: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
-    sys.exit(asyncio.run(_run(name, serve, settings)))
+    try:
+        from examples.shop import telemetry
+
+        telemetry.start(name)
+    except ImportError as exc:
+        print(
+            f"{name}: the shop's services are traced with OpenTelemetry ({exc.name} is missing): "
+            "pip install -e '.[shop]'",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.exit(2)
+    try:
+        code = asyncio.run(_run(name, serve, settings))
+    finally:
+        telemetry.stop()
+    sys.exit(code)
 
 
 async def _run(name: str, serve: Serve, settings: Settings) -> int:

@@ -20,7 +20,12 @@ FAULTS: dict[str, str] = {
     # orders of total >= payment_limit (1000) are paid 99% of their total: only big orders
     # break, so a property-based run over generated orders finds it and shrinks to 1000
     "big-total": "payments",
+    # offsets auto-committed as orders are read, before they are paid; a payment that cannot
+    # be sent (the broker unreachable for longer than SEND_TIMEOUT) is given up: order lost
+    "commit-early": "payments",
     "duplicate": "shipping",
+    # shipping handles payments in a trace of its own: `trace: propagated` fails naming it
+    "drop-trace": "shipping",
     "stale-view": "orders-view",
 }
 
@@ -43,6 +48,8 @@ class Settings:
     drop_every: int = 1
     reorder_window: float = 2.0
     payment_limit: float = 1000.0
+    payment_seconds: float = 0.0  # how long a payment takes (the payment provider's answer)
+    send_timeout: float = 30.0  # seconds a record may wait for the broker before it fails
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +67,8 @@ class Settings:
             slow_seconds=_number(env, "SLOW_SECONDS", float, defaults.slow_seconds),
             drop_every=_number(env, "DROP_EVERY", int, defaults.drop_every, minimum=1),
             reorder_window=_number(env, "REORDER_WINDOW", float, defaults.reorder_window),
+            payment_seconds=_number(env, "PAYMENT_SECONDS", float, defaults.payment_seconds),
+            send_timeout=_number(env, "SEND_TIMEOUT", float, defaults.send_timeout, minimum=0.1),
         )
 
     def group(self, service: str) -> str:

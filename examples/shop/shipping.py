@@ -3,8 +3,11 @@
 Consumes the payments topic (consumer group ``<prefix>-shipping``); for each
 ``PaymentAuthorized`` publishes ``ShipmentScheduled`` to the RabbitMQ topic exchange
 ``shipping`` with routing key ``shipment.scheduled`` (persistent, publisher confirms), with the
-correlation id (header and ``correlation_id`` property) and traceparent carried over.
-FAULT=duplicate publishes every shipment twice.
+correlation id (header and ``correlation_id`` property) carried over, and the trace context by
+OpenTelemetry's instrumentations (:mod:`examples.shop.telemetry`). While RabbitMQ cannot be
+reached a shipment is published again until it is confirmed (the connection is robust: it comes
+back by itself). FAULT=duplicate publishes every shipment twice; FAULT=drop-trace handles each
+payment in a trace of its own (the context is lost here, the correlation id is not).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import uuid
 from typing import Any
 
 from aio_pika.abc import AbstractExchange
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from aiokafka import ConsumerRecord
 
-from examples.shop import amqp_io, kafka_io, propagation
+from examples.shop import amqp_io, kafka_io, propagation, telemetry
 from examples.shop.runner import announce_ready, main, until_stopped
 from examples.shop.settings import Settings
 
@@ -42,14 +46,29 @@ async def handle(record: ConsumerRecord, exchange: AbstractExchange, settings: S
         log.warning("skipping PaymentAuthorized without order_id: %r", payment)
         return
     shipment = schedule(payment)
-    context = propagation.child_context(propagation.context_from_kafka(record.headers))
+    context = propagation.context_from_kafka(record.headers)
     copies = 2 if "duplicate" in settings.faults else 1
-    for _ in range(copies):
-        await exchange.publish(
-            amqp_io.json_message(shipment, context, message_id=shipment["shipment_id"]),
-            routing_key=amqp_io.SHIPMENT_ROUTING_KEY,
-        )
+    with telemetry.handling(record, drop="drop-trace" in settings.faults):
+        for _ in range(copies):
+            await _publish(exchange, shipment, context)
     log.info("order %s -> ShipmentScheduled x%d", shipment["order_id"], copies)
+
+
+async def _publish(exchange: AbstractExchange, shipment: dict[str, Any], context: Any) -> None:
+    """Publish (confirmed); while RabbitMQ cannot be reached, again until the robust
+    connection is back: the payment's offset is committed only after that."""
+    while True:
+        try:
+            await exchange.publish(
+                amqp_io.json_message(shipment, context, message_id=shipment["shipment_id"]),
+                routing_key=amqp_io.SHIPMENT_ROUTING_KEY,
+            )
+            return
+        except (AMQPError, ChannelInvalidStateError, ConnectionError) as exc:
+            log.warning(
+                "shipment for order %s not published (%r); again", shipment["order_id"], exc
+            )
+            await asyncio.sleep(0.2)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:

@@ -111,7 +111,7 @@ async def test_an_embedded_kafka_killed_and_restarted_fails_the_scenario_and_the
     except eh.BrokerUnavailable as exc:
         broker_missing("embedded Kafka", str(exc))
     port = broker.port_number
-    first, second, again = unique("first"), unique("second"), unique("again")
+    first, second = unique("first"), unique("second")
     try:
         async with eh.Harness({"kafka": url}) as h:
             for topic in (first, second):
@@ -130,8 +130,9 @@ async def test_an_embedded_kafka_killed_and_restarted_fails_the_scenario_and_the
             _assert_broker_error(result, f"127.0.0.1:{port}")
             broker = EmbeddedKafka(port=port)
             await asyncio.to_thread(broker.start)
-            await h.transport("kafka").create_channel(again)
-            acked = await _next_scenario_passes(h, f"kafka:{again}", f"kafka:{again}")
+            # the same topic as before the kill: the restarted broker (in memory) no longer has
+            # it, and the producer's metadata from before must not say otherwise
+            acked = await _next_scenario_passes(h, f"kafka:{first}", f"kafka:{first}")
     finally:
         broker.stop()
     print(f"\nembedded Kafka restart: next publish acknowledged {acked:.3f}s after it was back")

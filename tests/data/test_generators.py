@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "examples" / "shop" / "schemas"
 HERE = Path(__file__).parent / "schemas"
 SAMPLES = 10_000
+SAMPLING_TIMEOUT = 600  # 10,000 draws take ~20 s alone; a busy 2-core machine takes far longer
 
 
+@pytest.mark.timeout(SAMPLING_TIMEOUT)
 @pytest.mark.parametrize("path", sorted(SHOP.glob("*.json")), ids=lambda p: p.stem)
 def test_json_schema_values_all_validate(path: Path) -> None:
     schema = json.loads(path.read_text())
@@ -31,6 +33,7 @@ def test_json_schema_values_all_validate(path: Path) -> None:
     assert len({json.dumps(v, sort_keys=True) for v in values}) > SAMPLES // 2  # not one value
 
 
+@pytest.mark.timeout(SAMPLING_TIMEOUT)
 def test_avro_values_all_validate() -> None:
     parsed = parse_schema(json.loads((HERE / "shop.Invoice.avsc").read_text()))
     values = eh.data.from_schema("shop.Invoice", schemas=str(HERE)).sample(SAMPLES, seed=2)

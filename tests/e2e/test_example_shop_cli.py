@@ -3,7 +3,7 @@ the example services as their own processes, started by the default profile.
 
 * `eventharness run scenarios/` from clean passes and leaves no process behind;
 * each FAULT of the example makes the run exit 1 with exactly the failures it causes, or, where
-  those depend on timing, with the kind that names it (the seven runs go at once, each with its
+  those depend on timing, with the kind that names it (the eight runs go at once, each with its
   own environment: its own Kafka, services and names);
 * the correct system passes 20 runs in a row against one environment (`up`, 20 times `run
   --no-up`, `down`).
@@ -55,6 +55,10 @@ FAULTS: dict[str, tuple[str, list[tuple[str, str]] | str]] = {
     "stale-view": (
         "the read model catches up with the events",
         [("consistency", "view shows shipped")],
+    ),
+    "drop-trace": (
+        "an order's trace runs through payments and shipping",
+        [("trace", "scenario trace propagated"), ("trace", "shipping sent the shipment")],
     ),
 }
 
@@ -109,7 +113,9 @@ def test_run_scenarios_from_clean(tmp_path: Path, amqp_url: str) -> None:
     print(f"\n`eventharness run scenarios/` from clean: {took:.1f} s")
     data = report(tmp_path / "r.json")
     shop = [s for s in data["scenarios"] if s["file"].startswith("scenarios/shop/")]
-    assert len(shop) == 5 and all(s["status"] == "passed" for s in shop)
+    assert len(shop) == 6 and all(s["status"] == "passed" for s in shop)
+    chaos = [s for s in data["scenarios"] if s["file"].startswith("scenarios/shop-chaos/")]
+    assert [s["status"] for s in chaos] == ["passed"]  # its own profile: payments behind a proxy
     assert "environment up in" in done.stdout
     assert processes_with(mark) == []
 
@@ -200,7 +206,7 @@ def test_correct_system_passes_twenty_runs_in_a_row(tmp_path: Path, amqp_url: st
             times.append(time.monotonic() - began)
             assert done.returncode == 0, f"run {i + 1} of {RUNS}:\n{done.stdout}{done.stderr}"
             assert "using the environment of `eventharness up`" in done.stdout
-            assert report(tmp_path / f"r{i}.json")["summary"]["passed"] == 5
+            assert report(tmp_path / f"r{i}.json")["summary"]["passed"] == 6
         print(
             f"\n{RUNS} runs in a row: {sum(times):.1f} s (each {min(times):.1f}-{max(times):.1f} s)"
         )

@@ -38,7 +38,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from examples.shop.orders_view import ReadModel
-from examples.shop.propagation import child_context
+from examples.shop.propagation import context_from_kafka
 from tests.conftest import unique
 
 pytestmark = [pytest.mark.kafka, pytest.mark.amqp]
@@ -202,6 +202,7 @@ FAULT_SETS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "bad-schema": (("payments",), {}),
     "lost-correlation": (("payments",), {}),
     "duplicate": (("shipping",), {}),
+    "drop-trace": (("shipping",), {}),
     "stale-view": (("orders_view",), {}),
 }
 
@@ -555,14 +556,12 @@ def test_read_model_status_only_moves_forward() -> None:
     assert not model.apply({"type": "OrderPlaced", "total": 1})
 
 
-def test_trace_context_keeps_the_trace_id_and_mints_a_span() -> None:
-    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    child = child_context({"correlation-id": "c-1", "traceparent": parent})
-    version, trace_id, span_id, flags = child["traceparent"].split("-")
-    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
-    assert span_id != "00f067aa0ba902b7" and len(span_id) == 16
-    assert child["correlation-id"] == "c-1"
-    assert child_context({"traceparent": "garbage"}) == {"traceparent": "garbage"}
+def test_only_the_correlation_id_is_copied_by_hand() -> None:
+    # the trace context is the OpenTelemetry instrumentations' (examples/shop/telemetry.py)
+    parent = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    headers = [("Correlation-Id", b"c-1"), ("traceparent", parent), ("x", b"y")]
+    assert context_from_kafka(headers) == {"correlation-id": "c-1"}
+    assert context_from_kafka(None) == {}
 
 
 # --- each FAULT, seen on the wire ----------------------------------------------------------
@@ -630,7 +629,10 @@ async def test_fault_lost_correlation_drops_the_headers(fleet: Fleet) -> None:
         )
         [payment] = await records(payments, {order_id}, 1)
     assert json.loads(payment.value)["type"] == "PaymentAuthorized"
-    assert headers_of(payment) == {}
+    headers = headers_of(payment)
+    assert "correlation-id" not in headers
+    # the instrumentation still stamps a traceparent: of a trace of its own
+    assert headers["traceparent"].split("-")[1] != traceparent.split("-")[1]
     stop_cleanly(shop)
 
 
@@ -644,6 +646,21 @@ async def test_fault_duplicate_ships_every_payment_twice(fleet: Fleet, amqp_url:
     assert one.body == two.body
     assert one.message_id == two.message_id == json.loads(one.body)["shipment_id"]
     assert one.correlation_id == two.correlation_id == "c-d"
+    stop_cleanly(shop)
+
+
+async def test_fault_drop_trace_ships_in_a_trace_of_its_own(fleet: Fleet, amqp_url: str) -> None:
+    shop = fleet.faulty["drop-trace"]
+    order_id = f"o-{uuid.uuid4().hex[:10]}"
+    correlation_id, traceparent = trace_context()
+    payment = {"type": "PaymentAuthorized", "order_id": order_id, "amount": 7, "payment_id": "p"}
+    async with shipments(amqp_url, shop.exchange) as shipped:
+        headers = {"correlation-id": correlation_id, "traceparent": traceparent}
+        await publish(shop.bootstrap, shop.payments, [payment], headers=headers)
+        [shipment] = await messages(shipped, {order_id}, 1)
+    assert shipment.correlation_id == correlation_id  # the correlation id survives
+    sent_in = str(shipment.headers["traceparent"]).split("-")[1]
+    assert sent_in != traceparent.split("-")[1]  # the trace does not
     stop_cleanly(shop)
 
 

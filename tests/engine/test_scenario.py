@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -14,6 +17,7 @@ import pytest
 import eventharness as eh
 from eventharness.model.events import Record
 from eventharness.transports.memory import MemoryTransport
+from tests.cli.watching import gone, wait_for_file
 
 
 @pytest.fixture
@@ -240,6 +244,21 @@ async def test_eventually_with_sync_async_and_http_probes(h: eh.Harness) -> None
         "last: GET" in failure.message
         and "status: expected 'paid', got 'shipped'" in failure.message
     )
+
+
+async def test_a_cancelled_command_probe_ends_its_process(tmp_path: Path) -> None:
+    """Ctrl-C during ``eventually`` with a command probe leaves no process behind."""
+    pid_file = tmp_path / "probe.pid"
+    script = (
+        f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))"
+        "; time.sleep(600)"
+    )
+    running = asyncio.create_task(eh.command([sys.executable, "-c", script])())
+    pid = int(await asyncio.to_thread(wait_for_file, pid_file))
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert gone(pid)
 
 
 async def test_check_callable(h: eh.Harness, system: MemoryTransport) -> None:

@@ -235,6 +235,20 @@ def test_diagram_lanes_follow_the_hops_and_mark_faults() -> None:
     assert "⚡ dropped, never sent (drop)" in svg
 
 
+def test_network_faults_are_drawn_on_a_network_lane_in_time_order() -> None:
+    report = big_report(1, 2)
+    scenario = report["scenarios"][0]
+    scenario["events"][1]["t"] = 6.0
+    scenario["notes"] = [
+        {"t": 1.0, "text": "network fault applied: cut on payments→kafka for 5s"},
+        {"t": 6.0, "text": "network fault lifted: cut on payments→kafka"},
+    ]
+    page = html_report(report)
+    assert ">applied: cut on payments→kafka for 5s<" in page
+    assert page.index("applied: cut") < page.index("lifted: cut")
+    assert ">network</text>" in page  # its own lane
+
+
 def test_report_html_into_a_folder_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         textwrap.dedent("""\

@@ -117,13 +117,15 @@ async def test_a_service_that_drops_the_context_fails_with_kind_trace_naming_it(
     result = failed.value.result
     (failure,) = result.failures
     assert failure.kind == "trace" and failure.step == "scenario trace propagated"
+    # the span that sent the event, found in the trace it started, names the service
     assert failure.message.startswith(
-        f"trace context lost on k:{payments}: PaymentAuthorized key=o-1 carries trace "
+        f"trace context lost on k:{payments} by service 'payments': PaymentAuthorized key=o-1 "
+        "carries trace "
     )
     assert failure.message.endswith(", not the scenario's")
     assert failure.details == (
-        f"last in the trace before it: service 'payments' (process {orders}) received it and "
-        "did not pass it on",
+        "service 'payments' sent it from span 'send' of a new trace instead of continuing the "
+        "context it received",
     )
 
 
@@ -160,3 +162,27 @@ async def test_trace_checks_need_a_receiver_and_a_known_rule(memory_url: str) ->
         with pytest.raises(UsageError, match="expect_span in scenario 'z' needs"):
             async with h.scenario("z") as s:
                 s.expect_span(name="a")
+
+
+def test_an_event_with_no_context_names_the_service_that_received_last() -> None:
+    from eventharness.engine.traces import Propagation, trace_failures
+    from eventharness.model.spans import Span
+
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    event = eh.Event("k:ships", {"type": "Shipped"}, b"{}", type="Shipped", received=1.0)
+    spans = [
+        Span(trace_id, "a" * 16, "orders receive", "payments", kind="consumer", start_ns=1),
+        Span(trace_id, "b" * 16, "payments send", "payments", kind="producer", start_ns=2),
+        Span(trace_id, "c" * 16, "payments receive", "shipping", kind="consumer", start_ns=3),
+    ]
+    # the event says nothing of where it came from: the last service that received in the
+    # trace and sent nothing in it is named (a lookup finds nothing to go on)
+    (failure,) = trace_failures([Propagation()], trace_id, [event], spans, 2.0, lambda t, s: None)
+    assert failure.kind == "trace"
+    assert failure.message == (
+        "trace context lost on k:ships: Shipped key=- carries no trace context (traceparent)"
+    )
+    assert failure.details == (
+        "last in the trace before it: service 'shipping' (payments receive) received it and "
+        "did not pass it on",
+    )
