@@ -103,7 +103,8 @@ def throughput_row(
     target: float = 0.9,
     **notes: Any,
 ) -> Row:
-    """The row of a publish+collect benchmark: best run of each side, target 0.9x."""
+    """The row of a publish+collect benchmark: best run of each side (target 0.9x unless
+    given)."""
     best_h, best_raw = max(harness_rates), max(raw_rates)
     return Row(
         name=name,

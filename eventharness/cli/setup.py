@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ import typer
 from rich.console import Console
 
 from eventharness.cli.errors import fail
+from eventharness.cli.lazy import WIDE, help_settings
 from eventharness.env.brokers import parse_broker_overrides, resolve_brokers
 from eventharness.env.config import Config, Profile, load_config
 from eventharness.env.references import receives_spans as references_otlp
@@ -44,8 +44,6 @@ __all__ = [
     "state_dir_of",
 ]
 
-WIDE = 10_000  # columns of output that is not a terminal: in effect, no wrapping
-
 
 def make_console(*, stderr: bool = False) -> Console:
     """A console that fits a terminal, and does not wrap anything else."""
@@ -53,17 +51,6 @@ def make_console(*, stderr: bool = False) -> Console:
     if not made.is_terminal and not os.environ.get("COLUMNS"):
         made.width = WIDE
     return made
-
-
-def help_settings() -> dict[str, Any]:
-    """Typer settings for ``--help``: rich panels on a terminal; elsewhere click's plain help,
-    unwrapped (rich panels would be drawn :data:`WIDE` columns wide)."""
-    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
-        return {}
-    return {
-        "rich_markup_mode": None,
-        "context_settings": {"max_content_width": WIDE, "terminal_width": WIDE},
-    }
 
 
 console = make_console()

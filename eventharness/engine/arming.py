@@ -85,6 +85,18 @@ class Arming:
         if self.first is None:
             self.first = monotonic()
 
+    @property
+    def ready(self) -> bool:
+        """Is everything declared so far armed, with no error to raise? (Then :meth:`wait`
+        would return at once: the hot path skips it.)"""
+        return (
+            self.first is not None
+            and self._error is None
+            and not self._channels
+            and not self._stubs
+            and (self._task is None or self._task.done())
+        )
+
     async def wait(self) -> None:
         """Return once everything declared so far is armed; raise why arming failed."""
         self._soon()

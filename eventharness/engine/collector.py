@@ -30,7 +30,7 @@ from typing import Any
 from eventharness.engine.correlation import Correlation
 from eventharness.model.channels import Channel
 from eventharness.model.errors import BrokerError, EventHarnessError
-from eventharness.model.events import Decoder, Event, event_from_record, monotonic
+from eventharness.model.events import Decoder, Event, Record, event_from_record, monotonic
 from eventharness.transports.base import Subscription, Transport
 
 __all__ = ["CollectionStopped", "Collector", "Sink"]
@@ -106,23 +106,19 @@ class Collector:
             self._tasks[name] = asyncio.create_task(self._pump(name, sub), name=f"collect {name}")
 
     async def _pump(self, name: str, sub: Subscription) -> None:
-        payload_field = self.correlation.payload_field
-        decoder = self._decoder
         try:
-            async for record in sub:
-                try:
-                    event = event_from_record(
-                        name, record, decoder=decoder, payload_field=payload_field
-                    )
-                except Exception as exc:  # a decoder bug must not stop collection
-                    event = Event(
-                        channel=name,
-                        value=record.value,
-                        raw=record.value,
-                        received=record.received,
-                        decode_error=f"cannot decode: {type(exc).__name__}: {exc}",
-                    )
-                self.route(event)
+            next_batch = getattr(sub, "next_batch", None)
+            if next_batch is not None:  # a batch per fetch (Kafka): one await per batch
+                while True:
+                    try:
+                        batch = await next_batch()
+                    except StopAsyncIteration:
+                        break
+                    for record in batch:
+                        self.route(self._event(name, record))
+            else:
+                async for record in sub:
+                    self.route(self._event(name, record))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a broken subscription: every waiter must hear of it
@@ -133,6 +129,20 @@ class Collector:
                 self._tasks.pop(name, None)
             await _close_quietly(sub)
             self._notify()
+
+    def _event(self, name: str, record: Record) -> Event:
+        try:
+            return event_from_record(
+                name, record, decoder=self._decoder, payload_field=self.correlation.payload_field
+            )
+        except Exception as exc:  # a decoder bug must not stop collection
+            return Event(
+                channel=name,
+                value=record.value,
+                raw=record.value,
+                received=record.received,
+                decode_error=f"cannot decode: {type(exc).__name__}: {exc}",
+            )
 
     def error(self, channel: str) -> CollectionStopped | None:
         return self._errors.get(channel)

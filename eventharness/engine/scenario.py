@@ -169,9 +169,8 @@ class Scenario(Checks, Chaos):
             elif isinstance(exc, AssertionError):
                 self._failures.append(Failure("consistency", "assert", str(exc) or "assert"))
             elif not isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-                self._failures.append(
-                    Failure("error", self._current_step(), f"{type(exc).__name__}: {exc}")
-                )
+                step = self._expectations[-1].name if self._expectations else "scenario"
+                self._failures.append(Failure("error", step, f"{type(exc).__name__}: {exc}"))
         finally:
             self._acks.abandon()  # no-op once gathered
             try:
@@ -179,6 +178,7 @@ class Scenario(Checks, Chaos):
                 await self._owned.aclose()  # stubs stop, held messages go, routes close
             finally:
                 self.harness.remove_listener(self._changed.wake)
+                self._changed.close()
                 for key in self._keys:
                     self.harness.unregister(key)
                 await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
@@ -192,9 +192,6 @@ class Scenario(Checks, Chaos):
 
     async def _stop(self, stub: Stub) -> None:
         self._failures.extend(await stub.stop())
-
-    def _current_step(self) -> str:
-        return self._expectations[-1].name if self._expectations else "scenario"
 
     def _result(self) -> ScenarioResult:
         self.result = result = outcome(self._evidence(), self._failures, self.name, self.file)
@@ -383,7 +380,8 @@ class Scenario(Checks, Chaos):
         shared by many with ``linger_ms`` on the URL), acknowledged before judging
         (:mod:`~eventharness.engine.acks`). Publishes with faults always wait."""
         self._require_entered()
-        await self.armed()
+        if not self._arming.ready:  # armed already: no await (publish is the hot path)
+            await self._arming.wait()
         value, key, headers, partition = unpack(value, key, headers, partition)
         port = self.harness
         parsed = port.channel(channel)
@@ -410,6 +408,12 @@ class Scenario(Checks, Chaos):
             found = rule_value(event, rule)
             if found is not None and rule_channel != event.channel:
                 self.correlate(found)
+        if span is None and not faults:  # the hot path: one await, of the transport
+            if wait:
+                event.position = await self._sender.publish(parsed, event, record)
+            else:
+                self._acks.add(event, await self._sender.enqueue(parsed, event, record))
+            return event
         sending = self._send(parsed, event, record, faults, wait)
         await (sending if span is None else sent(span, event, sending))
         return event

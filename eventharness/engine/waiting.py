@@ -17,13 +17,15 @@ __all__ = ["Wakeup", "until_judged"]
 
 
 class Wakeup:
-    """Wakes every waiter at once (:meth:`wake`); a waiter sleeps until woken or until its
-    ``seconds`` pass (:meth:`wait`)."""
+    """Wakes every waiter at once (:meth:`wake`); a waiter sleeps until woken or until the
+    monotonic time it gives (:meth:`wait_until`). :meth:`close` when done with it."""
 
-    __slots__ = ("_waiters",)
+    __slots__ = ("_end", "_timer", "_waiters")
 
     def __init__(self) -> None:
         self._waiters: list[asyncio.Future[None]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._end = 0.0  # when the timer fires (monotonic, the event loop's clock)
 
     def wake(self) -> None:
         for waiter in self._waiters:
@@ -31,27 +33,46 @@ class Wakeup:
                 waiter.set_result(None)
 
     async def wait(self, seconds: float) -> None:
-        """Sleep until :meth:`wake` or ``seconds`` pass.
+        """Sleep until :meth:`wake` or ``seconds`` pass."""
+        await self.wait_until(monotonic() + max(0.0, seconds))
 
-        A bare future and a timer: no task per wait (``asyncio.wait_for`` makes one), and no
-        lost wake-up, since nothing runs between the caller's check and this registration."""
+    async def wait_until(self, end: float) -> None:
+        """Sleep until :meth:`wake` or the monotonic time ``end`` (or earlier: callers look
+        again at what they wait for and wait again).
+
+        A bare future (no task per wait, as ``asyncio.wait_for`` makes, and no lost wake-up,
+        since nothing runs between the caller's check and this registration) and one timer
+        kept across waits: a scenario woken by each of its events waits for the same deadline
+        every time, and schedules it once."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_later(max(0.0, seconds), _resolve, waiter)
+        if self._timer is None or self._end > end:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(end, self._expired)  # asyncio's clock is monotonic()
+            self._end = end
         try:
             await waiter
         finally:
-            timer.cancel()
             self._waiters.remove(waiter)
+
+    def _expired(self) -> None:
+        self._timer = None
+        self.wake()
+
+    def close(self) -> None:
+        """Cancel the timer (it would keep this object, and its owner, until it fired)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def until(self, done: Callable[[], bool], end: float) -> bool:
         """Wait until ``done()`` holds (True) or the monotonic time ``end`` passes (False)."""
         while not done():
-            remaining = end - monotonic()
-            if remaining <= 0:
+            if end - monotonic() <= 0:
                 return False
-            await self.wait(remaining)
+            await self.wait_until(end)
         return True
 
 
@@ -76,9 +97,4 @@ async def until_judged(
                 pending.append(deadline if deadline is not None else now + exp.within)
         if not pending or stop():
             return False
-        await changed.wait(min(pending) - now)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+        await changed.wait_until(min(pending))

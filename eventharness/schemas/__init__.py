@@ -16,13 +16,12 @@
 * **Compatibility** — :func:`check_compatibility` for every registry mode, Avro and JSON Schema.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from eventharness.schemas.compat import Incompatibility, check_compatibility
-from eventharness.schemas.registry import (
-    RegistryClient,
-    RegistryError,
-    RegistryUnavailable,
-    SchemaNotFound,
-)
 from eventharness.schemas.store import (
     LocalSchemaStore,
     SchemaStore,
@@ -37,6 +36,23 @@ from eventharness.schemas.validators import (
     Validator,
 )
 from eventharness.schemas.wire import decode_payload, encode_payload, schema_id_of
+
+if TYPE_CHECKING:  # imported on first use: the registry client needs httpx, a folder does not
+    from eventharness.schemas.registry import (
+        RegistryClient,
+        RegistryError,
+        RegistryUnavailable,
+        SchemaNotFound,
+    )
+
+_REGISTRY = frozenset({"RegistryClient", "RegistryError", "RegistryUnavailable", "SchemaNotFound"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REGISTRY:
+        return getattr(importlib.import_module("eventharness.schemas.registry"), name)
+    raise AttributeError(f"module 'eventharness.schemas' has no attribute {name!r}")
+
 
 __all__ = [
     "AvroValidator",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from importlib.metadata import entry_points
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
@@ -94,14 +94,23 @@ class Transport(Protocol):
         """Delete a topic/exchange. Missing ones are ignored."""
 
 
-async def enqueue(transport: Transport, address: str, record: Record) -> asyncio.Future[Position]:
+def enqueue(
+    transport: Transport, address: str, record: Record
+) -> Awaitable[asyncio.Future[Position]]:
     """Send ``record`` without waiting for its acknowledgement: the transport's own
     ``enqueue`` when it has one (Kafka: the producer's batch), else ``publish`` in a task.
-    Await the result for the position (it raises what the publish raised)."""
+    Await the result for the future of the position (it raises what the publish raised).
+    Not a coroutine itself: the transport's own is awaited directly (the hot path)."""
     own = getattr(transport, "enqueue", None)
     if own is not None:
-        acked: asyncio.Future[Position] = await own(address, record)
+        acked: Awaitable[asyncio.Future[Position]] = own(address, record)
         return acked
+    return _in_a_task(transport, address, record)
+
+
+async def _in_a_task(
+    transport: Transport, address: str, record: Record
+) -> asyncio.Future[Position]:
     return asyncio.ensure_future(transport.publish(address, record))
 
 

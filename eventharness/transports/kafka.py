@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, Self, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -52,6 +52,7 @@ from eventharness.transports.kafka_publish import (
     acknowledgement,
     publish_error,
 )
+from eventharness.transports.kafka_records import records_of
 
 __all__ = ["KafkaSubscription", "KafkaTransport"]
 
@@ -390,6 +391,20 @@ class KafkaSubscription:
         return self
 
     async def __anext__(self) -> Record:
+        if not self._pending:
+            await self._wait()
+        return self._pending.popleft()
+
+    async def next_batch(self) -> deque[Record]:
+        """Every record fetched and not yet read, at least one, in order (what one
+        ``getmany`` returned): the collector takes a batch in one pass instead of a call per
+        record. StopAsyncIteration once closed, as iterating does."""
+        if not self._pending:
+            await self._wait()
+        batch, self._pending = self._pending, deque()
+        return batch
+
+    async def _wait(self) -> None:
         while not self._pending:
             if self._closed:
                 raise StopAsyncIteration
@@ -399,7 +414,6 @@ class KafkaSubscription:
                 if self._closed:
                     raise StopAsyncIteration from exc
                 raise BrokerError(f"subscription to {self.topic!r} stopped: {exc}") from exc
-        return self._pending.popleft()
 
     async def _fill(self) -> None:
         now = time.monotonic()
@@ -421,7 +435,7 @@ class KafkaSubscription:
             received = time.monotonic()
             if self.group is not None:
                 batches = self._unseen(batches)
-            self._pending.extend(_records(batches.values(), received))
+            self._pending.extend(records_of(batches.values(), received))
 
     def _unseen(self, batches: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, list[Any]]:
         """Worker: drop records this subscription already handed out. A rebalance racing the
@@ -460,28 +474,6 @@ class _AnchoredStart(ConsumerRebalanceListener):  # type: ignore[misc]
             handed = self._subscription._handed.get(tp)
             if committed is None or (handed is not None and handed > committed):
                 consumer.seek(tp, await self._subscription.start_offset(tp))
-
-
-def _records(batches: Iterable[list[Any]], received: float) -> Iterable[Record]:
-    for batch in batches:
-        if not batch:
-            continue
-        properties = {"topic": batch[0].topic}  # read-only Mapping, shared by the batch
-        for message in batch:  # positional arguments: this loop runs for every record
-            raw_headers = message.headers
-            timestamp = message.timestamp
-            value = message.value
-            partition = message.partition
-            yield Record(
-                value if value is not None else b"",
-                message.key,
-                {name: v or b"" for name, v in raw_headers} if raw_headers else {},
-                properties,
-                partition,
-                Position(partition, message.offset),
-                timestamp / 1000 if timestamp is not None and timestamp >= 0 else None,
-                received,
-            )
 
 
 def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:

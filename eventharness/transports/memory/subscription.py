@@ -8,11 +8,10 @@ whoever reads it only iterates and closes it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-
-import anyio
 
 from eventharness.model.events import Position, Record
 
@@ -32,7 +31,7 @@ class MemorySubscription:
     def __init__(self, address: str) -> None:
         self.address = address
         self._buffer: deque[Record] = deque()
-        self._waiter: anyio.Event | None = None
+        self._waiter: asyncio.Future[None] | None = None  # a bare future: no lock, no task
         self._closed = False
         self._on_close: list[Callable[[MemorySubscription], None]] = []
         self._tags = 0  # delivery tags handed out, for queue consumers
@@ -54,7 +53,8 @@ class MemorySubscription:
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            waiter.set()
+            if not waiter.done():  # a reader cancelled while waiting leaves a cancelled one
+                waiter.set_result(None)
 
     def push_tagged(self, record: Record) -> None:
         """Deliver a queued record with this consumer's next delivery tag."""
@@ -105,9 +105,9 @@ class MemorySubscription:
             if self._closed:
                 raise StopAsyncIteration
             waiter = self._waiter
-            if waiter is None:
-                waiter = self._waiter = anyio.Event()
-            await waiter.wait()
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await waiter
 
     def close(self) -> None:
         """Detach from the broker and end iteration. Idempotent; also what ``aclose`` does."""
@@ -119,8 +119,8 @@ class MemorySubscription:
             callback(self)
         self._buffer.clear()
         waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            waiter.set()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def aclose(self) -> None:
         self.close()
