@@ -81,7 +81,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "record": LazyCommand(
         _CLI + "record",
         "record_command",
-        "Record what a running system emits (secret-looking headers redacted).",
+        "Record what a running system emits (secret-looking headers redacted, --mask fields "
+        "masked).",
     ),
     "replay": LazyCommand(
         _CLI + "record",

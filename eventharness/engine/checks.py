@@ -1,5 +1,5 @@
-"""Checks declared on a scenario beside its expectations: order, per-key order, consistency,
-and checks on its trace.
+"""Checks declared on a scenario beside its expectations: order, per-key order, consistency
+(declared checks, and ``eventually`` probes), and checks on its trace.
 
 :class:`Checks` is a part of :class:`~eventharness.engine.scenario.Scenario` (its base): what
 is declared here is judged with everything else by :mod:`~eventharness.engine.verdict`, once
@@ -16,9 +16,11 @@ from typing import Any
 
 from eventharness.engine.expectations import Expectation, InOrder, KeyOrder
 from eventharness.engine.port import Port
+from eventharness.engine.probes import Probe, probe_failure
+from eventharness.engine.traced import Traced, polled
 from eventharness.engine.traces import Propagation, SpanExpectation, hold, trace_failures
 from eventharness.engine.verdict import Check, equal, step_reference
-from eventharness.model.durations import optional_seconds
+from eventharness.model.durations import check_seconds, optional_seconds
 from eventharness.model.errors import UsageError
 from eventharness.model.events import Event, monotonic
 from eventharness.model.result import Failure
@@ -39,9 +41,31 @@ class Checks:
     _expectations: list[Expectation]
     _orders: list[InOrder | KeyOrder]
     _checks: list[tuple[str, Check]]
+    _trace: Traced | None
 
     def step(self, ref: Expectation | str) -> Expectation:
         raise NotImplementedError  # the scenario's
+
+    async def armed(self) -> None:
+        raise NotImplementedError  # the scenario's
+
+    async def eventually(
+        self,
+        probe: Probe,
+        *,
+        within: float | None = None,
+        interval: float = 0.1,
+        name: str | None = None,
+    ) -> bool:
+        """Poll ``probe`` until it holds or ``within`` passes. False (and a ``consistency``
+        failure carrying the probe's last answer) when it never held."""
+        window = check_seconds("within", within) if within is not None else self.default_within
+        check_seconds("interval", interval)
+        await self.armed()
+        outcome, attempts = await polled(self._trace, probe, name, within=window, interval=interval)
+        if not outcome.ok:
+            self._failures.append(probe_failure(probe, name, window, attempts, outcome))
+        return outcome.ok
 
     def expect_order(self, *steps: Expectation | str, name: str | None = None) -> None:
         """The first events of ``steps`` must arrive in this order."""

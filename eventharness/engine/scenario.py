@@ -39,9 +39,8 @@ from eventharness.engine.matchers import Matcher
 from eventharness.engine.network import NetworkFault
 from eventharness.engine.outgoing import Rejected, Sender, compose, stamp, unpack
 from eventharness.engine.port import Port
-from eventharness.engine.probes import Probe, probe_failure
 from eventharness.engine.stubs import Stub
-from eventharness.engine.traced import Traced, join_spans, polled, sent, traced
+from eventharness.engine.traced import Traced, join_spans, sent, traced
 from eventharness.engine.traces import Propagation, SpanExpectation, propagated
 from eventharness.engine.verdict import (
     Check,
@@ -431,24 +430,6 @@ class Scenario(Checks, Chaos):
             event.position = await self._sender.publish(parsed, event, record)
         else:
             self._acks.add(event, await self._sender.enqueue(parsed, event, record))
-
-    async def eventually(
-        self,
-        probe: Probe,
-        *,
-        within: float | None = None,
-        interval: float = 0.1,
-        name: str | None = None,
-    ) -> bool:
-        """Poll ``probe`` until it holds or ``within`` passes. False (and a ``consistency``
-        failure carrying the probe's last answer) when it never held."""
-        window = check_seconds("within", within) if within is not None else self.default_within
-        check_seconds("interval", interval)
-        await self.armed()
-        outcome, attempts = await polled(self._trace, probe, name, within=window, interval=interval)
-        if not outcome.ok:
-            self._failures.append(probe_failure(probe, name, window, attempts, outcome))
-        return outcome.ok
 
     async def first_event(
         self, step: Expectation | str, *, within: float | None = None

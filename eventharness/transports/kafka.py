@@ -45,6 +45,7 @@ from eventharness.model.channels import BrokerURL
 from eventharness.model.errors import BrokerError, BrokerUnavailable, ChannelError, ChannelNotFound
 from eventharness.model.events import Position, Record
 from eventharness.transports.base import TransportBase
+from eventharness.transports.kafka_clients import quietly, topic_errors
 from eventharness.transports.kafka_config import client_config, producer_config
 from eventharness.transports.kafka_publish import (
     PUBLISH_ERRORS,
@@ -61,7 +62,6 @@ MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024
 MISSING_TOPIC_REFRESH_S = 0.25
 TOPIC_REFRESH_S = 2.0
 _GETMANY_MAX_RECORDS = 10_000
-_CLOSE_TIMEOUT_S = 5.0
 _TOPIC_EXISTS = 36
 _UNKNOWN_TOPIC = 3
 
@@ -100,9 +100,9 @@ class KafkaTransport(TransportBase):
         admin, self._admin = self._admin, None
         closing = [subscription.aclose() for subscription in subscriptions]
         if producer is not None:
-            closing.append(_quietly(producer.stop()))
+            closing.append(quietly(producer.stop()))
         if admin is not None:
-            closing.append(_quietly(admin.close()))
+            closing.append(quietly(admin.close()))
         await asyncio.gather(*closing)
 
     async def _start(self, client: Any, doing: str) -> None:
@@ -113,7 +113,7 @@ class KafkaTransport(TransportBase):
                 await client.start()
         except BaseException as exc:
             closing = client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop()
-            await _quietly(closing)
+            await quietly(closing)
             if isinstance(exc, (*UNREACHABLE, KafkaError)):
                 raise self._unavailable(doing, exc) from exc
             raise
@@ -136,7 +136,7 @@ class KafkaTransport(TransportBase):
         fresh = AIOKafkaProducer(**self._client, **self._producer_settings)
         await self._start(fresh, "reconnect")
         self._producer = fresh
-        await _quietly(old.stop())
+        await quietly(old.stop())
 
     def _require_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -291,7 +291,7 @@ class KafkaTransport(TransportBase):
             f"create topic {address!r}",
             admin.create_topics([NewTopic(address, partitions, replication)]),
         )
-        for topic, code, message in _topic_errors(response):
+        for topic, code, message in topic_errors(response):
             if topic == address and code not in (0, _TOPIC_EXISTS):
                 raise BrokerError(
                     f"create topic {address!r} on {self.url} failed: error {code} {message or ''}"
@@ -309,7 +309,7 @@ class KafkaTransport(TransportBase):
     async def delete_channel(self, address: str) -> None:
         admin = await self._admin_client()
         response = await self._call(f"delete topic {address!r}", admin.delete_topics([address]))
-        for topic, code, _message in _topic_errors(response):
+        for topic, code, _message in topic_errors(response):
             if topic == address and code not in (0, _UNKNOWN_TOPIC):
                 raise BrokerError(f"delete topic {address!r} on {self.url} failed: error {code}")
 
@@ -455,7 +455,7 @@ class KafkaSubscription:
         self._closed = True
         self._pending.clear()
         self._transport._forget(self)
-        await _quietly(self._consumer.stop())
+        await quietly(self._consumer.stop())
 
 
 class _AnchoredStart(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -474,38 +474,3 @@ class _AnchoredStart(ConsumerRebalanceListener):  # type: ignore[misc]
             handed = self._subscription._handed.get(tp)
             if committed is None or (handed is not None and handed > committed):
                 consumer.seek(tp, await self._subscription.start_offset(tp))
-
-
-def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
-    """(topic, error code, message) from a CreateTopics/DeleteTopics response of any version."""
-    entries = getattr(response, "topic_errors", None)
-    if entries is None:
-        entries = getattr(response, "topic_error_codes", [])
-    result = []
-    for entry in entries:
-        topic, code = entry[0], entry[1]
-        message = entry[2] if len(entry) > 2 else None
-        result.append((topic, int(code), message))
-    return result
-
-
-async def _quietly(closing: Awaitable[Any]) -> None:
-    """Close a client within the close timeout; a failure to close must not hide the error that
-    got us here. A close still running at the deadline is cancelled and left behind: unlike
-    ``asyncio.wait_for``, which waits for the cancelled close to finish (aiokafka's fetcher
-    close suppresses ``CancelledError``), this never waits longer than the timeout."""
-    task = asyncio.ensure_future(closing)
-    try:
-        await asyncio.wait([task], timeout=_CLOSE_TIMEOUT_S)
-    finally:
-        if not task.done():
-            task.cancel()
-            task.add_done_callback(_retrieve)
-    if task.done():
-        _retrieve(task)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Mark a close's outcome as seen: an abandoned close must not log "never retrieved"."""
-    if not task.cancelled():
-        task.exception()

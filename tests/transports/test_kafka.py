@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from eventharness.model.channels import parse_broker_url
 from eventharness.model.errors import BrokerUnavailable, ChannelError
 from eventharness.model.events import Record
-from eventharness.transports import kafka as kafka_module
+from eventharness.transports import kafka_clients
 from eventharness.transports.base import Subscription, Transport, make_transport
 from eventharness.transports.kafka import KafkaSubscription, KafkaTransport
 from eventharness.transports.kafka_config import (
@@ -195,7 +195,7 @@ async def test_an_admin_operation_nobody_answers_fails_within_the_connect_timeou
 async def test_a_client_close_that_ignores_its_cancel_is_abandoned_at_the_close_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(kafka_module, "_CLOSE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(kafka_clients, "CLOSE_TIMEOUT_S", 0.2)
     release = asyncio.Event()
 
     async def stubborn_close() -> None:  # aiokafka's fetcher close suppresses CancelledError
@@ -204,7 +204,7 @@ async def test_a_client_close_that_ignores_its_cancel_is_abandoned_at_the_close_
                 await release.wait()
 
     started = time.monotonic()
-    closing = asyncio.ensure_future(kafka_module._quietly(stubborn_close()))
+    closing = asyncio.ensure_future(kafka_clients.quietly(stubborn_close()))
     try:  # waited for, not cancelled: the old close swallowed a cancel too
         done, _ = await asyncio.wait([closing], timeout=5)
         elapsed = time.monotonic() - started
