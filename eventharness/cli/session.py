@@ -173,7 +173,8 @@ def run_session(
             env.stop()
         if receiver is not None:
             receiver.close()
-        removal = remove_created(ledger, kept, report) if ledger is not None else None
+        timeout = options.connect_timeout or 10.0
+        removal = remove_created(ledger, kept, report, timeout) if ledger is not None else None
         if removal is not None:
             options.cleanup.append(removal)
 
@@ -198,14 +199,20 @@ def begin_ledger(
     return Ledger.begin(state_dir, run_id, profile, items)
 
 
-def remove_created(ledger: Any, brokers: dict[str, str], report: Any) -> Any:
+def remove_created(
+    ledger: Any, brokers: dict[str, str], report: Any, connect_timeout: float = 10.0
+) -> Any:
     """Remove what the run created: its recorded names, and on Kafka every topic and group
     named with its id. Says what could not be removed; the record keeps only that."""
     from eventharness.env.leftovers import find_named, remove_leftovers
 
     async def work() -> Any:
-        found, problems = await find_named(brokers, contains=[ledger.run_id])
-        removal = await remove_leftovers([*ledger.items, *found], brokers)
+        found, problems = await find_named(
+            brokers, contains=[ledger.run_id], connect_timeout=connect_timeout
+        )
+        removal = await remove_leftovers(
+            [*ledger.items, *found], brokers, connect_timeout=connect_timeout
+        )
         return removal, problems
 
     try:

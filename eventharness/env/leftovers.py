@@ -130,7 +130,11 @@ def dead_ledgers(state_dir: Path, profile: str | None = None) -> list[Ledger]:
 
 
 async def find_named(
-    brokers: Mapping[str, str], *, contains: Iterable[str] = (), prefix: str | None = None
+    brokers: Mapping[str, str],
+    *,
+    contains: Iterable[str] = (),
+    prefix: str | None = None,
+    connect_timeout: float = 10.0,
 ) -> tuple[list[Item], list[str]]:
     """Topics and groups on the Kafka brokers whose names hold one of ``contains`` or start with
     ``prefix``; and the problems of brokers that could not be listed."""
@@ -141,7 +145,7 @@ async def find_named(
         if broker_family(url) != "kafka" or not (marks or prefix):
             continue
         try:
-            async with BrokerAdmin.open(url) as admin:
+            async with BrokerAdmin.open(url, connect_timeout) as admin:
                 for kind, name in await admin.names():
                     if any(m in name for m in marks) or (prefix and name.startswith(prefix)):
                         found.append(Item(broker, kind, name))
@@ -151,7 +155,11 @@ async def find_named(
 
 
 async def remove_leftovers(
-    items: Iterable[Item], brokers: Mapping[str, str], *, dry_run: bool = False
+    items: Iterable[Item],
+    brokers: Mapping[str, str],
+    *,
+    dry_run: bool = False,
+    connect_timeout: float = 10.0,
 ) -> Removal:
     """Remove ``items`` (Kafka groups before topics); those already gone are left out of both
     lists. ``dry_run``: only find which exist (reported as removed)."""
@@ -166,7 +174,7 @@ async def remove_leftovers(
             outcome.failed.extend((item, why) for item in wanted)
             continue
         try:
-            async with BrokerAdmin.open(url) as admin:
+            async with BrokerAdmin.open(url, connect_timeout) as admin:
                 for item in wanted:
                     await _remove_one(admin, item, outcome, dry_run)
         except EventHarnessError as exc:

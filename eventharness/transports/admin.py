@@ -14,6 +14,7 @@ with a passive declare, so only names known in advance (recorded by the run) can
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -54,6 +55,8 @@ class BrokerAdmin:
     async def open(cls, url: str, connect_timeout: float = 10.0) -> AsyncIterator[BrokerAdmin]:
         parsed = parse_broker_url(url)
         family = broker_family(url)
+        own = parsed.param("connect_timeout")  # the URL's own, as the transports read it
+        connect_timeout = float(own) if own is not None else connect_timeout
         if family == "kafka":
             from aiokafka.admin import AIOKafkaAdminClient
 
@@ -63,7 +66,13 @@ class BrokerAdmin:
                 **client_config(parsed), request_timeout_ms=int(connect_timeout * 1000)
             )
             try:
-                await client.start()
+                async with asyncio.timeout(connect_timeout):
+                    await client.start()
+            except TimeoutError as exc:
+                await client.close()
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka at {parsed}: no answer within {connect_timeout:g} s"
+                ) from exc
             except Exception as exc:
                 raise BrokerUnavailable(f"cannot reach Kafka at {parsed}: {exc}") from exc
             try:

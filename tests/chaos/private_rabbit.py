@@ -135,16 +135,62 @@ class PrivateRabbit:
         return ""
 
     def stop(self) -> None:
-        """End the node by its pid (its whole process group: the Erlang VM and epmd it
-        started for itself are its children) and remove its folders."""
+        """End the node: ``rabbitmqctl stop``, then whatever still runs under its name is
+        signalled by process group. The groups are found by the node's name in the processes'
+        environment, not by the script's pid: Debian's ``rabbitmq-server`` runs the node
+        through ``su``, which starts a session (a process group) of its own. Then remove the
+        node's folders."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        if process is not None:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                subprocess.run(
+                    ["rabbitmqctl", "-n", self.name, "stop"],
+                    env=self.env,
+                    capture_output=True,
+                    timeout=30,
+                    check=False,
+                )
+            groups = {process.pid, *_groups_of_node(self.name)}
+            for sig, patience in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
+                alive = [g for g in groups if _signal_group(g, sig)]
+                if all(_group_gone(g, patience) for g in alive):
+                    break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=1)  # reap the script
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _groups_of_node(name: str) -> set[int]:
+    """Process groups of the processes whose environment names node ``name``."""
+    marker = f"RABBITMQ_NODENAME={name}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.add(os.getpgid(int(entry.name)))
+        except (OSError, ProcessLookupError):
+            continue  # gone meanwhile, or not ours to read
+    return found
+
+
+def _signal_group(group: int, sig: signal.Signals) -> bool:
+    """Signal every process of ``group``; False when none is left."""
+    try:
+        os.killpg(group, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _group_gone(group: int, patience: float) -> bool:
+    """Whether every process of ``group`` has ended within ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)  # polling the kernel for a group that has no event to wait on
+    return False
