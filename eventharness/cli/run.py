@@ -28,9 +28,11 @@ from eventharness.cli.errors import ERROR, FAILED, INTERRUPTED, OK, errors, fail
 from eventharness.cli.session import RunOptions, run_group, used_brokers
 from eventharness.cli.setup import (
     BrokerOption,
+    ConcurrencyOption,
     ConfigOption,
     ConnectTimeoutOption,
     ProfileOption,
+    SelectOption,
     Setup,
     StateOption,
     check_connect_timeout,
@@ -100,14 +102,7 @@ def run(
     ] = None,
     profile: ProfileOption = None,
     broker: BrokerOption = None,
-    select: Annotated[
-        str | None,
-        typer.Option(
-            "-k",
-            help="Only scenarios whose name contains PATTERN (or matches the glob) "
-            "(config: select).",
-        ),
-    ] = None,
+    select: SelectOption = None,
     report_json: Annotated[
         Path | None,
         typer.Option("--report-json", help="Write the JSON report here (config: report_json)."),
@@ -131,15 +126,7 @@ def run(
             "(for asyncapi check/export and map).",
         ),
     ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            "-j",
-            min=1,
-            help="Scenarios run at once on one harness (config: concurrency, default 4).",
-        ),
-    ] = None,
+    concurrency: ConcurrencyOption = None,
     seed: Annotated[
         int | None,
         typer.Option(

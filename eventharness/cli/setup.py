@@ -29,9 +29,11 @@ from eventharness.files.check_base import FileContext
 __all__ = [
     "WIDE",
     "BrokerOption",
+    "ConcurrencyOption",
     "ConfigOption",
     "ConnectTimeoutOption",
     "ProfileOption",
+    "SelectOption",
     "Setup",
     "StateOption",
     "check_connect_timeout",
@@ -81,6 +83,22 @@ ConnectTimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--connect-timeout", help="Seconds to reach each broker (config: connect_timeout)."
+    ),
+]
+SelectOption = Annotated[
+    str | None,
+    typer.Option(
+        "-k",
+        help="Only scenarios whose name contains PATTERN (or matches the glob) (config: select).",
+    ),
+]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        "-j",
+        min=1,
+        help="Scenarios run at once on one harness (config: concurrency, default 4).",
     ),
 ]
 StateOption = Annotated[

@@ -36,9 +36,11 @@ from eventharness.cli.run import check_overrides, group_by_profile, load_scenari
 from eventharness.cli.session import RunOptions, run_session
 from eventharness.cli.setup import (
     BrokerOption,
+    ConcurrencyOption,
     ConfigOption,
     ConnectTimeoutOption,
     ProfileOption,
+    SelectOption,
     StateOption,
     check_connect_timeout,
     console,
@@ -176,21 +178,8 @@ def watch(
             show_default=False,
         ),
     ] = None,
-    select: Annotated[
-        str | None,
-        typer.Option(
-            "-k", help="Only scenarios whose name contains PATTERN (or the glob) (config: select)."
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            "-j",
-            min=1,
-            help="Scenarios run at once (config: concurrency, default 4).",
-        ),
-    ] = None,
+    select: SelectOption = None,
+    concurrency: ConcurrencyOption = None,
     no_up: Annotated[
         bool,
         typer.Option(
