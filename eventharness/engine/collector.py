@@ -107,8 +107,11 @@ class Collector:
 
     async def _pump(self, name: str, sub: Subscription) -> None:
         try:
+            deliver_to = getattr(sub, "deliver_to", None)
             next_batch = getattr(sub, "next_batch", None)
-            if next_batch is not None:  # a batch per fetch (Kafka): one await per batch
+            if deliver_to is not None:  # the memory broker: routed inside the publish
+                await deliver_to(lambda record: self.route(self._event(name, record)))
+            elif next_batch is not None:  # a batch per fetch (Kafka): one await per batch
                 while True:
                     try:
                         batch = await next_batch()

@@ -371,3 +371,52 @@ async def test_waiting_reader_wakes_on_publish(transport: MemoryTransport) -> No
             await anyio.wait_all_tasks_blocked()
             await transport.publish(sub.address, rec(7))
     assert [seq(r) for r in got] == [7]
+
+
+async def test_deliver_to_hands_records_over_inside_the_publish(transport: MemoryTransport) -> None:
+    topic = unique("t")
+    sub = await transport.subscribe(topic)
+    await transport.publish(topic, rec(1))  # buffered before the sink exists: handed over first
+    got: list[int] = []
+
+    async def deliver() -> None:
+        await sub.deliver_to(lambda record: got.append(seq(record)))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(deliver)
+            await anyio.wait_all_tasks_blocked()
+            assert got == [1]
+            await transport.publish(topic, rec(2))
+            assert got == [1, 2]  # no task switch between the publish and the sink
+            await sub.aclose()  # ends deliver_to
+    assert sub.pending == 0
+
+
+async def test_a_failing_sink_stops_its_subscription_not_the_publisher(
+    transport: MemoryTransport,
+) -> None:
+    topic = unique("t")
+    sub = await transport.subscribe(topic)
+    other = await transport.subscribe(topic)
+
+    def sink(record: Record) -> None:
+        raise ValueError(f"cannot take {seq(record)}")
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            failed: list[BaseException] = []
+
+            async def deliver() -> None:
+                try:
+                    await sub.deliver_to(sink)
+                except ValueError as exc:
+                    failed.append(exc)
+
+            tg.start_soon(deliver)
+            await anyio.wait_all_tasks_blocked()
+            await transport.publish(topic, rec(3))  # does not raise
+            await transport.publish(topic, rec(4))
+    assert [str(e) for e in failed] == ["cannot take 3"]
+    assert sub.closed
+    assert [seq(r) for r in drain(other)] == [3, 4]  # the other reader got everything

@@ -3,7 +3,8 @@
 Topics, queues and the broker deliver into it (:meth:`MemorySubscription.push`,
 :meth:`~MemorySubscription.push_tagged`), take unread records back when partitions or queues
 change hands (:meth:`~MemorySubscription.release`) and learn of its end through close callbacks;
-whoever reads it only iterates and closes it.
+whoever reads it iterates it, or has each record handed over as it is published
+(:meth:`~MemorySubscription.deliver_to`), and closes it.
 """
 
 from __future__ import annotations
@@ -26,12 +27,23 @@ class MemorySubscription:
     queue) and ends iteration.
     """
 
-    __slots__ = ("_buffer", "_closed", "_on_close", "_tags", "_waiter", "address")
+    __slots__ = (
+        "_buffer",
+        "_closed",
+        "_ended",
+        "_on_close",
+        "_sink",
+        "_tags",
+        "_waiter",
+        "address",
+    )
 
     def __init__(self, address: str) -> None:
         self.address = address
         self._buffer: deque[Record] = deque()
         self._waiter: asyncio.Future[None] | None = None  # a bare future: no lock, no task
+        self._sink: Callable[[Record], None] | None = None  # deliver_to's callback
+        self._ended: asyncio.Future[None] | None = None  # deliver_to's end: closed, or failed
         self._closed = False
         self._on_close: list[Callable[[MemorySubscription], None]] = []
         self._tags = 0  # delivery tags handed out, for queue consumers
@@ -48,7 +60,15 @@ class MemorySubscription:
     # -- the broker's side: deliver, take back, learn of the end ------------------------------
 
     def push(self, record: Record) -> None:
-        """Deliver a record as it is, waking the reader."""
+        """Deliver a record as it is, waking the reader (or handing it to :meth:`deliver_to`'s
+        callback)."""
+        sink = self._sink
+        if sink is not None:
+            try:
+                sink(record)
+            except Exception as exc:  # the reader's failure, not the publisher's
+                self._fail(exc)
+            return
         self._buffer.append(record)
         waiter = self._waiter
         if waiter is not None:
@@ -109,11 +129,38 @@ class MemorySubscription:
                 waiter = self._waiter = asyncio.get_running_loop().create_future()
             await waiter
 
+    async def deliver_to(self, sink: Callable[[Record], None]) -> None:
+        """Hand every record to ``sink`` as it is published, inside the publisher's call (no
+        task switch, no buffer), until the subscription closes; records already buffered go
+        first. Raises what ``sink`` raised (the subscription is closed then): a reader that
+        fails stops reading, as an iterating one would.
+
+        For readers that only route what they get and never block: the collector."""
+        self._ended = ended = asyncio.get_running_loop().create_future()
+        while self._buffer and not self._closed:
+            sink(self._buffer.popleft())
+        if not self._closed:
+            self._sink = sink
+            try:
+                await ended
+            finally:
+                self._sink = None
+
+    def _fail(self, exc: Exception) -> None:
+        ended = self._ended
+        if ended is not None and not ended.done():
+            ended.set_exception(exc)
+        self._sink = None
+        # Closed once the publisher's delivery loop is over: closing detaches from the topic,
+        # whose list of readers that loop is going through.
+        asyncio.get_running_loop().call_soon(self.close)
+
     def close(self) -> None:
         """Detach from the broker and end iteration. Idempotent; also what ``aclose`` does."""
         if self._closed:
             return
         self._closed = True
+        self._sink = None
         callbacks, self._on_close = self._on_close, []
         for callback in callbacks:
             callback(self)
@@ -121,6 +168,9 @@ class MemorySubscription:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        ended = self._ended
+        if ended is not None and not ended.done():
+            ended.set_result(None)
 
     async def aclose(self) -> None:
         self.close()
