@@ -28,6 +28,10 @@ class Acks:
     def __init__(self) -> None:
         self._pending: list[tuple[Event, asyncio.Future[Position]]] = []
 
+    def __bool__(self) -> bool:
+        """Are acknowledgements still awaited?"""
+        return bool(self._pending)
+
     def add(self, event: Event, ack: asyncio.Future[Position]) -> None:
         self._pending.append((event, ack))
 

@@ -107,6 +107,12 @@ class Arming:
             error, self._error = self._error, None
             raise error
 
+    def close(self) -> bool:
+        """The scenario ends: arm nothing more. False when an arming task is still running:
+        then await :meth:`aclose`, which stops it."""
+        self._live = False
+        return self._task is None or self._task.done()
+
     async def aclose(self) -> None:
         """The scenario ends: stop arming (a subscription half made is the collector's)."""
         self._live = False

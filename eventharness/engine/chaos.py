@@ -48,11 +48,14 @@ class Chaos:
     name: str
     harness: Port
     events: list[Event]
-    _owned: contextlib.AsyncExitStack
     _changed: Wakeup
     _network: list[NetworkFault]
     _add: Callable[..., Expectation]  # the scenario's
     _require_entered: Callable[[], None]
+
+    @property
+    def _owned(self) -> contextlib.AsyncExitStack:  # the scenario's
+        raise NotImplementedError
 
     async def network_fault(
         self,

@@ -325,6 +325,8 @@ def arrived_before(event: Event, other: Event, slack: float = 0.0) -> bool:
 
 def check_counts(count: int | None, at_least: int | None, at_most: int | None) -> None:
     """UsageError unless ``count``/``at_least``/``at_most`` make a possible count."""
+    if count is None and at_least is None and at_most is None:
+        return  # the usual case: one match wanted
     for label, value in (("count", count), ("at_least", at_least), ("at_most", at_most)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise UsageError(f"{label} must be a whole number ≥ 0, got {value!r}")

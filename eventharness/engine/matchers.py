@@ -190,6 +190,8 @@ def spec_problems(spec: Any, where: str) -> list[str]:
     other keys.
     """
     problems: list[str] = []
+    if type(spec) is dict and _plain(spec):
+        return problems
     if isinstance(spec, Mapping):
         if is_operator(spec):
             for op, arg in spec.items():
@@ -213,6 +215,17 @@ def spec_problems(spec: Any, where: str) -> list[str]:
         for i, sub in enumerate(spec):
             problems.extend(spec_problems(sub, f"{where}[{i}]"))
     return problems
+
+
+def _plain(spec: dict[Any, Any]) -> bool:
+    """Is ``spec`` field names with plain values only (the usual ``match``)? Then nothing in
+    it can be wrong."""
+    if not spec.keys().isdisjoint(_OPERATOR_KEYS):
+        return False
+    for value in spec.values():  # noqa: SIM110 - a loop is cheaper than all(genexpr)
+        if type(value) not in _SCALARS:
+            return False
+    return True
 
 
 def _mixed(spec: Mapping[Any, Any], operators: list[Any], where: str) -> list[str]:

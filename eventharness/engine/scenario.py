@@ -109,7 +109,7 @@ class Scenario(Checks, Chaos):
         self._arming = Arming(harness, name)  # subscriptions and stubs, before any trigger
         self._changed = Wakeup()  # woken by every routed event and a broken collection
         self._entered = False
-        self._owned = contextlib.AsyncExitStack()  # closed, last in first out, at the end
+        self._opened: contextlib.AsyncExitStack | None = None  # see _owned
         self._faults: set[Fault] = set()  # used by publishes; released at the end
         self._network: list[NetworkFault] = []  # network faults applied (engine/chaos.py)
         self._violations: list[Violation] = []
@@ -130,12 +130,12 @@ class Scenario(Checks, Chaos):
     async def __aenter__(self) -> Scenario:
         if self._trace_rule and not self._traces:
             self.expect_propagated()  # a usage error before anything is opened
-        await self._owned.__aenter__()
         self.began = monotonic()
-        failed = await self.lifecycle.set_up(self.harness, self._owned)
-        if failed is not None:  # the body does not run; teardown did
-            self._failures.append(failed)
-            raise ScenarioFailed(self._result())
+        if self.lifecycle.setup:
+            failed = await self.lifecycle.set_up(self.harness, self._owned)
+            if failed is not None:  # the body does not run; teardown did
+                self._failures.append(failed)
+                raise ScenarioFailed(self._result())
         self.began, self._entered = monotonic(), True  # setup is not on the scenario's clock
         # released in __aexit__ after the stack (cheaper than two callbacks on it)
         self.harness.add_listener(self._changed.wake)
@@ -143,6 +143,14 @@ class Scenario(Checks, Chaos):
         self._trace = traced(self.harness, self.name, self.correlation_id)
         self._arming.start()
         return self
+
+    @property
+    def _owned(self) -> contextlib.AsyncExitStack:
+        """What the scenario opened (stubs, faults, setup's resources), closed last in first
+        out when it ends; made on first use (most scenarios open nothing)."""
+        if self._opened is None:
+            self._opened = contextlib.AsyncExitStack()
+        return self._opened
 
     @property
     def started(self) -> float:
@@ -159,11 +167,14 @@ class Scenario(Checks, Chaos):
     ) -> None:
         try:
             if exc is None or isinstance(exc, _Abort):
-                if exc is None:
-                    await self._acks.gather(self._failures)
-                    await self.armed()
+                if exc is None:  # each await only when there is something to wait for
+                    if self._acks:
+                        await self._acks.gather(self._failures)
+                    if not self._arming.ready:
+                        await self.armed()
                     await self._wait()
-                    await self._await_traces()
+                    if self._traces:
+                        await self._await_traces()
                 self._final_checks()
             elif isinstance(exc, AssertionError):
                 self._failures.append(Failure("consistency", "assert", str(exc) or "assert"))
@@ -173,14 +184,17 @@ class Scenario(Checks, Chaos):
         finally:
             self._acks.abandon()  # no-op once gathered
             try:
-                await self._arming.aclose()
-                await self._owned.aclose()  # stubs stop, held messages go, routes close
+                if not self._arming.close():
+                    await self._arming.aclose()
+                if self._opened is not None:
+                    await self._opened.aclose()  # stubs stop, held messages go, routes close
             finally:
                 self.harness.remove_listener(self._changed.wake)
                 self._changed.close()
                 for key in self._keys:
                     self.harness.unregister(key)
-                await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
+                if self.lifecycle.teardown:
+                    await self.lifecycle.tear_down(self.harness)  # always, even when cancelled
         result = self._result()
         if self._trace is not None:
             self._trace.end(result)

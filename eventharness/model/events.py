@@ -390,8 +390,7 @@ def preview(raw: bytes, limit: int = 32) -> str:
     return head.hex(" ") + (" …" if len(raw) > limit else "")
 
 
-def monotonic() -> float:
-    return time.monotonic()
+monotonic = time.monotonic  # the clock of every receive time and window (asyncio's too)
 
 
 def header_text(headers: Mapping[str, Any], name: str) -> str | None:
