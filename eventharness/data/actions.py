@@ -20,7 +20,6 @@ transaction, committed at its end. HTTP goes through httpx; a status other than 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +52,8 @@ def connect(url: str, timeout: float = 5.0) -> Any:
     if problem:
         raise UsageError(problem)
     if url.startswith("sqlite:///"):
+        import sqlite3  # here, not at the top: loading and checking scenario files never opens one
+
         return sqlite3.connect(url.removeprefix("sqlite:///"), timeout=timeout)
     try:
         import psycopg

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import copy
 import random
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from eventharness.data.avro import avro_strategy
+from eventharness.data.avro import avro_strategy, field_problem
 from eventharness.data.draw import draw
-from eventharness.data.jsonschema import json_strategy
+from eventharness.data.jsonschema import close_objects, json_strategy, override_problem
 from eventharness.model.errors import ConfigError, UsageError
 from eventharness.schemas.store import LocalSchemaStore, as_validator
 from eventharness.schemas.validators import AvroValidator, Validator
 
-__all__ = ["VIOLATIONS", "Generated", "from_schema", "invalid", "resolve"]
+__all__ = ["VIOLATIONS", "Generated", "check", "from_schema", "invalid", "resolve"]
 
 #: The ways :func:`invalid` breaks a value.
 VIOLATIONS = ("missing", "wrong-type", "out-of-range")
@@ -89,6 +90,40 @@ def resolve(schema: str | Mapping[str, Any] | Validator, schemas: Any = None) ->
     return as_validator(schema, schemas)
 
 
+def _is_strategy(value: Any) -> bool:
+    """Whether ``value`` is a hypothesis strategy; one can only exist once hypothesis is
+    imported, so this never imports it."""
+    strategies = sys.modules.get("hypothesis.strategies")
+    return strategies is not None and isinstance(value, strategies.SearchStrategy)
+
+
+def _problem(validator: Validator, name: str, value: Any, extra: bool) -> str | None:
+    schema = getattr(validator, "schema", None)
+    if isinstance(validator, AvroValidator):
+        return field_problem(schema, name, value)
+    return override_problem(schema if extra else close_objects(schema), name, value)
+
+
+def check(
+    schema: str | Mapping[str, Any] | Validator,
+    *,
+    schemas: Any = None,
+    extra: bool = False,
+    **overrides: Any,
+) -> Validator:
+    """The validator of ``schema``, once each override that is a value is known to fit it.
+
+    Raises the UsageError :func:`from_schema` would (a field the schema lacks, a value its
+    field refuses) without building a strategy: a scenario file's ``$generate`` is checked
+    when it loads, and hypothesis, slow to import, is only needed when values are drawn."""
+    validator = resolve(schema, schemas)
+    for name, value in overrides.items():
+        problem = None if _is_strategy(value) else _problem(validator, name, value, extra)
+        if problem is not None:
+            raise UsageError(f"{getattr(validator, 'name', str(schema))}: {problem}")
+    return validator
+
+
 def _strategy(validator: Validator, overrides: Mapping[str, Any], extra: bool) -> Any:
     schema = getattr(validator, "schema", None)
     if isinstance(validator, AvroValidator):
@@ -106,7 +141,7 @@ def from_schema(
     """Values of ``schema`` with the fields in ``overrides`` fixed (a value or a strategy).
 
     ``extra=True`` lets JSON objects that allow extra keys have them (slower to generate)."""
-    validator = resolve(schema, schemas)
+    validator = check(schema, schemas=schemas, extra=extra, **overrides)
     name = getattr(validator, "name", str(schema))
     try:
         strategy = _strategy(validator, overrides, extra)

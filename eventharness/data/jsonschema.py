@@ -5,7 +5,8 @@
 An object schema that does not say ``additionalProperties`` allows any extra key; events carry
 the keys their schema names, so by default such objects are generated closed (``extra=False``):
 every value still conforms, and generation is ten times faster. Overrides fix top-level
-properties to a value (checked against that property's schema first) or to a strategy.
+properties to a value or to a strategy; ``override_problem`` says why a value cannot be one
+(``generators.check`` asks it before a strategy is built, without importing hypothesis).
 """
 
 from __future__ import annotations
@@ -56,22 +57,18 @@ def override_problem(schema: Any, name: str, value: Any) -> str | None:
 def json_strategy(
     schema: Any, overrides: Mapping[str, Any] | None = None, *, extra: bool = False
 ) -> Any:
-    """A strategy of values of ``schema`` with ``overrides`` (values or strategies)."""
+    """A strategy of values of ``schema`` with ``overrides`` (values or strategies), each
+    value already known to fit its property (see ``override_problem``)."""
     # lazy: hypothesis-jsonschema imports hypothesis, which only generation needs
     from hypothesis import strategies as st
     from hypothesis.strategies import SearchStrategy
     from hypothesis_jsonschema import from_schema
 
     base = copy.deepcopy(schema if extra else close_objects(schema))
-    fixed: dict[str, Any] = {}
-    for name, value in (overrides or {}).items():
-        if isinstance(value, SearchStrategy):
-            fixed[name] = value
-            continue
-        problem = override_problem(schema if extra else base, name, value)
-        if problem is not None:
-            raise UsageError(problem)
-        fixed[name] = st.just(value)
+    fixed = {
+        name: value if isinstance(value, SearchStrategy) else st.just(value)
+        for name, value in (overrides or {}).items()
+    }
     if fixed and isinstance(base, dict):
         props = base.setdefault("properties", {})
         for name in fixed:

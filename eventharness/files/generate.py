@@ -4,8 +4,9 @@
                 value: {$generate: shop.OrderPlaced, with: {order_id: "${order_id}", total: 42}}}
 
 Checked when the file loads (the subject exists; each override that is not a template conforms
-to its field) and expanded when the step runs, after its templates are rendered, from the run's
-seed (so a failing run replays with ``--seed``).
+to its field), without building the hypothesis strategy: ``validate`` stays fast. Expanded when
+the step runs, after its templates are rendered, from the run's seed (so a failing run replays
+with ``--seed``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eventharness.data.generators import from_schema
+from eventharness.data.generators import check, from_schema
 from eventharness.engine.templates import references
 from eventharness.model.errors import ConfigError, UsageError
 from eventharness.model.problems import line_of
@@ -69,8 +70,7 @@ def generate_problems(value: Any, schemas: Any, line: int) -> list[tuple[int, st
         ]
     fixed = {k: v for k, v in overrides.items() if not references(v)}
     try:
-        validator = schemas.validator(subject) if isinstance(subject, str) else subject
-        from_schema(validator, **fixed)
+        check(schemas.validator(subject) if isinstance(subject, str) else subject, **fixed)
     except (UsageError, ConfigError) as exc:
         return [(here, f"{KEY}: {exc}")]
     return found

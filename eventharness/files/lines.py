@@ -135,7 +135,11 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 def read_yaml(text: str, path: str) -> tuple[Any, list[str]]:
     """Parse ``text``; (data, problems). Syntax errors come back as problems with their line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        return None, [f"{path}:{line}: character #x{exc.character:04x} is not allowed in YAML"]
     try:
         data = loader.get_single_data()
     except _TooBig as exc:

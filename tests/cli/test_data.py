@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -180,6 +182,47 @@ def test_bad_test_data_exits_2_with_file_and_line(
     no_traceback(done)
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stdout + done.stderr
+
+
+VALIDATE_IN_PROCESS = """\
+import sys
+from eventharness.cli import main
+sys.argv = ["eventharness", "validate", "scenarios"]
+try:
+    main()
+except SystemExit as exit:
+    print("EXIT", exit.code)
+print("LOADED", sorted({"hypothesis", "hypothesis_jsonschema", "faker"} & set(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "exit_code", "problem"),
+    [
+        ("{$generate: shop.OrderPlaced, with: {currency: EUR}}", 0, ""),
+        (
+            "{$generate: shop.OrderPlaced, with: {total: -1}}",
+            2,
+            "scenarios/a.yaml:4: generate.order: $generate: shop.OrderPlaced@1: total=-1",
+        ),
+        ("{$generate: shop.OrderPlaced, with: {totl: 1}}", 2, "has no property 'totl'"),
+    ],
+    ids=["valid", "bad-override", "unknown-field"],
+)
+def test_validate_checks_generate_without_importing_hypothesis(
+    tmp_path: Path, spec: str, exit_code: int, problem: str
+) -> None:
+    """Hypothesis (and hypothesis-jsonschema) take a third of validate's time to import; the
+    load-time check of ``$generate`` finds its problems without them."""
+    root = project(tmp_path, {"a.yaml": PROPERTY.format(spec=spec)})
+    done = subprocess.run(
+        [sys.executable, "-c", VALIDATE_IN_PROCESS], cwd=root, capture_output=True, text=True
+    )
+    out = done.stdout + done.stderr
+    no_traceback(done)
+    assert f"EXIT {exit_code}" in out
+    assert problem in out
+    assert done.stdout.strip().splitlines()[-1] == "LOADED []", out
 
 
 FAKE_FAILS = """\

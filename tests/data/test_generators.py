@@ -62,6 +62,13 @@ def test_override_that_breaks_the_schema_is_refused() -> None:
         eh.data.from_schema("shop.Invoice", schemas=str(HERE), lines="x")
 
 
+def test_an_override_can_be_a_strategy_and_is_drawn_from() -> None:
+    from hypothesis import strategies as st
+
+    orders = eh.data.from_schema("shop.OrderPlaced", schemas=str(SHOP), total=st.integers(1, 3))
+    assert {v["total"] for v in orders.sample(50, seed=3)} <= {1, 2, 3}
+
+
 def test_unknown_subject_names_the_known_ones() -> None:
     with pytest.raises(eh.ConfigError, match=r"shop\.Nope.*shop\.OrderPlaced"):
         eh.data.from_schema("shop.Nope", schemas=str(SHOP))

@@ -58,6 +58,11 @@ def nested(levels: int) -> str:
     return "{a: " * levels + "1" + "}" * levels
 
 
+def test_a_control_character_is_a_problem_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nsteps:\n  - wait: 1s\n# a bell \x07\n")
+    assert problems_of(path) == [f"{path}:4: character #x0007 is not allowed in YAML"]
+
+
 # -- alias bombs ---------------------------------------------------------------------------
 
 
