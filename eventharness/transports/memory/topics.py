@@ -142,14 +142,17 @@ class Topic:
             time.time(),
             time.monotonic(),
         )
-        for sub in self.observers:
-            sub.push(stored)
         for group in self.groups.values():
             owner = group.owners[p]
             if owner is None:
                 group.backlog[p].append(stored)
             else:
                 owner.push(stored)
+        # Observers last: one may be handed the record at once (the collector routes it inside
+        # this call); the consumers woken above still run first, as they would have had the
+        # observer read on a later turn of the loop.
+        for sub in self.observers:
+            sub.push(stored)
         return position
 
     def observe(self, sub: MemorySubscription) -> None:
