@@ -220,7 +220,7 @@ def spec_problems(spec: Any, where: str) -> list[str]:
 def _plain(spec: dict[Any, Any]) -> bool:
     """Is ``spec`` field names with plain values only (the usual ``match``)? Then nothing in
     it can be wrong."""
-    if not spec.keys().isdisjoint(_OPERATOR_KEYS):
+    if not _OPERATOR_KEYS.isdisjoint(spec):
         return False
     for value in spec.values():  # noqa: SIM110 - a loop is cheaper than all(genexpr)
         if type(value) not in _SCALARS:

@@ -254,11 +254,14 @@ class Scenario(Checks, Chaos):
         before ``after``'s event still counts (default: the harness's ``cross_broker_slack``,
         0.25 s; 0 when both names lead to the same broker URL)."""
         check_counts(count, at_least, at_most)
-        optional_seconds("order_slack", order_slack, allow_zero=True)
-        if after is not None and order_slack is None:
-            first = self.step(after).channel.partition(":")[0]
-            same = self.harness.same_broker(first, channel.partition(":")[0])
-            order_slack = 0.0 if same else self.harness.cross_broker_slack
+        if order_slack is not None:
+            optional_seconds("order_slack", order_slack, allow_zero=True)
+        if after is not None:
+            after = self.step(after)
+            if order_slack is None:
+                first = after.channel.partition(":")[0]
+                same = self.harness.same_broker(first, channel.partition(":")[0])
+                order_slack = 0.0 if same else self.harness.cross_broker_slack
         exp = self._add(
             Expectation,
             channel,
@@ -316,16 +319,18 @@ class Scenario(Checks, Chaos):
         **options: Any,
     ) -> Expectation:
         parsed = self.harness.channel(channel)
-        optional_seconds("within" if kind is Expectation else "during", within)
+        if within is not None:
+            optional_seconds("within" if kind is Expectation else "during", within)
+        declared = self._expectations
         exp = kind(
-            name=unique_name(name or default_name, {exp.name for exp in self._expectations}),
+            name=unique_name(name or default_name, {e.name for e in declared}),
             channel=str(parsed),
             matcher=matcher,
             within=within if within is not None else self.default_within,
             after=self.step(after) if after is not None else None,
             **options,
         )
-        self._expectations.append(exp)
+        declared.append(exp)
         self._arming.channel(parsed, consume_queue=collect_queue)
         for event in self.events:  # events that arrived before this expectation was declared
             if event.direction == "in":

@@ -337,6 +337,7 @@ def trace_id_of(traceparent: str | None) -> str | None:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_DECODE = json.JSONDecoder().decode  # json.loads without its checks of the arguments
 
 
 def encode_value(value: Any) -> bytes:
@@ -380,7 +381,7 @@ def decode_value(raw: bytes) -> tuple[Any, str | None]:
     except UnicodeDecodeError:
         return raw, f"not UTF-8 text ({len(raw)} bytes: {preview(raw)})"
     try:
-        return json.loads(text), None
+        return _DECODE(text), None
     except ValueError:
         return text, None
 
