@@ -45,6 +45,8 @@ NO_NETWORK = (
 class Chaos:
     """Network faults and recoveries of a scenario (its own state, declared here)."""
 
+    __slots__ = ()
+
     name: str
     harness: Port
     events: list[Event]

@@ -31,6 +31,8 @@ __all__ = ["Checks"]
 class Checks:
     """Order and consistency checks of a scenario (the scenario's own state, declared here)."""
 
+    __slots__ = ()
+
     name: str
     harness: Port
     correlation_id: str

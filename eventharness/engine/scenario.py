@@ -73,6 +73,39 @@ class Scenario(Checks, Chaos):
     owns what it opens — its collector routes, its stubs, the faults its publishes used —
     through one ``AsyncExitStack``, closed when it ends (``setup``/``teardown``: lifecycle)."""
 
+    __slots__ = (
+        "_acks",
+        "_arming",
+        "_changed",
+        "_checks",
+        "_entered",
+        "_evidence_made",
+        "_expectations",
+        "_failures",
+        "_faults",
+        "_keys",
+        "_network",
+        "_on_result",
+        "_opened",
+        "_orders",
+        "_sender",
+        "_trace",
+        "_trace_rule",
+        "_traces",
+        "_violations",
+        "allow_duplicates",
+        "began",
+        "correlation_id",
+        "default_within",
+        "events",
+        "file",
+        "harness",
+        "lifecycle",
+        "name",
+        "result",
+        "settle",
+    )
+
     def __init__(
         self,
         harness: Port,
