@@ -11,6 +11,8 @@ import functools
 import itertools
 import time
 from collections import deque
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from eventharness.model.errors import BrokerError
 from eventharness.model.events import Position, Record
@@ -102,10 +104,19 @@ def _received_at(record: Record, now: float) -> Record:
 
 
 class Topic:
-    __slots__ = ("groups", "name", "next_offset", "observers", "partitions", "round_robin")
+    __slots__ = (
+        "groups",
+        "name",
+        "next_offset",
+        "observers",
+        "partitions",
+        "properties",
+        "round_robin",
+    )
 
     def __init__(self, name: str, partitions: int) -> None:
         self.name = name
+        self.properties: Mapping[str, str] = MappingProxyType({"topic": name})
         self.partitions = partitions
         self.next_offset = [0] * partitions
         self.observers: list[MemorySubscription] = []
@@ -130,7 +141,9 @@ class Topic:
         self.next_offset[p] = offset + 1
         position = Position(p, offset)
         properties = record.properties
-        if "topic" not in properties:
+        if not properties:  # the usual case: one mapping shared by every record of the topic
+            properties = self.properties
+        elif "topic" not in properties:
             properties = {**properties, "topic": self.name}
         stored = Record(
             record.value,
