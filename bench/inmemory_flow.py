@@ -24,6 +24,11 @@ to the flow waiting for it (its events and a future). Per flow the driver stamps
 correlation id, publishes, waits on the future (a timer, no task), and checks what a test checks:
 the payment's type and order, the shipment's type, order and amount, the payment before the
 shipment. The ratio is harness / bare: the target, "within 3x", is ≥ 0.333.
+
+A third side, in that row's notes (``broker_floor_us_per_flow``): the same services on the
+memory broker with a test that reads ``payments`` and ``shipping`` through raw subscriptions —
+the floor of the harness side. Over the bare flow it costs the broker's work (partitions,
+offsets, records); what the harness costs over it is the harness's own.
 """
 
 from __future__ import annotations
