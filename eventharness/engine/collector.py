@@ -108,7 +108,7 @@ class Collector:
     async def _pump(self, name: str, sub: Subscription) -> None:
         try:
             next_batch = getattr(sub, "next_batch", None)
-            if next_batch is not None:  # a batch per fetch (Kafka): one await per batch
+            if next_batch is not None:  # Kafka, RabbitMQ: one await per batch, not per record
                 while True:
                     try:
                         batch = await next_batch()
