@@ -111,7 +111,7 @@ class Collector:
             next_batch = getattr(sub, "next_batch", None)
             if deliver_to is not None:  # the memory broker: routed inside the publish
                 await deliver_to(lambda record: self.route(self._event(name, record)))
-            elif next_batch is not None:  # a batch per fetch (Kafka): one await per batch
+            elif next_batch is not None:  # Kafka, RabbitMQ: one await per batch, not per record
                 while True:
                     try:
                         batch = await next_batch()

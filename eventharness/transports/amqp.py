@@ -12,7 +12,8 @@ Addresses:
 
 How records map onto AMQP messages (key, headers, properties) is described in
 :mod:`~eventharness.transports.amqp_mapping`; how a URL becomes a connection, in
-:mod:`~eventharness.transports.amqp_connection`.
+:mod:`~eventharness.transports.amqp_connection`; how a consumer hands records out, in
+:mod:`~eventharness.transports.amqp_subscription`.
 
 Subscriptions:
 
@@ -49,30 +50,27 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiormq.abc import DeliveredMessage
-from pamqp import commands as spec
 
 from eventharness.model.channels import BrokerURL
 from eventharness.model.errors import BrokerError, ChannelNotFound, UsageError
 from eventharness.model.events import Position, Record
 from eventharness.transports.amqp_connection import START_HINT, open_connection, reason
-from eventharness.transports.amqp_mapping import (
-    bind_arguments,
-    split_address,
-    to_properties,
-    to_record,
-)
+from eventharness.transports.amqp_mapping import bind_arguments, split_address, to_properties
+from eventharness.transports.amqp_subscription import AmqpSubscription
 from eventharness.transports.base import TransportBase
 
 __all__ = ["AmqpSubscription", "AmqpTransport"]
 
 EXCHANGE_TYPES = ("topic", "direct", "fanout", "headers")
 _TRUE = ("1", "true", "yes", "on")
+# Without confirms, one publish in this many waits for the socket (see _waits_for_write).
+WRITE_WAIT_EVERY = 16
 
 
 class AmqpTransport(TransportBase):
@@ -81,11 +79,12 @@ class AmqpTransport(TransportBase):
     def __init__(self, url: BrokerURL | str, **options: Any) -> None:
         super().__init__(url, **options)
         self._connection: AbstractConnection | None = None
-        self._publisher: aiormq.abc.AbstractChannel | None = None
+        self._publisher: aiormq.Channel | None = None
         self._publisher_lock = asyncio.Lock()
         self._exchanges: set[str] = set()
         self._reconnect_lock = asyncio.Lock()
         self.reconnects = 0
+        self._publishes = 0
         self._subscriptions: set[AmqpSubscription] = set()
         self._closed = False
 
@@ -142,14 +141,32 @@ class AmqpTransport(TransportBase):
         self._closed = True
         for subscription in list(self._subscriptions):
             await subscription.aclose()
-        connection, self._connection, self._publisher = self._connection, None, None
-        if connection is not None:
+        connection, self._connection = self._connection, None
+        publisher, self._publisher = self._publisher, None
+        if connection is None:
+            return
+        if publisher is not None and not self.confirms and not _lost(connection):
+            # Publishes without confirms may have returned with their frames still queued;
+            # closing the channel goes through the write queue and waits for the broker's
+            # answer, so they reach it first. (With confirms every returned one is confirmed.)
             with contextlib.suppress(Exception):
-                await connection.close()
+                await asyncio.wait_for(publisher.close(), self.timeout)
+        with contextlib.suppress(Exception):
+            await connection.close()
 
     # -- publishing ------------------------------------------------------------------------
 
     async def publish(self, address: str, record: Record) -> Position:
+        """Publish on the shared publisher channel; with confirms, return once the broker
+        confirmed (the confirm's delivery tag is the position).
+
+        The frame is queued without waiting for the socket write (aiormq's ``wait=False``;
+        aio-pika always waits). Waiting buys nothing with confirms (the confirm is awaited
+        anyway) and costs a lot: the channel's lock is held across each write, so concurrent
+        publishes went out one per turn of the event loop; now they queue their frames
+        together. Without confirms the socket's back-pressure is kept by one publish in
+        :data:`WRITE_WAIT_EVERY` waiting (:meth:`_waits_for_write`), and :meth:`aclose`
+        flushes what is still queued."""
         exchange, routing_key = split_address(address)
         if exchange and exchange not in self._exchanges:
             await self._ensure_exchange(exchange)
@@ -163,6 +180,7 @@ class AmqpTransport(TransportBase):
                 routing_key=routing_key,
                 properties=to_properties(record),
                 mandatory=not exchange and self.confirms,
+                wait=self._waits_for_write(),
             )
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
             self._exchanges.discard(exchange)
@@ -180,11 +198,19 @@ class AmqpTransport(TransportBase):
         tag = getattr(result, "delivery_tag", None)
         return Position(delivery_tag=tag) if isinstance(tag, int) else Position()
 
-    async def _open_publisher(self) -> aiormq.abc.AbstractChannel:
+    def _waits_for_write(self) -> bool:
+        """Without confirms, one publish in :data:`WRITE_WAIT_EVERY` waits for its frame to be
+        written (and for the socket to take more): the data the connection holds stays
+        bounded however fast a scenario publishes."""
+        self._publishes += 1
+        return not self.confirms and self._publishes % WRITE_WAIT_EVERY == 0
+
+    async def _open_publisher(self) -> aiormq.Channel:
+        """aiormq's channel under aio-pika's: its ``basic_publish`` takes ``wait``."""
         async with self._publisher_lock:
             if self._publisher is None or self._publisher.is_closed:
                 channel = await self._channel(publisher_confirms=self.confirms)
-                self._publisher = await channel.get_underlay_channel()
+                self._publisher = cast(aiormq.Channel, await channel.get_underlay_channel())
             return self._publisher
 
     async def _ensure_exchange(self, exchange: str) -> None:
@@ -236,7 +262,9 @@ class AmqpTransport(TransportBase):
                 await queue.bind(exchange, **bind_arguments(pattern if "/" in address else "#"))
             if not no_ack:
                 await channel.set_qos(prefetch_count=self.prefetch)
-            subscription = AmqpSubscription(self, channel, queue.name, address, no_ack=no_ack)
+            subscription = AmqpSubscription(
+                channel, queue.name, address, no_ack=no_ack, url=self.url, ended=self._forget
+            )
             await subscription.start()
         except BaseException as exc:
             with contextlib.suppress(Exception):
@@ -389,85 +417,3 @@ def _lost(connection: AbstractConnection) -> bool:
     transport = getattr(connection, "transport", None)
     underlay = getattr(transport, "connection", None)
     return underlay is None or bool(underlay.is_closed)
-
-
-class AmqpSubscription:
-    """Records from one consumer. Iterate it; ``aclose()`` cancels it (idempotent)."""
-
-    def __init__(
-        self,
-        transport: AmqpTransport,
-        channel: AbstractChannel,
-        queue: str,
-        address: str,
-        *,
-        no_ack: bool,
-    ) -> None:
-        self.address = address
-        self.queue = queue
-        self._transport = transport
-        self._channel = channel
-        self._no_ack = no_ack
-        self._items: asyncio.Queue[Record | BaseException | None] = asyncio.Queue()
-        self._tags: dict[int, int] = {}
-        self._raw: aiormq.abc.AbstractChannel | None = None
-        self._consumer_tag: str | None = None
-        self._closed = False
-
-    async def start(self) -> None:
-        self._raw = raw = await self._channel.get_underlay_channel()
-        self._channel.close_callbacks.add(self._on_channel_closed)
-        raw.on_consumer_cancel_callbacks.add(self._on_cancel)
-        ok = await raw.basic_consume(self.queue, self._on_message, no_ack=self._no_ack)
-        self._consumer_tag = ok.consumer_tag
-
-    async def _on_message(self, message: DeliveredMessage) -> None:
-        self._items.put_nowait(to_record(message))
-
-    def _on_cancel(self, frame: spec.Basic.Cancel) -> None:
-        self._fail(
-            ChannelNotFound(
-                f"RabbitMQ cancelled the subscription to {self.address!r} on "
-                f"{self._transport.url}: its queue {self.queue!r} was deleted"
-            )
-        )
-
-    def _on_channel_closed(self, _: object, exc: BaseException | None) -> None:
-        if self._closed:
-            return
-        error = BrokerError(
-            f"the subscription to {self.address!r} on {self._transport.url} lost its "
-            f"channel: {reason(exc) if exc else 'closed'}"
-        )
-        error.__cause__ = exc
-        self._fail(error)
-
-    def _fail(self, error: BaseException) -> None:
-        if not self._closed:
-            self._closed = True
-            self._transport._forget(self)
-            self._items.put_nowait(error)
-
-    def __aiter__(self) -> AsyncIterator[Record]:
-        return self
-
-    async def __anext__(self) -> Record:
-        item = await self._items.get()
-        if isinstance(item, Record):
-            if not self._no_ack and self._raw is not None and item.position.delivery_tag:
-                await self._raw.basic_ack(item.position.delivery_tag)
-            return item
-        self._items.put_nowait(item)  # every later call ends the same way
-        if item is None:
-            raise StopAsyncIteration
-        raise item
-
-    async def aclose(self) -> None:
-        if self._closed and self._channel.is_closed:
-            return
-        self._closed = True
-        self._transport._forget(self)
-        self._items.put_nowait(None)
-        if not self._channel.is_closed:
-            with contextlib.suppress(Exception):
-                await self._channel.close()

@@ -467,3 +467,58 @@ async def test_publishing_without_confirms_delivers_and_does_not_wait_for_the_br
             await fast.publish(f"{exchange}/k", Record(str(i).encode()))
         assert [r.value for r in await take(sub, 200)] == [str(i).encode() for i in range(200)]
         await fast.publish(f"/{unique('eh-noq')}", Record(b"x"))  # with confirms: ChannelNotFound
+
+
+async def test_publishes_without_confirms_reach_the_broker_when_the_transport_closes_at_once(
+    amqp_url: str, transport: AmqpTransport, exchange: str
+) -> None:
+    """Without confirms a publish may return with its frame still queued on the connection;
+    closing the transport right after the last one returns still delivers every one."""
+    sep = "&" if "?" in amqp_url else "?"
+    sub = await transport.subscribe(f"{exchange}/k")
+    fast = AmqpTransport(f"{amqp_url}{sep}publisher_confirms=false")
+    await fast.connect()
+    await fast.publish(f"{exchange}/k", Record(b"first"))  # the exchange is known from here
+    try:
+        for i in range(3):
+            await fast.publish(f"{exchange}/k", Record(str(i).encode()))
+    finally:
+        await fast.aclose()
+    assert [r.value for r in await take(sub, 4)] == [b"first", b"0", b"1", b"2"]
+
+
+async def test_next_batch_hands_out_every_record_in_order_then_ends_when_closed(
+    transport: AmqpTransport, exchange: str
+) -> None:
+    sub = await transport.subscribe(f"{exchange}/k")
+    n = 300
+    for i in range(n):
+        await transport.publish(f"{exchange}/k", Record(str(i).encode()))
+    values: list[bytes] = []
+    with anyio.fail_after(5):
+        while len(values) < n:
+            values.extend(r.value for r in await sub.next_batch())
+    assert values == [str(i).encode() for i in range(n)]
+    await sub.aclose()
+    with anyio.fail_after(2), pytest.raises(StopAsyncIteration):
+        await sub.next_batch()
+
+
+async def test_a_worker_batch_is_acknowledged(
+    transport: AmqpTransport, exchange: str, raw: aio_pika.abc.AbstractConnection
+) -> None:
+    """Records handed out in a batch are acked: a member that closes after taking them leaves
+    none of them behind in the group's queue."""
+    group = unique("eh-grp")
+    sub = await transport.subscribe(f"{exchange}/k", group=group)
+    try:
+        for i in range(20):
+            await transport.publish(f"{exchange}/k", Record(str(i).encode()))
+        taken: list[Record] = []
+        with anyio.fail_after(5):
+            while len(taken) < 20:
+                taken.extend(await sub.next_batch())
+        await sub.aclose()
+        assert await queue_state(raw, group) == 0
+    finally:
+        await transport.delete_channel(f"/{group}")
