@@ -1,5 +1,6 @@
 """Checks declared on a scenario beside its expectations: order, per-key order, consistency
-(declared checks, and ``eventually`` probes), and checks on its trace.
+(declared checks, and ``eventually`` probes), and checks on its trace; and the waits a
+scenario body uses to reach them (``first_event``, ``wait``).
 
 :class:`Checks` is a part of :class:`~eventharness.engine.scenario.Scenario` (its base): what
 is declared here is judged with everything else by :mod:`~eventharness.engine.verdict`, once
@@ -20,6 +21,7 @@ from eventharness.engine.probes import Probe, probe_failure
 from eventharness.engine.traced import Traced, polled
 from eventharness.engine.traces import Propagation, SpanExpectation, hold, trace_failures
 from eventharness.engine.verdict import Check, equal, step_reference
+from eventharness.engine.waiting import Wakeup
 from eventharness.model.durations import check_seconds, optional_seconds
 from eventharness.model.errors import UsageError
 from eventharness.model.events import Event, monotonic
@@ -29,7 +31,8 @@ __all__ = ["Checks"]
 
 
 class Checks:
-    """Order and consistency checks of a scenario (the scenario's own state, declared here)."""
+    """Order and consistency checks of a scenario, and its waits for what it checks (the
+    scenario's own state, declared here)."""
 
     __slots__ = ()
 
@@ -44,12 +47,39 @@ class Checks:
     _orders: list[InOrder | KeyOrder]
     _checks: list[tuple[str, Check]]
     _trace: Traced | None
+    _changed: Wakeup
 
     def step(self, ref: Expectation | str) -> Expectation:
         raise NotImplementedError  # the scenario's
 
     async def armed(self) -> None:
         raise NotImplementedError  # the scenario's
+
+    @property
+    def started(self) -> float:
+        raise NotImplementedError  # the scenario's
+
+    async def first_event(
+        self, step: Expectation | str, *, within: float | None = None
+    ) -> Event | None:
+        """Wait (event-driven) for the first matched event of ``step``; None when ``within``
+        seconds (default: until the end of the step's window) pass first."""
+        exp = self.step(step)
+        optional_seconds("within", within)
+        await self.armed()
+        if within is None:
+            deadline = exp.deadline(self.started)
+            end = deadline if deadline is not None else monotonic() + exp.within
+        else:
+            end = monotonic() + within
+        await self._changed.until(lambda: exp.first is not None, end)
+        return exp.first
+
+    async def wait(self, seconds: float) -> None:
+        """Let time pass on purpose (a scenario step, not a synchronisation device)."""
+        seconds = check_seconds("seconds", seconds, allow_zero=True)
+        await self.armed()
+        await asyncio.sleep(seconds)
 
     async def eventually(
         self,

@@ -73,37 +73,12 @@ class Scenario(Checks, Chaos):
     owns what it opens — its collector routes, its stubs, the faults its publishes used —
     through one ``AsyncExitStack``, closed when it ends (``setup``/``teardown``: lifecycle)."""
 
-    __slots__ = (
-        "_acks",
-        "_arming",
-        "_changed",
-        "_checks",
-        "_entered",
-        "_evidence_made",
-        "_expectations",
-        "_failures",
-        "_faults",
-        "_keys",
-        "_network",
-        "_on_result",
-        "_opened",
-        "_orders",
-        "_sender",
-        "_trace",
-        "_trace_rule",
-        "_traces",
-        "_violations",
-        "allow_duplicates",
-        "began",
-        "correlation_id",
-        "default_within",
-        "events",
-        "file",
-        "harness",
-        "lifecycle",
-        "name",
-        "result",
-        "settle",
+    __slots__ = (  # its state (see __init__), in the object: no dict per scenario
+        *("harness", "name", "file", "lifecycle", "correlation_id", "default_within", "settle"),
+        *("allow_duplicates", "events", "began", "result", "_on_result", "_entered", "_keys"),
+        *("_arming", "_changed", "_opened", "_acks", "_sender", "_faults", "_network"),
+        *("_expectations", "_orders", "_checks", "_failures", "_violations", "_evidence_made"),
+        *("_trace", "_traces", "_trace_rule"),
     )
 
     def __init__(
@@ -482,28 +457,6 @@ class Scenario(Checks, Chaos):
             event.position = await self._sender.publish(parsed, event, record)
         else:
             self._acks.add(event, await self._sender.enqueue(parsed, event, record))
-
-    async def first_event(
-        self, step: Expectation | str, *, within: float | None = None
-    ) -> Event | None:
-        """Wait (event-driven) for the first matched event of ``step``; None when ``within``
-        seconds (default: until the end of the step's window) pass first."""
-        exp = self.step(step)
-        optional_seconds("within", within)
-        await self.armed()
-        if within is None:
-            deadline = exp.deadline(self.started)
-            end = deadline if deadline is not None else monotonic() + exp.within
-        else:
-            end = monotonic() + within
-        await self._changed.until(lambda: exp.first is not None, end)
-        return exp.first
-
-    async def wait(self, seconds: float) -> None:
-        """Let time pass on purpose (a scenario step, not a synchronisation device)."""
-        seconds = check_seconds("seconds", seconds, allow_zero=True)
-        await self.armed()
-        await asyncio.sleep(seconds)
 
     def _require_entered(self) -> None:
         if not self._entered:
