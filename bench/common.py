@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import statistics
@@ -118,6 +119,32 @@ def throughput_row(
         sense=">=",
         notes={**notes, "harness_runs": harness_rates, "raw_runs": raw_rates},
     )
+
+
+class GcPauses:
+    """How long the garbage collector paused the process inside the ``with`` block (seconds,
+    from ``gc.callbacks``): what a side spends collecting the objects it keeps."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._began = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._tick)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._tick)
+
+    def _tick(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._began
+
+    def share(self, rate: float, n: int) -> float:
+        """The part of a run of ``n`` events at ``rate`` events/s spent collecting."""
+        return self.seconds * rate / n
 
 
 def encoded(value: Any) -> bytes:

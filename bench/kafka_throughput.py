@@ -34,6 +34,7 @@ from typing import Any
 
 from bench.common import (
     Context,
+    GcPauses,
     Row,
     bounded,
     encoded,
@@ -73,6 +74,10 @@ async def run(ctx: Context) -> list[Row]:
     raw_rates: list[float] = []
     batched_rates: list[float] = []
     raw_batched_rates: list[float] = []
+    # per side, the part of each run the garbage collector took (the harness keeps 2N events)
+    gc_shares: dict[str, list[float]] = {
+        side: [] for side in ("harness", "raw", "batched harness", "batched raw")
+    }
     # OTEL_EXPORTER_OTLP_ENDPOINT set: the harness rows are traced (spans exported over OTLP)
     tracing = make_tracing(resolve_endpoint(None, None))
     traced = " (traced)" if tracing is not None else ""
@@ -85,34 +90,32 @@ async def run(ctx: Context) -> list[Row]:
                     topic = unique("k" + side)
                     await admin.create_channel(topic, partitions=PARTITIONS)
                     gc.collect()
-                    if side == "raw":
-                        raw_rates.append(
-                            await within(
-                                TIMEOUT_S, "raw aiokafka run", _raw(config, producer, topic, n)
-                            )
-                        )
-                    else:
-                        harness_rates.append(
-                            await within(TIMEOUT_S, "harness Kafka run", _harness(h, topic, n))
-                        )
-                        h.results.clear()  # its 2N events must not slow the next run
+                    with GcPauses() as pauses:
+                        if side == "raw":
+                            run_raw = _raw(config, producer, topic, n)
+                            rate = await within(TIMEOUT_S, "raw aiokafka run", run_raw)
+                        else:
+                            run_h = _harness(h, topic, n)
+                            rate = await within(TIMEOUT_S, "harness Kafka run", run_h)
+                            h.results.clear()  # its 2N events must not slow the next run
+                    (raw_rates if side == "raw" else harness_rates).append(rate)
+                    gc_shares[side].append(pauses.share(rate, n))
             lingering = f"{ctx.kafka_url}?linger_ms={LINGER_MS}"
             async with eh.Harness({"kafka": lingering}, within=TIMEOUT_S, tracing=tracing) as h:
                 for side in ("raw", "harness") if trial % 2 == 0 else ("harness", "raw"):
                     topic = unique("kb" + side)
                     await admin.create_channel(topic, partitions=PARTITIONS)
                     gc.collect()
-                    if side == "raw":
-                        run_raw = _raw(config, batched, topic, n, wait=False)
-                        raw_batched_rates.append(
-                            await within(TIMEOUT_S, "raw batched aiokafka run", run_raw)
-                        )
-                    else:
-                        run_h = _harness_batched(h, topic, n)
-                        batched_rates.append(
-                            await within(TIMEOUT_S, "harness batched Kafka run", run_h)
-                        )
-                        h.results.clear()
+                    with GcPauses() as pauses:
+                        if side == "raw":
+                            run_raw = _raw(config, batched, topic, n, wait=False)
+                            rate = await within(TIMEOUT_S, "raw batched aiokafka run", run_raw)
+                        else:
+                            run_h = _harness_batched(h, topic, n)
+                            rate = await within(TIMEOUT_S, "harness batched Kafka run", run_h)
+                            h.results.clear()
+                    (raw_batched_rates if side == "raw" else batched_rates).append(rate)
+                    gc_shares["batched " + side].append(pauses.share(rate, n))
     finally:
         if tracing is not None:
             tracing.shutdown()
@@ -128,6 +131,8 @@ async def run(ctx: Context) -> list[Row]:
             trials=trials,
             concurrency=CONCURRENCY,
             target=0.95,  # awaited publishes: the per-ack raw loop's speed
+            harness_gc_share=gc_shares["harness"],
+            raw_gc_share=gc_shares["raw"],
         ),
         throughput_row(
             "kafka publish+collect, batched (no wait per ack)" + traced,
@@ -137,6 +142,8 @@ async def run(ctx: Context) -> list[Row]:
             trials=trials,
             linger_ms=LINGER_MS,
             target=0.8,
+            harness_gc_share=gc_shares["batched harness"],
+            raw_gc_share=gc_shares["batched raw"],
         ),
     ]
 
