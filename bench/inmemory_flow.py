@@ -108,6 +108,18 @@ def _order(i: int) -> dict[str, Any]:
     return {"type": "OrderPlaced", "order_id": f"o-{i}", "total": 42}
 
 
+def _as_expected(oid: str, payment: dict[str, Any], shipment: dict[str, Any]) -> bool:
+    """What the test of a flow checks, on the sides without the harness (the harness side's
+    expectations check the same)."""
+    return (
+        payment["type"] == "PaymentAuthorized"
+        and payment["order_id"] == oid
+        and shipment["type"] == "ShipmentScheduled"
+        and shipment["order_id"] == oid
+        and shipment["amount"] == 42
+    )
+
+
 # -- harness ---------------------------------------------------------------------------------
 
 
@@ -211,11 +223,7 @@ async def _broker_floor(n: int) -> float:
                 payment, shipment = json.loads(pay.value), json.loads(ship.value)
                 if not (
                     pay.headers["correlation-id"] == cid == ship.headers["correlation-id"]
-                    and payment["type"] == "PaymentAuthorized"
-                    and payment["order_id"] == oid
-                    and shipment["type"] == "ShipmentScheduled"
-                    and shipment["order_id"] == oid
-                    and shipment["amount"] == 42
+                    and _as_expected(oid, payment, shipment)
                     and pay.received <= ship.received
                 ):
                     raise RuntimeError("a memory-broker flow did not pass")
@@ -283,15 +291,7 @@ async def _bare(n: int) -> float:
             del flows[cid]
             (t1, pay), (t2, ship) = seen
             payment, shipment = json.loads(pay[0]), json.loads(ship[0])
-            if not (
-                t1 == "payments"
-                and t2 == "shipping"
-                and payment["type"] == "PaymentAuthorized"
-                and payment["order_id"] == oid
-                and shipment["type"] == "ShipmentScheduled"
-                and shipment["order_id"] == oid
-                and shipment["amount"] == 42
-            ):
+            if not (t1 == "payments" and t2 == "shipping" and _as_expected(oid, payment, shipment)):
                 raise RuntimeError("a bare-asyncio flow did not pass")
         elapsed = now() - start
     finally:

@@ -115,9 +115,10 @@ class Arming:
 
     async def aclose(self) -> None:
         """The scenario ends: stop arming (a subscription half made is the collector's)."""
-        self._live = False
+        if self.close():
+            return
         task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        assert task is not None  # close() said one is running
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

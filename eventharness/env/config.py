@@ -174,13 +174,7 @@ class _Reader(ServiceReader):
     """Turns the TOML data into a Config, naming file and key in every error."""
 
     def config(self, data: Mapping[str, Any]) -> Config:
-        for key in data:
-            if key not in TOP_KEYS:
-                raise self.fail(
-                    key,
-                    f"unknown key{did_you_mean(key, TOP_KEYS)}; the top level "
-                    "has default_profile and [profiles.NAME]",
-                )
+        self.known_keys("", data, TOP_KEYS, "the top level has default_profile and [profiles.NAME]")
         raw_profiles = data.get("profiles", {})
         if not isinstance(raw_profiles, Mapping):
             raise self.fail("profiles", "must be a table of profiles: [profiles.default]")
@@ -219,13 +213,7 @@ class _Reader(ServiceReader):
 
     def profile(self, name: str, table: Mapping[str, Any]) -> Profile:
         where = f"profiles.{name}"
-        for key in table:
-            if key not in PROFILE_KEYS:
-                raise self.fail(
-                    f"{where}.{key}",
-                    f"unknown key{did_you_mean(key, PROFILE_KEYS)}; "
-                    f"a profile has: {', '.join(PROFILE_KEYS)}",
-                )
+        self.known_keys(where, table, PROFILE_KEYS, f"a profile has: {', '.join(PROFILE_KEYS)}")
         brokers = self.brokers(where, table.get("brokers", {}))
         payload_field, rules, correlation_headers = correlation_settings(
             table.get("correlation", {}), where, self.fail

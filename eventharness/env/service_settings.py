@@ -71,13 +71,7 @@ class ServiceReader(TableReader):
     def service(self, where: str, name: str, spec: Any) -> ServiceConfig:
         if not isinstance(spec, Mapping):
             raise self.fail(where, "must be a table with command = ... and ready = {...}")
-        for key in spec:
-            if key not in SERVICE_KEYS:
-                raise self.fail(
-                    f"{where}.{key}",
-                    f"unknown key{did_you_mean(key, SERVICE_KEYS)}; "
-                    f"a service has: {', '.join(SERVICE_KEYS)}",
-                )
+        self.known_keys(where, spec, SERVICE_KEYS, f"a service has: {', '.join(SERVICE_KEYS)}")
         command = spec.get("command")
         if isinstance(command, str):
             try:

@@ -31,6 +31,19 @@ class TableReader:
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.file}: {self.prefix}{key}: {message}")
 
+    def known_keys(
+        self, where: str, table: Mapping[str, Any], allowed: Iterable[str], has: str
+    ) -> None:
+        """Refuse the first key of ``table`` not in ``allowed``, with the closest one and
+        ``has`` (what the table may hold: "a profile has: ...")."""
+        allowed = tuple(allowed)
+        for key in table:
+            if key not in allowed:
+                raise self.fail(
+                    f"{where}.{key}" if where else str(key),
+                    f"unknown key{did_you_mean(key, allowed)}; {has}",
+                )
+
     def strings(self, where: str, raw: Any) -> dict[str, str]:
         if not isinstance(raw, Mapping):
             raise self.fail(where, "must be a table of names to text values")
