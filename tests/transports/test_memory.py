@@ -420,3 +420,18 @@ async def test_a_failing_sink_stops_its_subscription_not_the_publisher(
     assert [str(e) for e in failed] == ["cannot take 3"]
     assert sub.closed
     assert [seq(r) for r in drain(other)] == [3, 4]  # the other reader got everything
+
+
+async def test_a_sink_failing_on_a_buffered_record_closes_the_subscription(
+    transport: MemoryTransport,
+) -> None:
+    topic = unique("t")
+    sub = await transport.subscribe(topic)
+    await transport.publish(topic, rec(5))
+
+    def sink(record: Record) -> None:
+        raise ValueError(f"cannot take {seq(record)}")
+
+    with anyio.fail_after(5), pytest.raises(ValueError, match="cannot take 5"):
+        await sub.deliver_to(sink)
+    assert sub.closed

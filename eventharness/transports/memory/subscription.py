@@ -137,8 +137,12 @@ class MemorySubscription:
 
         For readers that only route what they get and never block: the collector."""
         self._ended = ended = asyncio.get_running_loop().create_future()
-        while self._buffer and not self._closed:
-            sink(self._buffer.popleft())
+        try:
+            while self._buffer and not self._closed:
+                sink(self._buffer.popleft())
+        except Exception:
+            self.close()
+            raise
         if not self._closed:
             self._sink = sink
             try:
